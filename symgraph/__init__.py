@@ -1,0 +1,23 @@
+"""symgraph: a define-then-compile symbolic tensor compiler over NumPy.
+
+Build a graph of symbolic tensors, differentiate it symbolically, optimize it, and compile it into a
+readable Python function over NumPy.
+
+Example:
+    >>> import symgraph as sg
+    >>> x = sg.vector("x")
+    >>> f = sg.function([x], sg.exp(x).sum())
+    >>> float(f([0.0, 0.0]))
+    2.0
+"""
+from .config import config
+from .errors import DisconnectedInputError, GradientError, NotDifferentiableError, ShapeError
+from .function import Function, function
+from .graph.basic import Constant, SharedVariable, Variable, constant, shared
+from .graph.inputs import matrix, scalar, tensor, vector
+from .graph.type import TensorType
+from .ops import *  # noqa: F401,F403
+from .rewrite import optimize
+from .rewrite.mode import Mode
+
+__version__ = "0.1.0"

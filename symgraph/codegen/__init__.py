@@ -1,0 +1,1 @@
+"""Lowering: scheduling, the NumPy backend table and the linker that compiles generated source."""

@@ -1,0 +1,320 @@
+"""`sg.function`: compile a graph into a callable, check arguments, run it and apply updates.
+
+Example:
+    >>> import symgraph as sg
+    >>> x, y = sg.vector("x"), sg.vector("y")
+    >>> f = sg.function([x, y], x * y + 1)
+    >>> f([1.0, 2.0], y=[3.0, 4.0])
+    array([4., 9.])
+"""
+import threading
+import time
+import traceback
+import warnings
+import weakref
+
+import numpy as np
+
+from .codegen.linker import link
+from .function_args import check_shape, convert_argument
+from .graph.basic import Constant, SharedVariable, Variable
+from .graph.replace import clone_replace
+from .graph.traversal import graph_inputs, toposort
+from .rewrite import optimize_graph
+from .rewrite.mode import get_mode
+
+_UNUSED_POLICIES = ("raise", "warn", "ignore")
+
+
+def _as_output_list(outputs):
+    if outputs is None:
+        return [], "none"
+    if isinstance(outputs, (list, tuple)):
+        for out in outputs:
+            _check_is_variable(out, "output")
+        return list(outputs), "list"
+    _check_is_variable(outputs, "output")
+    return [outputs], "single"
+
+
+def _check_is_variable(value, role):
+    if not isinstance(value, Variable):
+        raise TypeError(f"sg.function: every {role} must be a symbolic variable, got {value!r}")
+
+
+def _normalize_updates(updates):
+    if updates is None:
+        return []
+    pairs = list(updates.items()) if isinstance(updates, dict) else list(updates)
+    result = []
+    seen = set()
+    for pair in pairs:
+        try:
+            target, expression = pair
+        except (TypeError, ValueError):
+            raise TypeError(f"updates must be (shared_variable, expression) pairs, got {pair!r}") from None
+        if not isinstance(target, SharedVariable):
+            raise TypeError(f"the target of an update must be a shared variable, got {target!r}")
+        if id(target) in seen:
+            raise ValueError(f"shared variable {target.name or target!r} is updated twice")
+        seen.add(id(target))
+        if not isinstance(expression, Variable):
+            from .graph.basic import constant
+
+            expression = constant(expression)
+        expression = _fit_update(target, expression)
+        result.append((target, expression))
+    return result
+
+
+def _fit_update(target, expression):
+    from .ops.elemwise import cast
+
+    label = target.name or repr(target)
+    if expression.ndim != target.ndim:
+        raise TypeError(
+            f"update of shared variable {label}: expression of type {expression.type} has rank "
+            f"{expression.ndim}, the variable has rank {target.ndim}"
+        )
+    if expression.dtype != target.dtype:
+        if not np.can_cast(expression.dtype, target.dtype, "safe"):
+            raise TypeError(
+                f"update of shared variable {label}: expression dtype {expression.dtype} does not "
+                f"convert safely to the variable's dtype {target.dtype}; cast it explicitly with sg.cast"
+            )
+        expression = cast(expression, target.dtype)
+    return expression
+
+
+def _collect_leaves(inputs, outputs):
+    """Inputs needed by `outputs`: every leaf must be an input, a shared variable or a constant."""
+    leaves = graph_inputs(outputs)
+    input_ids = {id(v) for v in inputs}
+    shared = []
+    for leaf in leaves:
+        if id(leaf) in input_ids or isinstance(leaf, Constant):
+            continue
+        if isinstance(leaf, SharedVariable):
+            shared.append(leaf)
+            continue
+        raise ValueError(
+            f"sg.function: the outputs need variable {leaf!r}, which is neither an input, a shared "
+            f"variable nor a constant; add it to the inputs or give it a value with givens"
+        )
+    return shared
+
+
+class Function:
+    """A compiled graph. Call it with input values; see `source`, `graph`, `report`, `profile`."""
+
+    def __init__(self, inputs, outputs, updates=None, givens=None, mode=None, on_unused_input="raise",
+                 name=None, trust_input=False):
+        start = time.perf_counter()
+        if on_unused_input not in _UNUSED_POLICIES:
+            raise ValueError(f"on_unused_input must be one of {_UNUSED_POLICIES}, got {on_unused_input!r}")
+        if isinstance(inputs, Variable):
+            inputs = [inputs]
+        inputs = list(inputs)
+        for var in inputs:
+            _check_is_variable(var, "input")
+            if var.owner is not None:
+                raise TypeError(f"sg.function: input {var!r} is computed by {var.owner.op}; inputs must be leaf variables")
+            if isinstance(var, (Constant, SharedVariable)):
+                kind = "a constant" if isinstance(var, Constant) else "a shared variable (shared values are implicit inputs)"
+                raise TypeError(f"sg.function: input {var!r} is {kind} and cannot be an explicit input")
+        if len({id(v) for v in inputs}) != len(inputs):
+            raise ValueError("sg.function: an input is listed twice")
+        self._spec = (inputs, outputs, updates, givens, mode, on_unused_input, name, trust_input)
+        output_list, self._output_kind = _as_output_list(outputs)
+        update_pairs = _normalize_updates(updates)
+        all_outputs = output_list + [expr for _, expr in update_pairs]
+        if givens:
+            given_pairs = givens.items() if isinstance(givens, dict) else givens
+            replacements = {}
+            for old, new in given_pairs:
+                _check_is_variable(old, "givens key")
+                replacements[old] = new if isinstance(new, Variable) else _constant_like(new, old)
+            all_outputs = clone_replace(all_outputs, replacements)
+        self._check_unused(inputs, all_outputs, on_unused_input)
+        self.mode = get_mode(mode)
+        optimized, self.report = optimize_graph(all_outputs, self.mode)
+        shared = _collect_leaves(inputs, optimized)
+        self.inputs = inputs
+        self.name = name
+        self.trust_input = trust_input
+        self._shared = shared
+        self._n_outputs = len(output_list)
+        self._update_targets = [target for target, _ in update_pairs]
+        self._program = link(inputs + shared, optimized, name=name or "symgraph_fn")
+        self._graph_outputs = optimized
+        self._input_index = {v.name: i for i, v in enumerate(inputs) if v.name is not None}
+        self._labels = [f"input {i} ({v.name!r})" if v.name else f"input {i}" for i, v in enumerate(inputs)]
+        self._lock = threading.Lock()
+        self.report.timings["total"] = time.perf_counter() - start
+
+    def _check_unused(self, inputs, outputs, policy):
+        used = {id(v) for v in graph_inputs(outputs)}
+        for var in inputs:
+            if id(var) not in used:
+                message = (f"sg.function: input {var.name or repr(var)} is not used to compute any output "
+                           "(pass on_unused_input='warn' or 'ignore' to allow this)")
+                if policy == "raise":
+                    raise ValueError(message)
+                if policy == "warn":
+                    warnings.warn(message, UserWarning, stacklevel=4)
+
+    @property
+    def source(self) -> str:
+        """The generated Python source of this function."""
+        return self._program.source
+
+    @property
+    def graph(self):
+        """The optimized graph: a FunctionGraph with `inputs`, `outputs` and `nodes` (topological)."""
+        from .graph.fgraph import FunctionGraph
+
+        return FunctionGraph(self.inputs + self._shared, self._graph_outputs, self._program.nodes)
+
+    def _bind_arguments(self, args, kwargs):
+        n_inputs = len(self.inputs)
+        if len(args) > n_inputs:
+            raise TypeError(f"{self._title()} takes {n_inputs} argument(s), got {len(args)}")
+        values = list(args) + [_MISSING] * (n_inputs - len(args))
+        for key, value in kwargs.items():
+            position = self._input_index.get(key)
+            if position is None:
+                raise TypeError(f"{self._title()} got an unexpected keyword argument {key!r}")
+            if values[position] is not _MISSING:
+                raise TypeError(f"{self._title()} got multiple values for input {key!r}")
+            values[position] = value
+        missing = [self._labels[i] for i, v in enumerate(values) if v is _MISSING]
+        if missing:
+            raise TypeError(f"{self._title()} is missing a value for {', '.join(missing)}")
+        return values
+
+    def _check(self, values):
+        checked = []
+        for value, var, label in zip(values, self.inputs, self._labels):
+            type_ = var.type
+            if type(value) is np.ndarray and value.dtype == type_.dtype:
+                check_shape(value, type_, label)
+                checked.append(value)
+            else:
+                checked.append(convert_argument(value, type_, label))
+        return checked
+
+    def _title(self):
+        return f"compiled function {self.name!r}" if self.name else "compiled function"
+
+    def __call__(self, *args, **kwargs):
+        values = self._bind_arguments(args, kwargs) if kwargs or len(args) != len(self.inputs) else list(args)
+        if not self.trust_input:
+            values = self._check(values)
+        if self._update_targets:
+            with self._lock:
+                return self._run_with_updates(values)
+        results = self._run(values + [s.container.value for s in self._shared])
+        return self._package(results)
+
+    def _run_with_updates(self, values):
+        results = self._run(values + [s.container.value for s in self._shared])
+        new_values = results[self._n_outputs:]
+        for target, value in zip(self._update_targets, new_values):
+            target.container.value = np.asarray(value)
+        return self._package(results[: self._n_outputs])
+
+    def _run(self, values):
+        try:
+            return self._program.callable(*values)
+        except Exception as exc:
+            raise _located_error(exc, self._program) from exc
+
+    def _package(self, results):
+        kind = self._output_kind
+        if kind == "single":
+            value = results[0]
+            return value if type(value) is np.ndarray else np.asarray(value)
+        if kind == "none":
+            return None
+        return [r if type(r) is np.ndarray else np.asarray(r) for r in results[: self._n_outputs]]
+
+    def profile(self, *args, repeat=10, **kwargs):
+        """Seconds spent per node over `repeat` calls: an object with `.rows` and a table as `str()`."""
+        from .inspect.profile import profile_function
+
+        return profile_function(self, args, kwargs, repeat)
+
+    def __reduce__(self):
+        return _rebuild_function, self._spec
+
+    def __repr__(self):
+        return f"<symgraph Function {self.name or ''} {len(self.inputs)} inputs -> {self._n_outputs} outputs>"
+
+
+def _rebuild_function(*spec):
+    return Function(*spec)
+
+
+class _Missing:
+    def __repr__(self):
+        return "<missing>"
+
+
+_MISSING = _Missing()
+
+
+def _constant_like(value, like):
+    from .graph.basic import constant
+
+    return constant(convert_argument(value, like.type, f"givens value for {like.name or like!r}"))
+
+
+def _located_error(exc, program):
+    """A copy of `exc` whose message names the failing node and the user line that created it."""
+    node = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == program.filename:
+            node = program.node_at_line(lineno)
+    if node is None:
+        return exc
+    site = f", created at {node.site}" if node.site is not None else ""
+    inputs = ", ".join(str(v.type) for v in node.inputs)
+    message = f"{exc} [while computing node {node.op}({inputs}){site}]"
+    try:
+        return type(exc)(message)
+    except Exception:
+        return RuntimeError(message)
+
+
+def function(inputs, outputs=None, updates=None, givens=None, mode=None, on_unused_input="raise", name=None,
+             trust_input=False):
+    """Compile `outputs` as a function of `inputs` (see API.md, "Compiling and running").
+
+    Example:
+        >>> import symgraph as sg
+        >>> x = sg.scalar("x")
+        >>> acc = sg.shared(0.0, name="acc")
+        >>> step = sg.function([x], acc + x, updates=[(acc, acc + x)])
+        >>> float(step(2.0)), float(acc.get_value())
+        (2.0, 2.0)
+    """
+    return Function(inputs, outputs, updates, givens, mode, on_unused_input, name, trust_input)
+
+
+_eval_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def eval_variable(var, givens_dict=None):
+    """Compute `var`, giving values to its inputs with `givens_dict`; compiled once per set of inputs."""
+    givens_dict = dict(givens_dict or {})
+    for key in givens_dict:
+        _check_is_variable(key, "key of the eval dictionary")
+    keys = sorted(givens_dict, key=id)
+    signature = tuple(id(k) for k in keys)
+    per_var = _eval_cache.setdefault(var, {})
+    entry = per_var.get(signature)
+    if entry is None or any(a is not b for a, b in zip(entry[0], keys)):
+        compiled = Function(keys, var, on_unused_input="ignore")
+        entry = (keys, compiled)
+        per_var[signature] = entry
+    return entry[1](*[givens_dict[k] for k in keys])

@@ -1,0 +1,83 @@
+"""Conversion and checking of the values given to compiled functions and shared variables.
+
+NumPy arrays convert when `np.can_cast(..., "safe")` holds. Python scalars and lists are "weak" as in
+NumPy 2: they take the target dtype when their values survive the conversion exactly (ints in range,
+bools to anything numeric, Python floats to any float dtype).
+
+Example:
+    >>> from symgraph.graph.type import TensorType
+    >>> convert_argument([1, 2], TensorType("float32", (None,)), "input x").dtype
+    dtype('float32')
+"""
+import numpy as np
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"array of dtype {value.dtype} and shape {value.shape}"
+    return f"{type(value).__name__} {value!r}"[:200]
+
+
+def _convert_weak(value, dtype, label):
+    try:
+        natural = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"{label}: cannot convert {_describe(value)} to an array ({exc})") from None
+    if natural.dtype.kind not in "biufc":
+        raise TypeError(f"{label}: expected numbers of dtype {dtype}, got {_describe(value)}")
+    if np.can_cast(natural.dtype, dtype, "safe"):
+        return natural.astype(dtype, copy=False)
+    kinds_ok = (dtype.kind == "f" and natural.dtype.kind in "iuf") or (dtype.kind in "iu" and natural.dtype.kind in "iu") \
+        or (dtype.kind == "c" and natural.dtype.kind in "iufc")
+    if kinds_ok:
+        with np.errstate(all="ignore"):
+            converted = natural.astype(dtype)
+        if dtype.kind in "iu":
+            exact = np.array_equal(converted.astype(natural.dtype), natural)
+        else:
+            exact = bool(np.all(np.isfinite(converted) | ~np.isfinite(natural)))
+        if exact:
+            return converted
+    raise TypeError(
+        f"{label}: expected dtype {dtype}, got {_describe(value)} that does not convert to {dtype} without loss"
+    )
+
+
+def convert_argument(value, type_, label):
+    """Return `value` as an ndarray of `type_`'s dtype, checking rank and static sizes.
+
+    Raises TypeError naming `label` for a lossy dtype or a wrong rank, ValueError for a size that
+    contradicts the static shape.
+    """
+    dtype = type_.dtype
+    if isinstance(value, np.ndarray):
+        if value.dtype != dtype:
+            if not np.can_cast(value.dtype, dtype, "safe"):
+                raise TypeError(
+                    f"{label}: expected dtype {dtype}, got an array of dtype {value.dtype} "
+                    f"(a cast to {dtype} would lose information; convert it explicitly with .astype)"
+                )
+            value = value.astype(dtype)
+    elif isinstance(value, np.generic):
+        if not np.can_cast(value.dtype, dtype, "safe"):
+            raise TypeError(f"{label}: expected dtype {dtype}, got a NumPy scalar of dtype {value.dtype}")
+        value = np.asarray(value, dtype=dtype)
+    elif isinstance(value, (bool, int, float, complex, list, tuple)):
+        value = _convert_weak(value, dtype, label)
+    else:
+        raise TypeError(f"{label}: expected an array-like of dtype {dtype}, got {_describe(value)}")
+    check_shape(value, type_, label)
+    return value
+
+
+def check_shape(value, type_, label):
+    """Raise TypeError (rank) or ValueError (static size) when `value` does not fit `type_`."""
+    if value.ndim != type_.ndim:
+        raise TypeError(
+            f"{label}: expected a {type_.ndim}-d array (type {type_}), got {value.ndim}-d with shape {value.shape}"
+        )
+    for axis, (expected, actual) in enumerate(zip(type_.shape, value.shape)):
+        if expected is not None and expected != actual:
+            raise ValueError(
+                f"{label}: expected size {expected} in dimension {axis} (type {type_}), got shape {value.shape}"
+            )

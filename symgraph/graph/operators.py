@@ -1,0 +1,228 @@
+"""The NumPy operator set and methods of symbolic variables, delegating to the op library.
+
+`==` and `!=` keep Python identity semantics (graphs are hashed); element-wise equality is `sg.eq`.
+
+Example:
+    >>> import symgraph as sg
+    >>> x = sg.matrix("x")
+    >>> (x.T @ x).sum(axis=0).ndim
+    1
+"""
+import sys
+
+
+def _ops():
+    # The op library imports the graph package, so it is looked up at call time.
+    return sys.modules.get("symgraph.ops") or __import__("symgraph.ops", fromlist=["_"])
+
+
+class TensorOperators:
+    """Mixin giving Variable the NumPy operator set; every method builds graph nodes."""
+
+    __slots__ = ()
+    __array_ufunc__ = None  # so that `ndarray + variable` calls Variable.__radd__
+
+    def __bool__(self):
+        raise TypeError(
+            f"the truth value of symbolic variable {self!r} is unknown until it is computed; "
+            "use sg.where / sg.all / sg.any to branch on values"
+        )
+
+    def __iter__(self):
+        length = self.type.shape[0] if self.type.ndim else None
+        if length is None:
+            raise TypeError(f"cannot iterate over {self!r}: its first dimension has no static size")
+        return (self[i] for i in range(length))
+
+    def __len__(self):
+        length = self.type.shape[0] if self.type.ndim else None
+        if length is None:
+            raise TypeError(f"len() of {self!r} is unknown: its first dimension has no static size")
+        return length
+
+    def __add__(self, other):
+        return _ops().add(self, other)
+
+    def __radd__(self, other):
+        return _ops().add(other, self)
+
+    def __sub__(self, other):
+        return _ops().subtract(self, other)
+
+    def __rsub__(self, other):
+        return _ops().subtract(other, self)
+
+    def __mul__(self, other):
+        return _ops().multiply(self, other)
+
+    def __rmul__(self, other):
+        return _ops().multiply(other, self)
+
+    def __truediv__(self, other):
+        return _ops().true_divide(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops().true_divide(other, self)
+
+    def __floordiv__(self, other):
+        return _ops().floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops().floor_divide(other, self)
+
+    def __mod__(self, other):
+        return _ops().mod(self, other)
+
+    def __rmod__(self, other):
+        return _ops().mod(other, self)
+
+    def __pow__(self, other):
+        return _ops().power(self, other)
+
+    def __rpow__(self, other):
+        return _ops().power(other, self)
+
+    def __matmul__(self, other):
+        return _ops().matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops().matmul(other, self)
+
+    def __neg__(self):
+        return _ops().negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops().abs(self)
+
+    def __lt__(self, other):
+        return _ops().lt(self, other)
+
+    def __le__(self, other):
+        return _ops().le(self, other)
+
+    def __gt__(self, other):
+        return _ops().gt(self, other)
+
+    def __ge__(self, other):
+        return _ops().ge(self, other)
+
+    def __and__(self, other):
+        return _ops().bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return _ops().bitwise_and(other, self)
+
+    def __or__(self, other):
+        return _ops().bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return _ops().bitwise_or(other, self)
+
+    def __xor__(self, other):
+        return _ops().bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return _ops().bitwise_xor(other, self)
+
+    def __invert__(self):
+        return _ops().invert(self)
+
+    def __getitem__(self, index):
+        return _ops().getitem(self, index)
+
+    @property
+    def shape(self):
+        """The symbolic shape: an int64 vector; `x.shape[0]` is a symbolic int64 scalar."""
+        return _ops().shape_of(self)
+
+    @property
+    def size(self):
+        """The symbolic number of elements (int64 scalar)."""
+        return _ops().prod(_ops().shape_of(self))
+
+    @property
+    def T(self):
+        return _ops().transpose(self)
+
+    def eval(self, givens_dict=None):
+        """Compile (cached per graph and set of inputs) and compute this variable.
+
+        Example:
+            >>> import symgraph as sg
+            >>> x = sg.scalar("x")
+            >>> float((x * 2).eval({x: 3.0}))
+            6.0
+        """
+        from ..function import eval_variable
+
+        return eval_variable(self, givens_dict)
+
+    def sum(self, axis=None, keepdims=False, dtype=None):
+        return _ops().sum(self, axis=axis, keepdims=keepdims, dtype=dtype)
+
+    def mean(self, axis=None, keepdims=False):
+        return _ops().mean(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, keepdims=False, dtype=None):
+        return _ops().prod(self, axis=axis, keepdims=keepdims, dtype=dtype)
+
+    def max(self, axis=None, keepdims=False):
+        return _ops().max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return _ops().min(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None, keepdims=False):
+        return _ops().argmax(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return _ops().argmin(self, axis=axis, keepdims=keepdims)
+
+    def std(self, axis=None, keepdims=False, ddof=0):
+        return _ops().std(self, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def var(self, axis=None, keepdims=False, ddof=0):
+        return _ops().var(self, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def all(self, axis=None, keepdims=False):
+        return _ops().all(self, axis=axis, keepdims=keepdims)
+
+    def any(self, axis=None, keepdims=False):
+        return _ops().any(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return _ops().reshape(self, shape)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
+            axes = axes[0]
+        return _ops().transpose(self, axes or None)
+
+    def dot(self, other):
+        return _ops().dot(self, other)
+
+    def astype(self, dtype):
+        return _ops().cast(self, dtype)
+
+    def flatten(self):
+        return _ops().flatten(self)
+
+    def ravel(self):
+        return _ops().flatten(self)
+
+    def squeeze(self, axis=None):
+        return _ops().squeeze(self, axis=axis)
+
+    def clip(self, min=None, max=None):
+        return _ops().clip(self, min, max)
+
+    def swapaxes(self, axis1, axis2):
+        return _ops().swapaxes(self, axis1, axis2)
+
+    def cumsum(self, axis=None):
+        return _ops().cumsum(self, axis=axis)

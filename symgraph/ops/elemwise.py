@@ -1,0 +1,556 @@
+"""Element-wise operations: one table of scalar functions, lifted to tensors by `Elemwise`.
+
+Each row (`ScalarOp`) names a scalar function and gives its NumPy implementation, its SymPy
+counterpart (the derivative oracle of the tests and the bridge of `sg.to_sympy`) and its partial
+derivatives, written with symgraph ops so that gradients are themselves differentiable.
+A partial is a function of (*inputs, output) returning a Variable, the number 1 or -1, or None
+when it is zero (integer-valued functions such as `floor` or comparisons).
+
+Example:
+    >>> import symgraph as sg
+    >>> x = sg.vector("x")
+    >>> y = sg.exp(x) * 2 + 1
+    >>> y.owner.op.name
+    'add'
+"""
+import math
+
+import numpy as np
+import sympy
+
+from ..graph.basic import Variable, constant
+from ..graph.op import Op
+from ..graph.type import TensorType, as_dtype, broadcast_static_shapes
+
+try:  # scipy's erf is faster and exact to the last bit; the NumPy fallback is the reference otherwise
+    from scipy import special as _scipy_special
+except ImportError:  # pragma: no cover - exercised when scipy is absent
+    _scipy_special = None
+
+__all__ = [
+    "add",
+    "subtract",
+    "multiply",
+    "true_divide",
+    "divide",
+    "floor_divide",
+    "mod",
+    "power",
+    "maximum",
+    "minimum",
+    "arctan2",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+    "eq",
+    "neq",
+    "equal",
+    "not_equal",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "less",
+    "less_equal",
+    "greater",
+    "greater_equal",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "negative",
+    "abs",
+    "absolute",
+    "sign",
+    "exp",
+    "exp2",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "expm1",
+    "sqrt",
+    "square",
+    "reciprocal",
+    "sin",
+    "cos",
+    "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "arcsinh",
+    "arccosh",
+    "arctanh",
+    "floor",
+    "ceil",
+    "round",
+    "erf",
+    "erfc",
+    "isnan",
+    "isinf",
+    "logical_not",
+    "invert",
+    "sigmoid",
+    "softplus",
+    "relu",
+    "where",
+    "clip",
+    "cast",
+]
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+class ScalarOp:
+    """One row of the element-wise table."""
+
+    __slots__ = ("name", "nin", "impl", "sympy", "partials", "params", "_dtype_cache")
+
+    def __init__(self, name, nin, impl, sympy_fn, partials, params=()):
+        self.name = name
+        self.nin = nin
+        self.impl = impl
+        self.sympy = sympy_fn
+        self.partials = partials
+        self.params = params
+        self._dtype_cache = {}
+
+    def __eq__(self, other):
+        return type(other) is ScalarOp and self.name == other.name and self.params == other.params
+
+    def __hash__(self):
+        return hash((self.name, self.params))
+
+    def __repr__(self):
+        return self.name if not self.params else f"{self.name}{{{', '.join(map(str, self.params))}}}"
+
+    def __reduce__(self):
+        if self.name == "cast":
+            return cast_row, self.params
+        return scalar_op, (self.name,)
+
+    def output_dtype(self, dtypes):
+        """The dtype NumPy gives this function on operands of `dtypes` (cached per combination)."""
+        key = tuple(dtypes)
+        cached = self._dtype_cache.get(key)
+        if cached is None:
+            samples = [np.ones((1,), dtype=d) for d in dtypes]
+            with np.errstate(all="ignore"):
+                cached = np.asarray(self.impl(*samples)).dtype
+            self._dtype_cache[key] = cached
+        return cached
+
+
+def _sigmoid(x):
+    # Split by sign so exp never overflows: both branches are exact to rounding.
+    x = np.asarray(x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _softplus(x):
+    return np.logaddexp(0, x)
+
+
+def _relu(x):
+    return np.maximum(x, 0)
+
+
+def _float_dtype_of(x):
+    return np.sin(np.ones((1,), dtype=np.asarray(x).dtype)).dtype
+
+
+def _erf_numpy(x):
+    x = np.asarray(x)
+    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(_float_dtype_of(x), copy=False)
+
+
+def _erfc_numpy(x):
+    x = np.asarray(x)
+    return np.vectorize(math.erfc, otypes=[np.float64])(x).astype(_float_dtype_of(x), copy=False)
+
+
+def _erf(x):
+    return _scipy_special.erf(x).astype(_float_dtype_of(x), copy=False)
+
+
+def _erfc(x):
+    return _scipy_special.erfc(x).astype(_float_dtype_of(x), copy=False)
+
+
+def _round(x):
+    return np.round(x)
+
+
+def _sympy_sigmoid(x):
+    return 1 / (1 + sympy.exp(-x))
+
+
+def _zero(*_):
+    return None
+
+
+def _one(*_):
+    return 1
+
+
+def _minus_one(*_):
+    return -1
+
+
+def _indicator(condition, like):
+    """A 0/1 tensor in `like`'s dtype marking where `condition` holds."""
+    return cast(condition, like.dtype)
+
+
+_ROWS = {}
+
+
+def _row(name, nin, impl, sympy_fn, *partials):
+    if not partials:
+        partials = (_zero,) * nin
+    _ROWS[name] = ScalarOp(name, nin, impl, sympy_fn, partials)
+
+
+_row("add", 2, np.add, lambda a, b: a + b, _one, _one)
+_row("subtract", 2, np.subtract, lambda a, b: a - b, _one, _minus_one)
+_row("multiply", 2, np.multiply, lambda a, b: a * b, lambda x, y, z: y, lambda x, y, z: x)
+_row("true_divide", 2, np.true_divide, lambda a, b: a / b,
+     lambda x, y, z: reciprocal(y), lambda x, y, z: negative(z / y))
+_row("floor_divide", 2, np.floor_divide, lambda a, b: sympy.floor(a / b))
+_row("mod", 2, np.mod, lambda a, b: sympy.Mod(a, b), _one, lambda x, y, z: negative(floor_divide(x, y)))
+_row("power", 2, np.power, lambda a, b: a**b,
+     lambda x, y, z: y * power(x, y - 1),
+     lambda x, y, z: where(eq(x, 0), 0, z * log(x)))
+_row("maximum", 2, np.maximum, sympy.Max,
+     lambda x, y, z: _indicator(gt(x, y), z) + 0.5 * _indicator(eq(x, y), z),
+     lambda x, y, z: _indicator(lt(x, y), z) + 0.5 * _indicator(eq(x, y), z))
+_row("minimum", 2, np.minimum, sympy.Min,
+     lambda x, y, z: _indicator(lt(x, y), z) + 0.5 * _indicator(eq(x, y), z),
+     lambda x, y, z: _indicator(gt(x, y), z) + 0.5 * _indicator(eq(x, y), z))
+_row("arctan2", 2, np.arctan2, sympy.atan2,
+     lambda y, x, z: x / (x * x + y * y), lambda y, x, z: negative(y) / (x * x + y * y))
+_row("logical_and", 2, np.logical_and, sympy.And)
+_row("logical_or", 2, np.logical_or, sympy.Or)
+_row("logical_xor", 2, np.logical_xor, sympy.Xor)
+_row("eq", 2, np.equal, sympy.Eq)
+_row("neq", 2, np.not_equal, sympy.Ne)
+_row("lt", 2, np.less, sympy.Lt)
+_row("le", 2, np.less_equal, sympy.Le)
+_row("gt", 2, np.greater, sympy.Gt)
+_row("ge", 2, np.greater_equal, sympy.Ge)
+_row("bitwise_and", 2, np.bitwise_and, None)
+_row("bitwise_or", 2, np.bitwise_or, None)
+_row("bitwise_xor", 2, np.bitwise_xor, None)
+
+_row("negative", 1, np.negative, lambda a: -a, _minus_one)
+_row("abs", 1, np.abs, sympy.Abs, lambda x, z: sign(x))
+_row("sign", 1, np.sign, sympy.sign)
+_row("exp", 1, np.exp, sympy.exp, lambda x, z: z)
+_row("exp2", 1, np.exp2, lambda a: 2**a, lambda x, z: z * _LN2)
+_row("log", 1, np.log, sympy.log, lambda x, z: reciprocal(x))
+_row("log2", 1, np.log2, lambda a: sympy.log(a, 2), lambda x, z: reciprocal(x * _LN2))
+_row("log10", 1, np.log10, lambda a: sympy.log(a, 10), lambda x, z: reciprocal(x * _LN10))
+_row("log1p", 1, np.log1p, lambda a: sympy.log(1 + a), lambda x, z: reciprocal(x + 1))
+_row("expm1", 1, np.expm1, lambda a: sympy.exp(a) - 1, lambda x, z: z + 1)
+_row("sqrt", 1, np.sqrt, sympy.sqrt, lambda x, z: 0.5 / z)
+_row("square", 1, np.square, lambda a: a**2, lambda x, z: 2 * x)
+_row("reciprocal", 1, np.reciprocal, lambda a: 1 / a, lambda x, z: negative(z * z))
+_row("sin", 1, np.sin, sympy.sin, lambda x, z: cos(x))
+_row("cos", 1, np.cos, sympy.cos, lambda x, z: negative(sin(x)))
+_row("tan", 1, np.tan, sympy.tan, lambda x, z: 1 + z * z)
+_row("arcsin", 1, np.arcsin, sympy.asin, lambda x, z: reciprocal(sqrt(1 - x * x)))
+_row("arccos", 1, np.arccos, sympy.acos, lambda x, z: negative(reciprocal(sqrt(1 - x * x))))
+_row("arctan", 1, np.arctan, sympy.atan, lambda x, z: reciprocal(1 + x * x))
+_row("sinh", 1, np.sinh, sympy.sinh, lambda x, z: cosh(x))
+_row("cosh", 1, np.cosh, sympy.cosh, lambda x, z: sinh(x))
+_row("tanh", 1, np.tanh, sympy.tanh, lambda x, z: 1 - z * z)
+_row("arcsinh", 1, np.arcsinh, sympy.asinh, lambda x, z: reciprocal(sqrt(x * x + 1)))
+_row("arccosh", 1, np.arccosh, sympy.acosh, lambda x, z: reciprocal(sqrt(x * x - 1)))
+_row("arctanh", 1, np.arctanh, sympy.atanh, lambda x, z: reciprocal(1 - x * x))
+_row("floor", 1, np.floor, sympy.floor)
+_row("ceil", 1, np.ceil, sympy.ceiling)
+_row("round", 1, _round, None)
+_row("erf", 1, _erf if _scipy_special is not None else _erf_numpy, sympy.erf,
+     lambda x, z: _TWO_OVER_SQRT_PI * exp(negative(x * x)))
+_row("erfc", 1, _erfc if _scipy_special is not None else _erfc_numpy, sympy.erfc,
+     lambda x, z: -_TWO_OVER_SQRT_PI * exp(negative(x * x)))
+_row("isnan", 1, np.isnan, None)
+_row("isinf", 1, np.isinf, None)
+_row("logical_not", 1, np.logical_not, sympy.Not)
+_row("invert", 1, np.invert, None)
+_row("sigmoid", 1, _sigmoid, _sympy_sigmoid, lambda x, z: z * (1 - z))
+_row("softplus", 1, _softplus, lambda a: sympy.log(1 + sympy.exp(a)), lambda x, z: sigmoid(x))
+_row("relu", 1, _relu, lambda a: sympy.Max(a, 0), lambda x, z: _indicator(gt(x, 0), z))
+
+_row("where", 3, np.where, lambda c, a, b: sympy.Piecewise((a, c), (b, True)),
+     _zero, lambda c, x, y, z: _indicator(c, z), lambda c, x, y, z: _indicator(logical_not(c), z))
+_row("clip", 3, np.clip, lambda a, lo, hi: sympy.Min(sympy.Max(a, lo), hi),
+     lambda x, lo, hi, z: _indicator(logical_and(ge(x, lo), le(x, hi)), z),
+     lambda x, lo, hi, z: _indicator(lt(x, lo), z),
+     lambda x, lo, hi, z: _indicator(gt(x, hi), z))
+
+SCALAR_OPS = _ROWS
+"""The element-wise table: public name -> ScalarOp."""
+
+
+def scalar_op(name) -> ScalarOp:
+    """The row of the element-wise table called `name`."""
+    if name == "cast":
+        raise ValueError("the cast row is parametrized: use cast_row(dtype)")
+    return _ROWS[name]
+
+
+_cast_rows = {}
+
+
+def cast_row(dtype) -> ScalarOp:
+    """The element-wise row converting to `dtype` (one row per dtype)."""
+    dtype = as_dtype(dtype)
+    row = _cast_rows.get(dtype.name)
+    if row is None:
+        def impl(x, _dtype=dtype):
+            return np.asarray(x).astype(_dtype)
+
+        def partial(x, z):
+            return cast(1, z.dtype) if is_differentiable_dtype(z.dtype) else None
+
+        row = ScalarOp("cast", 1, impl, lambda a: a, (partial,), params=(dtype.name,))
+        _cast_rows[dtype.name] = row
+    return row
+
+
+def is_differentiable_dtype(dtype) -> bool:
+    """Float and complex values carry gradients; integers and bools do not."""
+    return np.dtype(dtype).kind in "fc"
+
+
+class Elemwise(Op):
+    """A row of the element-wise table applied to tensors with NumPy broadcasting and promotion."""
+
+    __props__ = ("scalar",)
+
+    def __init__(self, scalar):
+        self.scalar = scalar
+
+    @property
+    def name(self):
+        return self.scalar.name
+
+    @property
+    def nin(self):
+        return self.scalar.nin
+
+    def __str__(self):
+        return repr(self.scalar)
+
+    __repr__ = __str__
+
+    def output_types(self, *types):
+        if len(types) != self.scalar.nin:
+            raise TypeError(f"{self.name} takes {self.scalar.nin} operand(s), got {len(types)}")
+        try:
+            dtype = self.scalar.output_dtype([t.dtype for t in types])
+        except TypeError as exc:  # NumPy's promotion and loop-lookup errors are TypeErrors
+            described = ", ".join(str(t) for t in types)
+            raise TypeError(f"{self.name}: not defined for operands of types {described} ({exc})") from None
+        shape = broadcast_static_shapes(*(t.shape for t in types), op_name=self.name, types=types)
+        return [TensorType(dtype, shape)]
+
+    def perform(self, *values):
+        return self.scalar.impl(*values)
+
+    def partial(self, index, inputs, output):
+        """d output / d inputs[index] as a Variable, a number (1 or -1), or None when it is zero."""
+        return self.scalar.partials[index](*inputs, output)
+
+    def pullback(self, inputs, outputs, output_grads):
+        (gz,) = output_grads
+        grads = []
+        for i, x in enumerate(inputs):
+            if gz is None or not is_differentiable_dtype(x.dtype):
+                grads.append(None)
+            else:
+                grads.append(_times(gz, self.partial(i, inputs, outputs[0])))
+        return grads
+
+    def pushforward(self, inputs, outputs, tangents):
+        total = None
+        for i, tangent in enumerate(tangents):
+            if tangent is None or not is_differentiable_dtype(inputs[i].dtype):
+                continue
+            term = _times(tangent, self.partial(i, inputs, outputs[0]))
+            if term is not None:
+                total = term if total is None else add(total, term)
+        return [total]
+
+
+def _times(value, partial):
+    if partial is None:
+        return None
+    if isinstance(partial, (int, float)) and not isinstance(partial, bool):
+        if partial == 1:
+            return value
+        if partial == -1:
+            return negative(value)
+    return multiply(value, partial)
+
+
+def _is_python_scalar(value):
+    return isinstance(value, (bool, int, float, complex)) and not isinstance(value, np.generic)
+
+
+def lift_operands(operands):
+    """Turn operands into Variables; Python scalars become constants of NumPy 2's "weak" dtype.
+
+    NumPy 2 lets a Python scalar adopt the dtype of the arrays it meets (`float32_array + 1.5` stays
+    float32), so a Python scalar here becomes a constant of `np.result_type(*tensor_dtypes, scalar)`.
+    """
+    tensors = [v for v in operands if isinstance(v, Variable)]
+    result = []
+    for value in operands:
+        if isinstance(value, Variable):
+            result.append(value)
+        elif _is_python_scalar(value):
+            dtype = np.result_type(*(t.dtype for t in tensors), value) if tensors else None
+            try:
+                result.append(constant(value, dtype=dtype))
+            except OverflowError as exc:
+                raise OverflowError(f"Python scalar {value!r} does not fit the operand dtype {dtype}: {exc}") from None
+        else:
+            try:
+                result.append(constant(value))
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"cannot use {value!r} as a symbolic operand: {exc}") from None
+    return result
+
+
+def apply_elemwise(name, *operands):
+    """Apply the element-wise row `name` to operands (Variables, arrays or Python scalars)."""
+    return Elemwise(_ROWS[name])(*lift_operands(operands))
+
+
+def _make_public(name, doc_example):
+    row = _ROWS[name]
+    if row.nin == 1:
+        def function(x):
+            return Elemwise(row)(*lift_operands((x,)))
+    elif row.nin == 2:
+        def function(x, y):
+            return Elemwise(row)(*lift_operands((x, y)))
+    else:
+        def function(a, b, c):
+            return Elemwise(row)(*lift_operands((a, b, c)))
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = (
+        f"Element-wise `{name}` with NumPy broadcasting and dtype promotion.\n\n"
+        f"Example:\n    >>> import symgraph as sg\n    >>> {doc_example}\n"
+    )
+    return function
+
+
+add = _make_public("add", "sg.add(sg.vector('x'), 1.0).ndim\n    1")
+subtract = _make_public("subtract", "sg.subtract(sg.vector('x'), 1.0).ndim\n    1")
+multiply = _make_public("multiply", "sg.multiply(sg.vector('x'), 2.0).ndim\n    1")
+true_divide = _make_public("true_divide", "sg.true_divide(sg.vector('x'), 2).dtype\n    dtype('float64')")
+floor_divide = _make_public("floor_divide", "sg.floor_divide(sg.vector('x', 'int64'), 2).dtype\n    dtype('int64')")
+mod = _make_public("mod", "sg.mod(sg.vector('x'), 2.0).ndim\n    1")
+power = _make_public("power", "sg.power(sg.vector('x'), 2).ndim\n    1")
+maximum = _make_public("maximum", "sg.maximum(sg.vector('x'), 0.0).ndim\n    1")
+minimum = _make_public("minimum", "sg.minimum(sg.vector('x'), 0.0).ndim\n    1")
+arctan2 = _make_public("arctan2", "sg.arctan2(sg.vector('y'), sg.vector('x')).ndim\n    1")
+logical_and = _make_public("logical_and", "sg.logical_and(sg.vector('a', 'bool'), True).dtype\n    dtype('bool')")
+logical_or = _make_public("logical_or", "sg.logical_or(sg.vector('a', 'bool'), True).dtype\n    dtype('bool')")
+logical_xor = _make_public("logical_xor", "sg.logical_xor(sg.vector('a', 'bool'), True).dtype\n    dtype('bool')")
+eq = _make_public("eq", "sg.eq(sg.vector('x'), 0.0).dtype\n    dtype('bool')")
+neq = _make_public("neq", "sg.neq(sg.vector('x'), 0.0).dtype\n    dtype('bool')")
+lt = _make_public("lt", "sg.lt(sg.vector('x'), 0.0).dtype\n    dtype('bool')")
+le = _make_public("le", "sg.le(sg.vector('x'), 0.0).dtype\n    dtype('bool')")
+gt = _make_public("gt", "sg.gt(sg.vector('x'), 0.0).dtype\n    dtype('bool')")
+ge = _make_public("ge", "sg.ge(sg.vector('x'), 0.0).dtype\n    dtype('bool')")
+bitwise_and = _make_public("bitwise_and", "sg.bitwise_and(sg.vector('a', 'int64'), 3).dtype\n    dtype('int64')")
+bitwise_or = _make_public("bitwise_or", "sg.bitwise_or(sg.vector('a', 'int64'), 3).dtype\n    dtype('int64')")
+bitwise_xor = _make_public("bitwise_xor", "sg.bitwise_xor(sg.vector('a', 'int64'), 3).dtype\n    dtype('int64')")
+negative = _make_public("negative", "sg.negative(sg.vector('x')).ndim\n    1")
+abs = _make_public("abs", "sg.abs(sg.vector('x')).ndim\n    1")
+sign = _make_public("sign", "sg.sign(sg.vector('x')).ndim\n    1")
+exp = _make_public("exp", "sg.exp(sg.vector('x')).ndim\n    1")
+exp2 = _make_public("exp2", "sg.exp2(sg.vector('x')).ndim\n    1")
+log = _make_public("log", "sg.log(sg.vector('x')).ndim\n    1")
+log2 = _make_public("log2", "sg.log2(sg.vector('x')).ndim\n    1")
+log10 = _make_public("log10", "sg.log10(sg.vector('x')).ndim\n    1")
+log1p = _make_public("log1p", "sg.log1p(sg.vector('x')).ndim\n    1")
+expm1 = _make_public("expm1", "sg.expm1(sg.vector('x')).ndim\n    1")
+sqrt = _make_public("sqrt", "sg.sqrt(sg.vector('x')).ndim\n    1")
+square = _make_public("square", "sg.square(sg.vector('x')).ndim\n    1")
+reciprocal = _make_public("reciprocal", "sg.reciprocal(sg.vector('x')).ndim\n    1")
+sin = _make_public("sin", "sg.sin(sg.vector('x')).ndim\n    1")
+cos = _make_public("cos", "sg.cos(sg.vector('x')).ndim\n    1")
+tan = _make_public("tan", "sg.tan(sg.vector('x')).ndim\n    1")
+arcsin = _make_public("arcsin", "sg.arcsin(sg.vector('x')).ndim\n    1")
+arccos = _make_public("arccos", "sg.arccos(sg.vector('x')).ndim\n    1")
+arctan = _make_public("arctan", "sg.arctan(sg.vector('x')).ndim\n    1")
+sinh = _make_public("sinh", "sg.sinh(sg.vector('x')).ndim\n    1")
+cosh = _make_public("cosh", "sg.cosh(sg.vector('x')).ndim\n    1")
+tanh = _make_public("tanh", "sg.tanh(sg.vector('x')).ndim\n    1")
+arcsinh = _make_public("arcsinh", "sg.arcsinh(sg.vector('x')).ndim\n    1")
+arccosh = _make_public("arccosh", "sg.arccosh(sg.vector('x')).ndim\n    1")
+arctanh = _make_public("arctanh", "sg.arctanh(sg.vector('x')).ndim\n    1")
+floor = _make_public("floor", "sg.floor(sg.vector('x')).ndim\n    1")
+ceil = _make_public("ceil", "sg.ceil(sg.vector('x')).ndim\n    1")
+round = _make_public("round", "sg.round(sg.vector('x')).ndim\n    1")
+erf = _make_public("erf", "sg.erf(sg.vector('x')).ndim\n    1")
+erfc = _make_public("erfc", "sg.erfc(sg.vector('x')).ndim\n    1")
+isnan = _make_public("isnan", "sg.isnan(sg.vector('x')).dtype\n    dtype('bool')")
+isinf = _make_public("isinf", "sg.isinf(sg.vector('x')).dtype\n    dtype('bool')")
+logical_not = _make_public("logical_not", "sg.logical_not(sg.vector('a', 'bool')).dtype\n    dtype('bool')")
+invert = _make_public("invert", "sg.invert(sg.vector('a', 'bool')).dtype\n    dtype('bool')")
+sigmoid = _make_public("sigmoid", "sg.sigmoid(sg.vector('x')).ndim\n    1")
+softplus = _make_public("softplus", "sg.softplus(sg.vector('x')).ndim\n    1")
+relu = _make_public("relu", "sg.relu(sg.vector('x')).ndim\n    1")
+where = _make_public("where", "sg.where(sg.vector('x') > 0, sg.vector('x'), 0.0).ndim\n    1")
+
+divide = true_divide
+equal = eq
+not_equal = neq
+less = lt
+less_equal = le
+greater = gt
+greater_equal = ge
+absolute = abs
+
+
+def clip(x, min=None, max=None):
+    """Limit values to [min, max] like `np.clip`; either bound may be None.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.clip(sg.vector("x"), 0.0, 1.0).ndim
+        1
+    """
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    if min is None:
+        return minimum(x, max)
+    if max is None:
+        return maximum(x, min)
+    return Elemwise(_ROWS["clip"])(*lift_operands((x, min, max)))
+
+
+def cast(x, dtype):
+    """Convert `x` to `dtype` (explicit, so lossy conversions are allowed, as with `astype`).
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.cast(sg.vector("x"), "int32").dtype
+        dtype('int32')
+    """
+    (x,) = lift_operands((x,))
+    if x.dtype == as_dtype(dtype):
+        return x
+    return Elemwise(cast_row(dtype))(x)
+

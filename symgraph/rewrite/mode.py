@@ -1,0 +1,72 @@
+"""Compilation modes: which rewrite groups and rewrites run.
+
+Example:
+    >>> import symgraph as sg
+    >>> sg.Mode(exclude=["fusion"]).excluded
+    frozenset({'fusion'})
+"""
+
+GROUPS = ("merge", "constant_folding", "canonicalize", "stabilize", "specialize", "fusion", "inplace", "unsafe")
+OFF_BY_DEFAULT = frozenset({"unsafe"})
+FAST_COMPILE_GROUPS = frozenset({"merge"})
+
+
+class Mode:
+    """Which rewrites run: every default group, plus `include`, minus `exclude` (group or rewrite names).
+
+    `Mode("fast_compile")` runs only what correctness needs. `nan_guard=True` makes the compiled function
+    raise at the first node whose output holds NaN or inf.
+    """
+
+    def __init__(self, base="fast_run", include=(), exclude=(), nan_guard=False):
+        if base not in ("fast_run", "fast_compile"):
+            raise ValueError(f"unknown mode {base!r}: expected 'fast_run' or 'fast_compile'")
+        self.base = base
+        self.included = frozenset(_names(include, "include"))
+        self.excluded = frozenset(_names(exclude, "exclude"))
+        self.nan_guard = bool(nan_guard)
+        from .registry import known_names
+
+        unknown = sorted((self.included | self.excluded) - known_names())
+        if unknown:
+            raise ValueError(
+                f"unknown rewrite or group name(s) {unknown}; known groups are {list(GROUPS)}"
+            )
+
+    def enabled(self, name, groups):
+        """Is the rewrite `name`, a member of `groups`, switched on?"""
+        if name in self.excluded or any(g in self.excluded for g in groups):
+            return False
+        if name in self.included or any(g in self.included for g in groups):
+            return True
+        if self.base == "fast_compile":
+            return all(g in FAST_COMPILE_GROUPS for g in groups)
+        return not any(g in OFF_BY_DEFAULT for g in groups)
+
+    def __repr__(self):
+        return (f"Mode({self.base!r}, include={sorted(self.included)}, exclude={sorted(self.excluded)}"
+                f"{', nan_guard=True' if self.nan_guard else ''})")
+
+    def __reduce__(self):
+        return Mode, (self.base, tuple(self.included), tuple(self.excluded), self.nan_guard)
+
+
+def _names(values, label):
+    if isinstance(values, str):
+        values = [values]
+    names = list(values)
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"Mode({label}=...) takes rewrite or group names (str), got {name!r}")
+    return names
+
+
+def get_mode(mode) -> Mode:
+    """Normalize the `mode` argument of `sg.function`: None, "fast_run", "fast_compile" or a Mode."""
+    if mode is None:
+        return Mode()
+    if isinstance(mode, Mode):
+        return mode
+    if isinstance(mode, str):
+        return Mode(mode.lower())
+    raise TypeError(f"mode must be None, 'fast_run', 'fast_compile' or sg.Mode, got {mode!r}")
