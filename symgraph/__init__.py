@@ -10,6 +10,7 @@ Example:
     >>> float(f([0.0, 0.0]))
     2.0
 """
+from .autodiff import Lop, Rop, grad, hessian, jacobian, jvp, verify_grad, vjp
 from .config import config
 from .errors import DisconnectedInputError, GradientError, NotDifferentiableError, ShapeError
 from .function import Function, function
@@ -19,5 +20,6 @@ from .graph.type import TensorType
 from .ops import *  # noqa: F401,F403
 from .rewrite import optimize
 from .rewrite.mode import Mode
+from .inspect import debugprint, from_sympy, latex, pprint, render, to_dot, to_networkx, to_sympy
 
 __version__ = "0.1.0"

@@ -7,11 +7,9 @@ Example:
     >>> f([1.0, 2.0], y=[3.0, 4.0])
     array([4., 9.])
 """
-import threading
 import time
 import traceback
 import warnings
-import weakref
 
 import numpy as np
 
@@ -19,7 +17,7 @@ from .codegen.linker import link
 from .function_args import check_shape, convert_argument
 from .graph.basic import Constant, SharedVariable, Variable
 from .graph.replace import clone_replace
-from .graph.traversal import graph_inputs, toposort
+from .graph.traversal import graph_inputs
 from .rewrite import optimize_graph
 from .rewrite.mode import get_mode
 
@@ -56,7 +54,7 @@ def _normalize_updates(updates):
         if not isinstance(target, SharedVariable):
             raise TypeError(f"the target of an update must be a shared variable, got {target!r}")
         if id(target) in seen:
-            raise ValueError(f"shared variable {target.name or target!r} is updated twice")
+            raise ValueError(f"shared variable {target.name or repr(target)} is updated twice")
         seen.add(id(target))
         if not isinstance(expression, Variable):
             from .graph.basic import constant
@@ -84,6 +82,14 @@ def _fit_update(target, expression):
             )
         expression = cast(expression, target.dtype)
     return expression
+
+
+def _check_no_repeated_input(inputs):
+    seen = set()
+    for var in inputs:
+        if id(var) in seen:
+            raise ValueError(f"sg.function: input {var.name or repr(var)} is listed twice")
+        seen.add(id(var))
 
 
 def _collect_leaves(inputs, outputs):
@@ -122,8 +128,7 @@ class Function:
             if isinstance(var, (Constant, SharedVariable)):
                 kind = "a constant" if isinstance(var, Constant) else "a shared variable (shared values are implicit inputs)"
                 raise TypeError(f"sg.function: input {var!r} is {kind} and cannot be an explicit input")
-        if len({id(v) for v in inputs}) != len(inputs):
-            raise ValueError("sg.function: an input is listed twice")
+        _check_no_repeated_input(inputs)
         self._spec = (inputs, outputs, updates, givens, mode, on_unused_input, name, trust_input)
         output_list, self._output_kind = _as_output_list(outputs)
         update_pairs = _normalize_updates(updates)
@@ -145,11 +150,11 @@ class Function:
         self._shared = shared
         self._n_outputs = len(output_list)
         self._update_targets = [target for target, _ in update_pairs]
+        self._update_locks = _container_locks(self._update_targets)
         self._program = link(inputs + shared, optimized, name=name or "symgraph_fn")
         self._graph_outputs = optimized
         self._input_index = {v.name: i for i, v in enumerate(inputs) if v.name is not None}
         self._labels = [f"input {i} ({v.name!r})" if v.name else f"input {i}" for i, v in enumerate(inputs)]
-        self._lock = threading.Lock()
         self.report.timings["total"] = time.perf_counter() - start
 
     def _check_unused(self, inputs, outputs, policy):
@@ -211,17 +216,21 @@ class Function:
         if not self.trust_input:
             values = self._check(values)
         if self._update_targets:
-            with self._lock:
+            with _all_held(self._update_locks):
                 return self._run_with_updates(values)
-        results = self._run(values + [s.container.value for s in self._shared])
-        return self._package(results)
+        values += [s.container.value for s in self._shared]
+        return self._package(self._run(values), values)
 
     def _run_with_updates(self, values):
-        results = self._run(values + [s.container.value for s in self._shared])
-        new_values = results[self._n_outputs:]
-        for target, value in zip(self._update_targets, new_values):
-            target.container.value = np.asarray(value)
-        return self._package(results[: self._n_outputs])
+        values += [s.container.value for s in self._shared]
+        results = self._run(values)
+        outputs = self._package(results[: self._n_outputs], values)
+        stored = [] if outputs is None else [outputs] if self._output_kind == "single" else list(outputs)
+        for target, value in zip(self._update_targets, results[self._n_outputs:]):
+            value = _owned(np.asarray(value), values, stored)
+            stored.append(value)
+            target.container.value = value
+        return outputs
 
     def _run(self, values):
         try:
@@ -229,14 +238,18 @@ class Function:
         except Exception as exc:
             raise _located_error(exc, self._program) from exc
 
-    def _package(self, results):
+    def _package(self, results, sources):
+        """The outputs as the user gets them, from the program's `results` on leaf values `sources`."""
         kind = self._output_kind
         if kind == "single":
             value = results[0]
-            return value if type(value) is np.ndarray else np.asarray(value)
+            return _owned(value if type(value) is np.ndarray else np.asarray(value), sources, ())
         if kind == "none":
             return None
-        return [r if type(r) is np.ndarray else np.asarray(r) for r in results[: self._n_outputs]]
+        packaged = []
+        for r in results[: self._n_outputs]:
+            packaged.append(_owned(r if type(r) is np.ndarray else np.asarray(r), sources, packaged))
+        return packaged
 
     def profile(self, *args, repeat=10, **kwargs):
         """Seconds spent per node over `repeat` calls: an object with `.rows` and a table as `str()`."""
@@ -249,6 +262,49 @@ class Function:
 
     def __repr__(self):
         return f"<symgraph Function {self.name or ''} {len(self.inputs)} inputs -> {self._n_outputs} outputs>"
+
+
+def _container_locks(targets):
+    """The locks of the targets' containers in one global order (by id), so that functions updating
+    overlapping shared variables from several threads neither lose updates nor deadlock."""
+    containers = {id(t.container): t.container for t in targets}
+    return [containers[key].lock for key in sorted(containers)]
+
+
+class _all_held:
+    """Context manager holding every lock of a list, acquired in list order."""
+
+    __slots__ = ("locks",)
+
+    def __init__(self, locks):
+        self.locks = locks
+
+    def __enter__(self):
+        for lock in self.locks:
+            lock.acquire()
+
+    def __exit__(self, *exc_info):
+        for lock in reversed(self.locks):
+            lock.release()
+
+
+def _owned(array, sources, others):
+    """`array`, copied unless the caller may own it outright.
+
+    The user may write into every array a call returns, and into shared values through
+    `get_value(borrow=True)`, so none of them may be read-only, share memory with the call's arguments
+    or shared values (`sources`: an output `x.T` is a view of the input `x`), or with an array already
+    returned or stored by this call (`others`). Only views (`base` set) can share memory with
+    another array, so fresh results skip the memory checks.
+    """
+    if not array.flags.writeable:
+        return array.copy()
+    for other in others:
+        if other is array or ((array.base is not None or other.base is not None) and np.may_share_memory(array, other)):
+            return array.copy()
+    if array.base is not None and any(np.may_share_memory(array, source) for source in sources):
+        return array.copy()
+    return array
 
 
 def _rebuild_function(*spec):
@@ -266,7 +322,7 @@ _MISSING = _Missing()
 def _constant_like(value, like):
     from .graph.basic import constant
 
-    return constant(convert_argument(value, like.type, f"givens value for {like.name or like!r}"))
+    return constant(convert_argument(value, like.type, f"givens value for {like.name or repr(like)}"))
 
 
 def _located_error(exc, program):
@@ -301,17 +357,20 @@ def function(inputs, outputs=None, updates=None, givens=None, mode=None, on_unus
     return Function(inputs, outputs, updates, givens, mode, on_unused_input, name, trust_input)
 
 
-_eval_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def eval_variable(var, givens_dict=None):
-    """Compute `var`, giving values to its inputs with `givens_dict`; compiled once per set of inputs."""
+    """Compute `var`, giving values to its inputs with `givens_dict`; compiled once per set of inputs.
+
+    The compiled functions live on the variable itself: a cache outside it would keep every
+    evaluated graph alive, since a compiled function refers to its graph.
+    """
     givens_dict = dict(givens_dict or {})
     for key in givens_dict:
         _check_is_variable(key, "key of the eval dictionary")
     keys = sorted(givens_dict, key=id)
     signature = tuple(id(k) for k in keys)
-    per_var = _eval_cache.setdefault(var, {})
+    if var.eval_functions is None:
+        var.eval_functions = {}
+    per_var = var.eval_functions
     entry = per_var.get(signature)
     if entry is None or any(a is not b for a, b in zip(entry[0], keys)):
         compiled = Function(keys, var, on_unused_input="ignore")

@@ -12,6 +12,7 @@ Example:
 """
 import itertools
 import linecache
+import weakref
 
 import numpy as np
 
@@ -94,4 +95,7 @@ def link(inputs, outputs, name="symgraph_fn"):
     filename = f"<symgraph:{name}#{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace.globals)
-    return Program(namespace.globals[name], source, filename, line_nodes, nodes)
+    function = namespace.globals[name]
+    # The source stays readable in tracebacks for as long as the function exists, and no longer.
+    weakref.finalize(function, linecache.cache.pop, filename, None)
+    return Program(function, source, filename, line_nodes, nodes)

@@ -49,3 +49,8 @@ def _numpy_name(function):
 def _lower_elemwise(node, input_names, namespace):
     callee = _numpy_name(node.op.scalar.impl) or namespace.bind(node.op.scalar.impl, node.op.name)
     return f"{callee}({', '.join(input_names)})"
+
+
+from . import lower_ops_b  # noqa: E402,F401  (registers the shape and indexing lowerings)
+from . import lower_ops_a  # noqa: E402,F401  (registers the reduction, product and creation lowerings)
+from . import fused_lowering  # noqa: E402,F401  (registers the lowering of fused element-wise kernels)

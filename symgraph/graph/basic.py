@@ -55,9 +55,12 @@ from .operators import TensorOperators  # noqa: E402  (operators need CreationSi
 
 
 class Variable(TensorOperators):
-    """A symbolic tensor: a graph input (owner None) or the output `index` of an Apply node."""
+    """A symbolic tensor: a graph input (owner None) or the output `index` of an Apply node.
 
-    __slots__ = ("type", "owner", "index", "name", "__weakref__")
+    `eval_functions` caches the functions `eval()` compiled, so they live exactly as long as the variable.
+    """
+
+    __slots__ = ("type", "owner", "index", "name", "eval_functions", "__weakref__")
 
     def __init__(self, type, owner=None, index=0, name=None):
         if name is not None and not isinstance(name, str):
@@ -66,6 +69,7 @@ class Variable(TensorOperators):
         self.owner = owner
         self.index = index
         self.name = name
+        self.eval_functions = None
 
     @property
     def dtype(self) -> np.dtype:
@@ -253,7 +257,10 @@ def shared(value, name=None, dtype=None):
     if isinstance(value, Variable):
         raise TypeError(f"sg.shared expects a value, got the symbolic variable {value!r}")
     data = np.array(value, dtype=None if dtype is None else as_dtype(dtype), copy=True)
-    as_dtype(data.dtype)
+    try:
+        as_dtype(data.dtype)
+    except TypeError as exc:
+        raise TypeError(f"sg.shared: cannot hold {value!r}: {exc}") from None
     return SharedVariable(TensorType(data.dtype, (None,) * data.ndim), Container(data), name)
 
 

@@ -8,7 +8,7 @@ Example:
 """
 from ..config import config
 from .basic import Variable
-from .type import TensorType, as_static_shape
+from .type import TensorType
 
 
 def tensor(name=None, dtype=None, shape=None):
@@ -21,16 +21,18 @@ def tensor(name=None, dtype=None, shape=None):
     """
     if shape is None:
         raise TypeError("sg.tensor needs a shape, e.g. shape=(None, 3); use None for sizes known only at call time")
-    return Variable(TensorType(dtype or config.floatX, as_static_shape(shape)), None, 0, name)
+    try:
+        type_ = TensorType(dtype or config.floatX, shape)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"sg.tensor({name!r}): {exc}") from None
+    return Variable(type_, None, 0, name)
 
 
 def _of_rank(rank, name, dtype, shape):
-    if shape is None:
-        shape = (None,) * rank
-    shape = as_static_shape(shape)
-    if len(shape) != rank:
-        raise ValueError(f"a rank-{rank} input needs a shape of length {rank}, got {shape}")
-    return tensor(name, dtype, shape)
+    variable = tensor(name, dtype, (None,) * rank if shape is None else shape)
+    if variable.ndim != rank:
+        raise ValueError(f"a rank-{rank} input needs a shape of length {rank}, got {variable.type.shape}")
+    return variable
 
 
 def scalar(name=None, dtype=None):

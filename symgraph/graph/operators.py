@@ -92,6 +92,8 @@ class TensorOperators:
         return _ops().negative(self)
 
     def __pos__(self):
+        if self.type.dtype.kind == "b":  # NumPy has no `positive` for bool either
+            raise TypeError(f"unary +: not defined for operands of type {self.type}")
         return self
 
     def __abs__(self):

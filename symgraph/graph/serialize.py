@@ -80,9 +80,10 @@ def _rebuild_input(cls, type_, name):
 
 
 def _rebuild_constant(type_, data, name):
-    from .basic import Constant
+    from .basic import constant
 
-    return Constant(type_, data, name)
+    # Through `constant` so the value is read-only again and equal constants are one node again.
+    return constant(data, name=name, dtype=type_.dtype)
 
 
 def _rebuild_shared(type_, container, name):

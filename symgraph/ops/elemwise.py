@@ -404,11 +404,13 @@ def _is_python_scalar(value):
     return isinstance(value, (bool, int, float, complex)) and not isinstance(value, np.generic)
 
 
-def lift_operands(operands):
+def lift_operands(operands, compare_wide_ints=False):
     """Turn operands into Variables; Python scalars become constants of NumPy 2's "weak" dtype.
 
     NumPy 2 lets a Python scalar adopt the dtype of the arrays it meets (`float32_array + 1.5` stays
     float32), so a Python scalar here becomes a constant of `np.result_type(*tensor_dtypes, scalar)`.
+    A Python int outside that dtype's range is an OverflowError, as in NumPy, except for comparisons
+    (`compare_wide_ints`), which NumPy 2 evaluates exactly (`int32_array < 2**40` is all True).
     """
     tensors = [v for v in operands if isinstance(v, Variable)]
     result = []
@@ -420,13 +422,27 @@ def lift_operands(operands):
             try:
                 result.append(constant(value, dtype=dtype))
             except OverflowError as exc:
-                raise OverflowError(f"Python scalar {value!r} does not fit the operand dtype {dtype}: {exc}") from None
+                if not compare_wide_ints:
+                    raise OverflowError(f"Python scalar {value!r} does not fit the operand dtype {dtype}: {exc}") from None
+                result.append(_wide_int_constant(value))
         else:
             try:
                 result.append(constant(value))
             except (TypeError, ValueError) as exc:
                 raise TypeError(f"cannot use {value!r} as a symbolic operand: {exc}") from None
     return result
+
+
+def _wide_int_constant(value):
+    """A constant that compares with any integer tensor as the Python int `value` would."""
+    for dtype in ("int64", "uint64"):
+        info = np.iinfo(dtype)
+        if info.min <= value <= info.max:
+            return constant(value, dtype=dtype)
+    return constant(float(value))
+
+
+_COMPARISONS = frozenset({"eq", "neq", "lt", "le", "gt", "ge"})
 
 
 def apply_elemwise(name, *operands):
@@ -440,8 +456,10 @@ def _make_public(name, doc_example):
         def function(x):
             return Elemwise(row)(*lift_operands((x,)))
     elif row.nin == 2:
+        compare_wide_ints = name in _COMPARISONS
+
         def function(x, y):
-            return Elemwise(row)(*lift_operands((x, y)))
+            return Elemwise(row)(*lift_operands((x, y), compare_wide_ints))
     else:
         def function(a, b, c):
             return Elemwise(row)(*lift_operands((a, b, c)))

@@ -1,40 +1,19 @@
-"""The graph optimizer: rewrites grouped in phases, switched by `sg.Mode`.
+"""The graph optimizer: local rewrites grouped in phases, switched by `sg.Mode`, reported in `f.report`.
+
+Importing this package registers the whole rewrite library (one module per phase).
 
 Example:
     >>> import symgraph as sg
     >>> x = sg.vector("x")
-    >>> sg.optimize(x + 0).ndim
-    1
+    >>> sg.optimize(x + 0) is x
+    True
 """
-import time
-
-from ..graph.traversal import toposort
+from . import canonicalize, canonicalize_shape, constant_folding, merge, specialize, stabilize  # noqa: F401  (register rewrites)
+from .engine import RewriteError, RewritePass
 from .mode import Mode, get_mode
+from .pipeline import optimize, optimize_graph
+from .registry import REWRITES, register_rewrite
 from .report import CompileReport
 
-
-def optimize_graph(outputs, mode=None):
-    """Rewrite the graph computing `outputs` under `mode`; return (new_outputs, CompileReport)."""
-    mode = get_mode(mode)
-    start = time.perf_counter()
-    before = len(toposort(outputs))
-    report = CompileReport(nodes_before=before, nodes_after=before)
-    report.timings["rewrite"] = time.perf_counter() - start
-    return list(outputs), report
-
-
-def optimize(outputs, mode=None):
-    """The optimized output variables (graph in, graph out), for inspection.
-
-    Returns one variable for one variable and a list for a list.
-
-    Example:
-        >>> import symgraph as sg
-        >>> x = sg.vector("x")
-        >>> y = sg.optimize(sg.exp(x))
-        >>> y.owner.op.name
-        'exp'
-    """
-    single = not isinstance(outputs, (list, tuple))
-    new_outputs, _ = optimize_graph([outputs] if single else list(outputs), mode)
-    return new_outputs[0] if single else new_outputs
+__all__ = ["CompileReport", "Mode", "REWRITES", "RewriteError", "RewritePass", "get_mode", "optimize",
+           "optimize_graph", "register_rewrite"]

@@ -1,0 +1,5 @@
+"""Differentiation: reverse mode (`grad`, `vjp`), forward mode (`jvp`), Jacobians, Hessians, gradient checks."""
+from .forward import Lop, Rop, jvp, vjp
+from .grad import grad
+from .jacobian import hessian, jacobian
+from .verify import verify_grad

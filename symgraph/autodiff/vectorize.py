@@ -1,0 +1,356 @@
+"""Batching of graphs (like JAX's `vmap`): rebuild a graph so that it runs on a whole batch at once.
+
+`vectorize(outputs, {x: x_batch}, size)` rebuilds `outputs` with each `x` replaced by `x_batch`, which
+holds a leading batch axis of `size` entries. Every node that depends on a batched variable is rebuilt by
+the batching rule of its op type (`BATCHING_RULES`, the one table of rules); its outputs carry the batch
+as their leading axis too. Ops without a rule fall back to `PerSliceLoop`, which runs the op once per
+batch entry in Python: correct for any op, but slower.
+
+`sg.jacobian` batches a vector-Jacobian product over the rows of the identity, so one graph computes all
+rows with matrix-sized kernels, as JAX's `jacrev` does.
+
+Example:
+    >>> import symgraph as sg
+    >>> x, xs = sg.vector("x"), sg.matrix("xs")
+    >>> [y] = vectorize([sg.exp(x).sum()], {x: xs}, xs.shape[0])
+    >>> y.eval({xs: [[0.0, 0.0], [1.0, 0.0]]})
+    array([2.        , 3.71828183])
+"""
+import string
+
+import numpy as np
+
+from ..errors import NotDifferentiableError
+from ..graph.basic import constant
+from ..graph.op import Op
+from ..graph.traversal import toposort
+from ..graph.type import TensorType
+from ..ops.creation import Full
+from ..ops.elemwise import Elemwise, cast
+from ..ops.gradient_ops import FitShape, StopGradient, stop_gradient
+from ..ops.indexing import AdvancedIndex, BasicIndex, IndexWrite, entry_kind, index_op, indexed_type
+from ..ops.linalg import Einsum, MatMul, TensorDot, matmul, tensordot
+from ..ops.nnet import CumSum, LogSoftmax, Softmax
+from ..ops.reduce import Reduce
+from ..ops.shape import BroadcastTo, Concatenate, DimShuffle, NEW_AXIS, Reshape, Stack, broadcast_to, expand_dims
+from ..ops.shape import reshape, squeeze, swapaxes, transpose
+from ..ops.shape_of import Shape, shape_of
+
+_WHOLE_AXIS = ("slice", None, None, None)
+"""The index entry of a full slice `:` (see symgraph.ops.indexing), which keeps the batch axis."""
+
+BATCHING_RULES = {}
+"""op type -> rule(node, inputs, batched) returning one (variable, is_batched) pair per output.
+
+`inputs` are the node's inputs with batched ones replaced by their batched versions, `batched` tells
+which; a batched variable has the batch as its leading axis."""
+
+
+def batching_rule(*op_types):
+    """Decorator registering a batching rule for `op_types`."""
+
+    def register(rule):
+        for op_type in op_types:
+            BATCHING_RULES[op_type] = rule
+        return rule
+
+    return register
+
+
+def batch_size(batched_var):
+    """The batch size of a batched variable: an int when static, else a symbolic int64 scalar."""
+    size = batched_var.type.shape[0]
+    return size if size is not None else shape_of(batched_var)[0]
+
+
+def symbolic_sizes(var):
+    """`var`'s shape as a tuple of ints (static sizes) and symbolic int64 scalars."""
+    return tuple(size if size is not None else shape_of(var)[axis] for axis, size in enumerate(var.type.shape))
+
+
+def with_batch(var, size):
+    """An unbatched `var` repeated along a new leading batch axis of `size` entries."""
+    return broadcast_to(expand_dims(var, 0), (size,) + symbolic_sizes(var))
+
+
+def _align(batched_var, core_ndim):
+    """A batched variable with size-1 axes inserted after the batch axis so its core has `core_ndim` dims."""
+    missing = core_ndim - (batched_var.ndim - 1)
+    return expand_dims(batched_var, tuple(range(1, 1 + missing))) if missing > 0 else batched_var
+
+
+def _all_batched(outputs):
+    return [(out, True) for out in (outputs if isinstance(outputs, list) else [outputs])]
+
+
+def _materialized(inputs, batched):
+    """Every input batched: unbatched ones are repeated along the batch axis."""
+    size = batch_size(next(v for v, b in zip(inputs, batched) if b))
+    return [v if b else with_batch(v, size) for v, b in zip(inputs, batched)]
+
+
+def _shifted(axes):
+    return tuple(axis + 1 for axis in axes)
+
+
+@batching_rule(Elemwise)
+def _batch_elemwise(node, inputs, batched):
+    core_ndim = node.outputs[0].ndim
+    return _all_batched(node.op(*(_align(v, core_ndim) if b else v for v, b in zip(inputs, batched))))
+
+
+@batching_rule(Reduce)
+def _batch_reduce(node, inputs, batched):
+    op = node.op
+    if op.kind in ("argmax", "argmin") and len(op.axis) > 1:
+        return _batch_by_loop(node, inputs, batched)  # NumPy's argmax flattens: no single axis to shift
+    return _all_batched(Reduce(op.kind, _shifted(op.axis), op.keepdims, op.dtype, op.ddof)(inputs[0]))
+
+
+@batching_rule(Softmax, LogSoftmax)
+def _batch_normalizer(node, inputs, batched):
+    return _all_batched(type(node.op)(_shifted(node.op.axis))(inputs[0]))
+
+
+@batching_rule(CumSum)
+def _batch_cumsum(node, inputs, batched):
+    return _all_batched(CumSum(node.op.axis + 1, node.op.reverse)(inputs[0]))
+
+
+@batching_rule(DimShuffle)
+def _batch_dimshuffle(node, inputs, batched):
+    op = node.op
+    order = (0,) + tuple(axis if axis == NEW_AXIS else axis + 1 for axis in op.order)
+    return _all_batched(DimShuffle(op.input_ndim + 1, order)(inputs[0]))
+
+
+def _target_sizes(op, shape_inputs):
+    """The target shape of a Reshape/BroadcastTo node: its static entries, symbolic where unknown."""
+    vector = shape_inputs[0] if shape_inputs else None
+    return tuple(vector[axis] if size is None else size for axis, size in enumerate(op.shape))
+
+
+@batching_rule(Reshape)
+def _batch_reshape(node, inputs, batched):
+    if any(batched[1:]):
+        return _batch_by_loop(node, inputs, batched)
+    x = inputs[0]
+    return _all_batched(reshape(x, (batch_size(x),) + _target_sizes(node.op, inputs[1:])))
+
+
+@batching_rule(BroadcastTo)
+def _batch_broadcast_to(node, inputs, batched):
+    if any(batched[1:]):
+        return _batch_by_loop(node, inputs, batched)
+    x = _align(inputs[0], len(node.op.shape))
+    return _all_batched(broadcast_to(x, (batch_size(x),) + _target_sizes(node.op, inputs[1:])))
+
+
+@batching_rule(Concatenate, Stack)
+def _batch_join(node, inputs, batched):
+    return _all_batched(type(node.op)(node.op.axis + 1)(*_materialized(inputs, batched)))
+
+
+@batching_rule(Shape)
+def _batch_shape(node, inputs, batched):
+    core = node.inputs[0].type.shape
+    if None not in core:
+        return [(constant(np.array(core, dtype=np.int64)), False)]
+    return [(shape_of(inputs[0])[1:], False)]
+
+
+@batching_rule(FitShape)
+def _batch_fit_shape(node, inputs, batched):
+    if batched[1]:
+        return _batch_by_loop(node, inputs, batched)
+    return _all_batched(FitShape(node.op.shape, node.op.batch_ndim + 1)(*inputs))
+
+
+@batching_rule(StopGradient)
+def _batch_stop_gradient(node, inputs, batched):
+    return _all_batched(stop_gradient(inputs[0]))
+
+
+def _advanced_items_adjacent(index):
+    """Whether NumPy keeps the advanced-index block in place (True) or moves it to the front (False)."""
+    kinds = [entry_kind(entry) for entry in index]
+    if "array" not in kinds and "mask" not in kinds:
+        return True
+    positions = [i for i, kind in enumerate(kinds) if kind in ("int", "symbolic", "array", "mask")]
+    return positions == list(range(positions[0], positions[-1] + 1))
+
+
+@batching_rule(BasicIndex, AdvancedIndex)
+def _batch_index(node, inputs, batched):
+    if any(batched[1:]) or not _advanced_items_adjacent(node.op.index):
+        return _batch_by_loop(node, inputs, batched)
+    return _all_batched(index_op((_WHOLE_AXIS,) + node.op.index)(*inputs))
+
+
+@batching_rule(IndexWrite)
+def _batch_index_write(node, inputs, batched):
+    op = node.op
+    if any(batched[2:]) or not _advanced_items_adjacent(op.index):
+        return _batch_by_loop(node, inputs, batched)
+    x, value, *index_inputs = inputs
+    if not batched[0]:
+        x = with_batch(x, batch_size(value))
+    if batched[1]:
+        region = indexed_type(op.name, op.index, node.inputs[0].type, [v.type for v in index_inputs])
+        value = _align(value, region.ndim)
+    return _all_batched(IndexWrite((_WHOLE_AXIS,) + op.index, op.mode)(x, value, *index_inputs))
+
+
+@batching_rule(MatMul)
+def _batch_matmul(node, inputs, batched):
+    a, b = inputs
+    a_ndim, b_ndim = node.inputs[0].ndim, node.inputs[1].ndim
+    if batched == [True, False] and b_ndim <= 2:
+        # One matrix product over the batch and a's own rows (a single BLAS call through tensordot).
+        return _all_batched(tensordot(a, b, axes=([a.ndim - 1], [0])))
+    if batched == [False, True] and a_ndim <= 2:
+        # b's rows times a transposed, one BLAS call; a's rows then come last and swap with b's columns.
+        product = tensordot(b, a, axes=([1 if b_ndim == 1 else b.ndim - 2], [a_ndim - 1]))
+        return _all_batched(swapaxes(product, -1, -2) if a_ndim == 2 and b_ndim >= 2 else product)
+    return _all_batched(_padded_matmul(a, b, batched, a_ndim, b_ndim))
+
+
+def _padded_matmul(a, b, batched, a_ndim, b_ndim):
+    """matmul of batched operands: vectors made matrices, batch axes padded so the batch stays in front."""
+    a = expand_dims(a, a.ndim - 1) if a_ndim == 1 else a
+    b = expand_dims(b, b.ndim) if b_ndim == 1 else b
+    stacked = max(a_ndim, 2) - 2, max(b_ndim, 2) - 2
+    depth = max(stacked)
+    a = _pad_stack(a, depth - stacked[0]) if batched[0] else a
+    b = _pad_stack(b, depth - stacked[1]) if batched[1] else b
+    product = matmul(a, b)
+    dropped = tuple(axis for axis, vector in ((product.ndim - 2, a_ndim == 1), (product.ndim - 1, b_ndim == 1)) if vector)
+    return squeeze(product, dropped) if dropped else product
+
+
+def _pad_stack(batched_var, count):
+    return expand_dims(batched_var, tuple(range(1, 1 + count))) if count else batched_var
+
+
+@batching_rule(TensorDot)
+def _batch_tensordot(node, inputs, batched):
+    op = node.op
+    a, b = inputs
+    if batched == [True, False]:
+        return _all_batched(TensorDot(_shifted(op.axes_a), op.axes_b)(a, b))
+    if batched == [False, True]:
+        product = TensorDot(op.axes_a, _shifted(op.axes_b))(a, b)
+        free_a = node.inputs[0].ndim - len(op.axes_a)
+        order = (free_a,) + tuple(range(free_a)) + tuple(range(free_a + 1, product.ndim))
+        return _all_batched(transpose(product, order))
+    return _batch_by_loop(node, inputs, batched)
+
+
+@batching_rule(Einsum)
+def _batch_einsum(node, inputs, batched):
+    terms, output = node.op.subscripts.split("->")
+    terms = terms.split(",")
+    label = next(label for label in string.ascii_letters if label not in node.op.subscripts)
+    terms = [label + term if b else term for term, b in zip(terms, batched)]
+    return _all_batched(Einsum(f"{','.join(terms)}->{label}{output}")(*inputs))
+
+
+@batching_rule(Full)
+def _batch_full(node, inputs, batched):
+    if any(batched[1:]):
+        return _batch_by_loop(node, inputs, batched)
+    value = _align(inputs[0], len(node.op.shape))
+    sizes = (batch_size(value),) + _target_sizes(node.op, inputs[1:])
+    return _all_batched(cast(broadcast_to(value, sizes), node.op.dtype))
+
+
+class PerSliceLoop(Op):
+    """The batching fallback: runs `op` once per entry of the leading batch axis and stacks the results.
+
+    `batched` tells which inputs carry the batch axis; the others are passed whole to every call.
+    """
+
+    __props__ = ("op", "batched")
+
+    def __init__(self, op, batched):
+        self.op = op
+        self.batched = tuple(batched)
+
+    @property
+    def nout(self):
+        return self.op.nout
+
+    @property
+    def name(self):
+        return "per_slice_loop"
+
+    def __str__(self):
+        return f"per_slice_loop{{{self.op}}}"
+
+    __repr__ = __str__
+
+    def output_types(self, *types):
+        sizes = {t.shape[0] for t, b in zip(types, self.batched) if b}
+        core = [TensorType(t.dtype, t.shape[1:]) if b else t for t, b in zip(types, self.batched)]
+        size = sizes.pop() if len(sizes) == 1 else None
+        return [TensorType(t.dtype, (size,) + t.shape) for t in self.op.output_types(*core)]
+
+    def perform(self, *values):
+        size = next(np.shape(v)[0] for v, b in zip(values, self.batched) if b)
+        if size == 0:
+            # Run one slice of zeros to learn the output shapes of an empty batch.
+            sample = self._slice_results([np.zeros(np.shape(v)[1:], np.asarray(v).dtype) if b else v
+                                          for v, b in zip(values, self.batched)])
+            stacked = [np.empty((0,) + np.shape(r), np.asarray(r).dtype) for r in sample]
+        else:
+            per_slice = [self._slice_results([v[i] if b else v for v, b in zip(values, self.batched)]) for i in range(size)]
+            stacked = [np.stack(results) for results in zip(*per_slice)]
+        return stacked[0] if self.nout == 1 else tuple(stacked)
+
+    def _slice_results(self, values):
+        results = self.op.perform(*values)
+        return [results] if self.nout == 1 else list(results)
+
+    def pullback(self, inputs, outputs, output_grads):
+        raise NotDifferentiableError(
+            f"per_slice_loop over {self.op} (the batching fallback for ops without a batching rule) has no gradient"
+        )
+
+    def pushforward(self, inputs, outputs, tangents):
+        raise NotDifferentiableError(
+            f"per_slice_loop over {self.op} (the batching fallback for ops without a batching rule) has no derivative"
+        )
+
+
+def _batch_by_loop(node, inputs, batched):
+    results = PerSliceLoop(node.op, batched)(*inputs)
+    return _all_batched(results)
+
+
+def vectorize(outputs, batched_inputs, size):
+    """`outputs` rebuilt for batched inputs: `batched_inputs` maps variables to versions with a leading
+    batch axis of `size` entries (an int or a symbolic int scalar); every result has that leading axis.
+
+    Example:
+        >>> import symgraph as sg
+        >>> w, v, vs = sg.matrix("w"), sg.vector("v"), sg.matrix("vs")
+        >>> [out] = vectorize([w @ v], {v: vs}, 2)
+        >>> out.eval({w: [[1.0, 2.0]], vs: [[1.0, 1.0], [0.0, 1.0]]})
+        array([[3.],
+               [2.]])
+    """
+    memo = {id(var): (value, True) for var, value in batched_inputs.items()}
+    for node in toposort(outputs, stop_at=list(batched_inputs)):
+        entries = [memo.get(id(v), (v, False)) for v in node.inputs]
+        batched = [b for _, b in entries]
+        if not any(batched):
+            continue
+        rule = BATCHING_RULES.get(type(node.op), _batch_by_loop)
+        results = rule(node, [v for v, _ in entries], batched)
+        for out, result in zip(node.outputs, results):
+            memo[id(out)] = result
+    results = []
+    for out in outputs:
+        value, batched = memo.get(id(out), (out, False))
+        results.append(value if batched else with_batch(value, size))
+    return results

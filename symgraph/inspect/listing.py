@@ -1,0 +1,219 @@
+"""`sg.debugprint`: a graph as an indented tree or as a flat one-line-per-node listing, and `compare`.
+
+The tree suits small graphs: a sub-graph used more than once gets a short id (`[id A]`), is printed in full
+once and referenced by its id afterwards. The flat listing (`style="flat"`) suits large graphs and diffs:
+one line per leaf and per node, values numbered `%0, %1, ...` in schedule order. Both walk the graph with
+explicit stacks, so graphs 10,000 nodes deep print without recursion.
+
+Example:
+    >>> import symgraph as sg
+    >>> x = sg.vector("x")
+    >>> print(debugprint(sg.exp(x) + 1))
+    add float64[?]
+    ├─ exp float64[?]
+    │  └─ x float64[?]
+    └─ 1.0 float64[]
+"""
+import itertools
+import string
+
+from .common import (
+    display_name,
+    format_constant,
+    inner_names,
+    is_compact_constant,
+    kernel_label,
+    leaf_kind,
+    leaf_names,
+    one_line,
+    op_label,
+    output_suffix,
+    view_of,
+)
+
+STYLES = ("tree", "flat")
+
+
+def debugprint(obj, file=None, print_site=False, style="tree") -> str:
+    """The graph of `obj` as text, one node per line; also written to `file` (with a final newline) if given.
+
+    `obj` is a Variable, a list of Variables, or a compiled function (then its optimized graph is shown,
+    fused kernels with their inner operations listed below them). Each line shows the op with its
+    parameters, the dtype and static shape (`float64[?,3]`), and the variable's name if it has one.
+    `style="tree"` (default) indents inputs below the node that uses them; `style="flat"` lists every leaf
+    and node once, in order, like a jaxpr. `print_site=True` appends where user code created each node.
+    To see a graph before and after optimization side by side, use `symgraph.inspect.compare`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> x = sg.vector("x")
+        >>> h = sg.exp(x)
+        >>> print(debugprint(h * h))
+        multiply float64[?]
+        ├─ exp [id A] float64[?]
+        │  └─ x float64[?]
+        └─ exp [id A] float64[?] (see above)
+        >>> print(debugprint(h * h, style="flat"))
+        input x: float64[?]
+        %0: float64[?] = exp(x)
+        %1: float64[?] = multiply(%0, %0)
+        output %1
+    """
+    if style not in STYLES:
+        raise ValueError(f"debugprint: style must be one of {STYLES}, got {style!r}")
+    view = view_of(obj, "debugprint")
+    lines = tree_lines(view, print_site) if style == "tree" else flat_lines(view, print_site)
+    text = "\n".join(lines)
+    if file is not None:
+        file.write(text + "\n")
+    return text
+
+
+def _site_comment(node, print_site):
+    if not print_site or node.site is None:
+        return ""
+    return f"  # {one_line(node.site)}"
+
+
+def _name_suffix(var):
+    return "" if var.name is None else f" {var.name!r}"
+
+
+def _short_ids():
+    """A, B, ..., Z, AA, AB, ...: the ids of shared sub-graphs in the tree."""
+    for length in itertools.count(1):
+        for letters in itertools.product(string.ascii_uppercase, repeat=length):
+            yield "".join(letters)
+
+
+def _use_counts(view):
+    counts = {}
+    for node in view.nodes:
+        for inp in node.inputs:
+            if inp.owner is not None:
+                counts[id(inp.owner)] = counts.get(id(inp.owner), 0) + 1
+    for out in view.outputs:
+        if out.owner is not None:
+            counts[id(out.owner)] = counts.get(id(out.owner), 0) + 1
+    return counts
+
+
+def _leaf_text(var, names):
+    kind = leaf_kind(var)
+    if kind == "constant":
+        value = format_constant(var.data)
+        label = value if var.name is None else f"{display_name(var.name)}={value}"
+        return f"{label} {var.type}"
+    label = f"{display_name(names[id(var)])} {var.type}"
+    return label + " shared" if kind == "shared" else label
+
+
+def _update_note(view, position):
+    target = view.updates.get(position)
+    if target is None:
+        return ""
+    return f"  (update of {display_name(target.name) if target.name else 'an unnamed shared variable'})"
+
+
+def tree_lines(view, print_site=False):
+    """The indented-tree lines of a GraphView (see `debugprint`)."""
+    names = leaf_names(view.leaves)
+    uses = _use_counts(view)
+    ids = {}
+    fresh_ids = _short_ids()
+    printed = set()
+    lines = []
+    for position, root in enumerate(view.outputs):
+        stack = [(root, "", "", _update_note(view, position))]
+        while stack:
+            var, head, tail, note = stack.pop()
+            node = var.owner
+            if node is None:
+                lines.append(head + _leaf_text(var, names) + note)
+                continue
+            tag = ""
+            if uses.get(id(node), 0) > 1:
+                if id(node) not in ids:
+                    ids[id(node)] = next(fresh_ids)
+                tag = f" [id {ids[id(node)]}]"
+            text = f"{op_label(node.op)}{output_suffix(var)}{tag} {var.type}{_name_suffix(var)}"
+            if id(node) in printed:
+                lines.append(head + text + " (see above)" + note)
+                continue
+            printed.add(id(node))
+            lines.append(head + text + note + _site_comment(node, print_site))
+            bar = "│  " if node.inputs else "   "
+            for inner in inner_names(node.op) or ():
+                lines.append(f"{tail}{bar}· {one_line(inner)}")
+            last = len(node.inputs) - 1
+            for i in range(last, -1, -1):
+                connector, extension = ("└─ ", "   ") if i == last else ("├─ ", "│  ")
+                stack.append((node.inputs[i], tail + connector, tail + extension, ""))
+    return lines
+
+
+def flat_lines(view, print_site=False):
+    """The flat listing of a GraphView: leaves, then one line per node, then the outputs (see `debugprint`)."""
+    names = leaf_names(view.leaves)
+    refs = {}
+    lines = []
+    constants = itertools.count()
+    for leaf in view.leaves:
+        kind = leaf_kind(leaf)
+        if kind != "constant":
+            refs[id(leaf)] = display_name(names[id(leaf)])
+            lines.append(f"{kind} {refs[id(leaf)]}: {leaf.type}")
+        elif is_compact_constant(leaf):
+            refs[id(leaf)] = format_constant(leaf.data)
+        else:
+            refs[id(leaf)] = f"%c{next(constants)}"
+            lines.append(f"constant {refs[id(leaf)]}: {leaf.type} = {format_constant(leaf.data)}")
+    values = itertools.count()
+    for node in view.nodes:
+        results = []
+        for out in node.outputs:
+            refs[id(out)] = f"%{next(values)}"
+            results.append(f"{refs[id(out)]}: {out.type}")
+        arguments = ", ".join(refs[id(v)] for v in node.inputs)
+        notes = [repr(out.name) for out in node.outputs if out.name is not None]
+        if print_site and node.site is not None:
+            notes.append(one_line(node.site))
+        comment = f"  # {'; '.join(notes)}" if notes else ""
+        lines.append(f"{', '.join(results)} = {kernel_label(node.op)}({arguments}){comment}")
+    for position, out in enumerate(view.outputs):
+        target = view.updates.get(position)
+        if target is None:
+            lines.append(f"output {refs[id(out)]}")
+        else:
+            target_ref = refs.get(id(target)) or display_name(target.name or "<unnamed shared>")
+            lines.append(f"update {target_ref} <- {refs[id(out)]}")
+    return lines
+
+
+def compare(outputs, mode=None, style="flat") -> str:
+    """A graph before and after optimization, side by side: the left column as built, the right as compiled.
+
+    `outputs` is a Variable or a list of them; `mode` is what `sg.function` accepts (default "fast_run").
+
+    Example:
+        >>> import symgraph as sg
+        >>> x = sg.vector("x")
+        >>> print(compare(sg.exp(x)))
+        before                   | after
+        input x: float64[?]      | input x: float64[?]
+        %0: float64[?] = exp(x)  | %0: float64[?] = exp(x)
+        output %0                | output %0
+    """
+    from ..rewrite import optimize_graph
+
+    if style not in STYLES:
+        raise ValueError(f"compare: style must be one of {STYLES}, got {style!r}")
+    view = view_of(outputs, "compare")
+    optimized, _ = optimize_graph(view.outputs, mode)
+    before = debugprint(view.outputs, style=style).splitlines()
+    after = debugprint(optimized, style=style).splitlines()
+    left = ["before"] + before
+    right = ["after"] + after
+    width = max(len(line) for line in left) + 2
+    rows = itertools.zip_longest(left, right, fillvalue="")
+    return "\n".join(f"{a:<{width}}| {b}".rstrip() for a, b in rows)

@@ -1,0 +1,146 @@
+"""`sg.pprint`: a graph as one line of math-like text, with only the parentheses Python's precedence needs.
+
+Element-wise arithmetic, comparisons and `@` print as operators, every other op as a call followed by
+the parameters its `str()` shows (`sum(x, axis=(0,))`), constants as their values. The text is built
+bottom-up over the topological order (no recursion), and each sub-expression's text is capped at
+`max_length` characters, so deep graphs and graphs that reuse sub-expressions many times stay cheap.
+
+Example:
+    >>> import symgraph as sg
+    >>> x = sg.vector("x")
+    >>> pprint((x + 1) * 2)
+    '(x + 1.0) * 2.0'
+"""
+from .common import (
+    display_name,
+    format_constant,
+    inner_names,
+    kernel_label,
+    leaf_names,
+    one_line,
+    op_label,
+    view_of,
+)
+
+_ATOM = 100
+_POWER = 90
+_UNARY = 80
+_COMPARISON = 20
+
+_BINARY = {
+    "power": ("**", _POWER),
+    "multiply": ("*", 70),
+    "true_divide": ("/", 70),
+    "floor_divide": ("//", 70),
+    "mod": ("%", 70),
+    "matmul": ("@", 70),
+    "add": ("+", 60),
+    "subtract": ("-", 60),
+    "bitwise_and": ("&", 50),
+    "bitwise_xor": ("^", 40),
+    "bitwise_or": ("|", 30),
+    "eq": ("==", _COMPARISON),
+    "neq": ("!=", _COMPARISON),
+    "lt": ("<", _COMPARISON),
+    "le": ("<=", _COMPARISON),
+    "gt": (">", _COMPARISON),
+    "ge": (">=", _COMPARISON),
+}
+_PREFIX = {"negative": "-", "invert": "~"}
+
+ELLIPSIS = "…"
+
+
+def pprint(obj, max_length=2000) -> str:
+    """One line of math-like text for a Variable (one line per output for a list or a compiled function).
+
+    Operators follow Python's precedence and associativity, so `x @ W + b` needs no parentheses while
+    `(x + 1) * 2` keeps them. Unnamed inputs get generated names (`v0`, ...). A sub-expression longer than
+    `max_length` characters is cut and ends with `…`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> x, W, b = sg.matrix("x"), sg.matrix("W"), sg.vector("b")
+        >>> pprint(sg.tanh(x @ W + b))
+        'tanh(x @ W + b)'
+        >>> pprint(-(x ** 2) - (x - b))
+        '-x ** 2.0 - (x - b)'
+    """
+    view = view_of(obj, "pprint")
+    texts = _leaf_texts(view)
+    remaining = _consumer_counts(view)
+    for node in view.nodes:
+        arguments = [texts[id(v)] for v in node.inputs]
+        for var in node.inputs:
+            _release(var, texts, remaining)
+        text, precedence = _render_node(node, arguments)
+        for out in node.outputs:
+            suffix = "" if len(node.outputs) == 1 else f"[{out.index}]"
+            texts[id(out)] = (_cap(text + suffix, max_length), precedence if not suffix else _ATOM)
+    return "\n".join(texts[id(out)][0] for out in view.outputs)
+
+
+def _leaf_texts(view):
+    names = leaf_names(view.leaves)
+    texts = {}
+    for leaf in view.leaves:
+        if id(leaf) in names:
+            texts[id(leaf)] = (display_name(names[id(leaf)]), _ATOM)
+        else:
+            value = format_constant(leaf.data)
+            texts[id(leaf)] = (value, _UNARY if value.startswith("-") else _ATOM)
+    return texts
+
+
+def _consumer_counts(view):
+    """How many times each variable is still needed: texts are freed after their last use."""
+    counts = {}
+    for node in view.nodes:
+        for var in node.inputs:
+            counts[id(var)] = counts.get(id(var), 0) + 1
+    for var in view.outputs:
+        counts[id(var)] = counts.get(id(var), 0) + 1
+    return counts
+
+
+def _release(var, texts, remaining):
+    remaining[id(var)] -= 1
+    if remaining[id(var)] == 0 and var.owner is not None:
+        del texts[id(var)]
+
+
+def _cap(text, max_length):
+    return text if len(text) <= max_length else text[:max_length] + ELLIPSIS
+
+
+def _wrap(argument, minimum):
+    text, precedence = argument
+    return text if precedence >= minimum else f"({text})"
+
+
+def _render_node(node, arguments):
+    """(text, precedence) of one node applied to its arguments' (text, precedence)."""
+    op = node.op
+    name = op.name
+    if name in _BINARY and len(arguments) == 2 and len(node.outputs) == 1:
+        symbol, precedence = _BINARY[name]
+        left, right = arguments
+        if precedence == _POWER:  # right-associative, and its right operand may be a unary expression
+            return f"{_wrap(left, _POWER + 1)} {symbol} {_wrap(right, _UNARY)}", precedence
+        if precedence == _COMPARISON:  # Python chains comparisons, so neither side may be one
+            return f"{_wrap(left, _COMPARISON + 1)} {symbol} {_wrap(right, _COMPARISON + 1)}", precedence
+        return f"{_wrap(left, precedence)} {symbol} {_wrap(right, precedence + 1)}", precedence
+    if name in _PREFIX and len(arguments) == 1:
+        return f"{_PREFIX[name]}{_wrap(arguments[0], _UNARY + 1)}", _UNARY
+    parts = [text for text, _ in arguments] + _parameter_texts(op)
+    name = kernel_label(op) if inner_names(op) is not None else one_line(op.name)
+    return f"{name}({', '.join(parts)})", _ATOM
+
+
+def _parameter_texts(op):
+    """The parameters the op itself shows in `str(op)` (`sum{axis=(0,)}` -> `axis=(0,)`), as extra arguments."""
+    label = op_label(op)
+    opening = f"{one_line(op.name)}{{"
+    if label.startswith(opening) and label.endswith("}"):
+        return [label[len(opening):-1]]
+    return []

@@ -1,0 +1,289 @@
+"""Creation: `zeros ones full *_like arange eye`, with sizes that may be symbolic.
+
+A shape is an int, a tuple mixing ints and symbolic int scalars (`(x.shape[0], 3)`), or a symbolic int
+vector of static length (`x.shape`). Sizes known while building (Python ints, constants, static entries
+of `x.shape`) become the static shape of the result; the others are given at run time by an input.
+
+Example:
+    >>> import symgraph as sg
+    >>> x = sg.tensor("x", shape=(None, 3))
+    >>> sg.zeros((x.shape[0], 2)).type
+    TensorType(float64, (None, 2))
+    >>> sg.ones_like(x).type
+    TensorType(float64, (None, 3))
+"""
+import functools
+import math
+
+import numpy as np
+
+from ..config import config
+from ..errors import ShapeError
+from ..graph.basic import Constant, as_variable, constant
+from ..graph.op import Op
+from ..graph.type import TensorType, as_dtype
+from .elemwise import is_differentiable_dtype
+from .shape import _check_shape_input, _shape_argument, _shape_text, static_int
+from .shape_of import shape_of
+
+__all__ = ["zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "arange", "eye"]
+
+
+class Full(Op):
+    """`np.full`: a new array of `dtype` whose entries are the fill value (broadcast to the shape).
+
+    `shape` holds ints, or None for sizes given at run time by the optional int64 shape-vector input.
+    """
+
+    __props__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+
+    @property
+    def name(self):
+        return "full"
+
+    def output_types(self, value, *shape_types):
+        _check_shape_input(self, self.shape, shape_types)
+        padded = (1,) * (len(self.shape) - value.ndim) + value.shape
+        if value.ndim > len(self.shape) or any(
+            v not in (None, 1) and s is not None and v != s for v, s in zip(padded, self.shape)
+        ):
+            raise ShapeError(f"full: fill value of type {value} does not broadcast to shape {_shape_text(self.shape)}")
+        return [TensorType(self.dtype, self.shape)]
+
+    def perform(self, value, shape=None):
+        return np.full(self.shape if shape is None else tuple(shape), value, dtype=self.dtype)
+
+    def _carries_gradient(self, value):
+        return is_differentiable_dtype(value.dtype) and is_differentiable_dtype(self.dtype)
+
+    def pullback(self, inputs, outputs, output_grads):
+        (gz,) = output_grads
+        value_grad = gz if gz is not None and self._carries_gradient(inputs[0]) else None
+        return [value_grad] + [None] * (len(inputs) - 1)
+
+    def pushforward(self, inputs, outputs, tangents):
+        tangent = tangents[0]
+        if tangent is None or not self._carries_gradient(inputs[0]):
+            return [None]
+        return [self(tangent, *inputs[1:])]
+
+
+def _full(shape, value, dtype, op_name):
+    entries, shape_input = _shape_argument(shape, op_name)
+    if any(size is not None and size < 0 for size in entries):
+        raise ValueError(f"{op_name}: negative dimensions are not allowed, got shape {_shape_text(entries)}")
+    return Full(entries, as_dtype(dtype).name)(value, *([] if shape_input is None else [shape_input]))
+
+
+def zeros(shape, dtype=None):
+    """A tensor of zeros of `shape` (ints and/or symbolic sizes); `dtype` defaults to `sg.config.floatX`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.zeros((2, 3), dtype="int32").type
+        TensorType(int32, (2, 3))
+    """
+    dtype = as_dtype(dtype or config.floatX)
+    return _full(shape, constant(0, dtype=dtype), dtype, "zeros")
+
+
+def ones(shape, dtype=None):
+    """A tensor of ones of `shape` (ints and/or symbolic sizes); `dtype` defaults to `sg.config.floatX`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> n = sg.scalar("n", dtype="int64")
+        >>> sg.ones(n).type
+        TensorType(float64, (None,))
+    """
+    dtype = as_dtype(dtype or config.floatX)
+    return _full(shape, constant(1, dtype=dtype), dtype, "ones")
+
+
+def full(shape, fill_value, dtype=None):
+    """A tensor of `shape` filled with `fill_value` (a number, array or symbolic tensor broadcastable to
+    `shape`), like `np.full`; `dtype` defaults to the fill value's dtype.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.full((2, 2), 7).dtype
+        dtype('int64')
+    """
+    value = as_variable(fill_value)
+    return _full(shape, value, dtype or value.dtype, "full")
+
+
+def zeros_like(x, dtype=None):
+    """Zeros with the shape of `x` (known at build or at run time) and its dtype unless `dtype` is given.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.zeros_like(sg.matrix("m", dtype="int32")).type
+        TensorType(int32, (None, None))
+    """
+    x = as_variable(x)
+    dtype = as_dtype(dtype or x.dtype)
+    return _full(shape_of(x), constant(0, dtype=dtype), dtype, "zeros_like")
+
+
+def ones_like(x, dtype=None):
+    """Ones with the shape of `x` and its dtype unless `dtype` is given.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.ones_like(sg.tensor("t", shape=(2, None))).type
+        TensorType(float64, (2, None))
+    """
+    x = as_variable(x)
+    dtype = as_dtype(dtype or x.dtype)
+    return _full(shape_of(x), constant(1, dtype=dtype), dtype, "ones_like")
+
+
+def full_like(x, fill_value, dtype=None):
+    """`fill_value` (cast to x's dtype unless `dtype` is given) in the shape of `x`, like `np.full_like`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.full_like(sg.vector("v", dtype="int64"), 2.7).dtype
+        dtype('int64')
+    """
+    x = as_variable(x)
+    return _full(shape_of(x), as_variable(fill_value), dtype or x.dtype, "full_like")
+
+
+def _static_number(var):
+    """The value of a 0-d variable when it is known while building (constants, static sizes), else None."""
+    if isinstance(var, Constant):
+        return var.data.item()
+    if var.dtype.kind in "iu":
+        return static_int(var)
+    return None
+
+
+def _scalar_argument(value, role, op_name, kinds):
+    var = as_variable(value)
+    if var.ndim != 0 or var.dtype.kind not in kinds:
+        raise TypeError(f"{op_name}: {role} must be a 0-d number of kind {kinds!r}, got {var.type}")
+    return var
+
+
+def arange_length(start, stop, step) -> int:
+    """How many values `np.arange(start, stop, step)` yields (NumPy's formula: ceil((stop - start) / step)).
+
+    Example:
+        >>> arange_length(0, 10, 3)
+        4
+    """
+    if all(isinstance(v, (int, np.integer)) for v in (start, stop, step)):
+        length = -((start - stop) // step)
+    else:
+        length = math.ceil((stop - start) / step)
+    return max(int(length), 0)
+
+
+@functools.lru_cache(maxsize=None)
+def _arange_dtype(*dtypes) -> np.dtype:
+    start, stop, step = (np.array(v, dtype=d) for v, d in zip((0, 1, 1), dtypes))
+    return np.arange(start, stop, step).dtype
+
+
+class Arange(Op):
+    """`np.arange(start, stop, step, dtype)` on three 0-d inputs; `length` is the static size or None."""
+
+    __props__ = ("dtype", "length")
+
+    def __init__(self, dtype, length=None):
+        self.dtype = dtype
+        self.length = length
+
+    @property
+    def name(self):
+        return "arange"
+
+    def output_types(self, start, stop, step):
+        return [TensorType(self.dtype, (self.length,))]
+
+    def perform(self, start, stop, step):
+        return np.arange(start, stop, step, dtype=self.dtype)
+
+    def pullback(self, inputs, outputs, output_grads):
+        return [None, None, None]
+
+    def pushforward(self, inputs, outputs, tangents):
+        return [None]
+
+
+def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in [start, stop), like `np.arange`; the bounds and step may be symbolic scalars.
+
+    `arange(n)` counts from 0. The dtype is NumPy's for the arguments unless `dtype` is given; the length
+    is static when all three arguments are known while building.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.arange(5).type
+        TensorType(int64, (5,))
+        >>> sg.arange(sg.scalar("n", dtype="int64")).type
+        TensorType(int64, (None,))
+    """
+    if stop is None:
+        start, stop = 0, start
+    if step is None:
+        step = 1
+    operands = [_scalar_argument(v, role, "arange", "biuf") for v, role in zip((start, stop, step), ("start", "stop", "step"))]
+    if dtype is None:
+        dtype = _arange_dtype(*(v.dtype for v in operands))
+    static = [_static_number(v) for v in operands]
+    if static[2] == 0:
+        raise ValueError("arange: step must not be zero")
+    length = None if None in static else arange_length(*static)
+    return Arange(as_dtype(dtype).name, length)(*operands)
+
+
+class Eye(Op):
+    """`np.eye(n, m, k, dtype)` on three 0-d int inputs; `shape` holds the static sizes (int or None)."""
+
+    __props__ = ("dtype", "shape")
+
+    def __init__(self, dtype, shape):
+        self.dtype = dtype
+        self.shape = tuple(shape)
+
+    @property
+    def name(self):
+        return "eye"
+
+    def output_types(self, rows, columns, diagonal):
+        return [TensorType(self.dtype, self.shape)]
+
+    def perform(self, rows, columns, diagonal):
+        return np.eye(int(rows), int(columns), int(diagonal), dtype=self.dtype)
+
+    def pullback(self, inputs, outputs, output_grads):
+        return [None, None, None]
+
+    def pushforward(self, inputs, outputs, tangents):
+        return [None]
+
+
+def eye(N, M=None, k=0, dtype=None):
+    """A 2-d tensor with ones on diagonal `k` and zeros elsewhere, like `np.eye`; N, M, k may be symbolic.
+
+    `dtype` defaults to `sg.config.floatX`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.eye(3, k=1).type
+        TensorType(float64, (3, 3))
+    """
+    rows = _scalar_argument(N, "N", "eye", "iu")
+    columns = rows if M is None else _scalar_argument(M, "M", "eye", "iu")
+    diagonal = _scalar_argument(k, "k", "eye", "iu")
+    shape = tuple(_static_number(v) for v in (rows, columns))
+    if any(size is not None and size < 0 for size in shape):
+        raise ValueError(f"eye: negative dimensions are not allowed, got N={N!r}, M={M!r}")
+    return Eye(as_dtype(dtype or config.floatX).name, shape)(rows, columns, diagonal)

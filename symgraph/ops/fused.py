@@ -1,0 +1,81 @@
+"""`Fused`: a chain (or small DAG) of element-wise rows computed as one operation.
+
+The optimizer's fusion phase builds it; users do not. Its kernel is a list of steps `(row, refs)`: step
+`k` applies the element-wise row to the values named by `refs`, where a ref `r < nin` is the kernel's input
+`r` and `r >= nin` is the result of step `r - nin`. The last step's result is the output. Broadcasting and
+dtype promotion are those of the rows, step by step, exactly as if the nodes had not been fused.
+
+Example:
+    >>> import symgraph as sg
+    >>> from symgraph.ops.elemwise import scalar_op
+    >>> op = Fused(2, ((scalar_op("exp"), (0,)), (scalar_op("add"), (2, 1))))
+    >>> x, y = sg.vector("x"), sg.vector("y")
+    >>> op(x, y).owner.op.inner_names, op.name
+    (['exp', 'add'], 'fused')
+"""
+import weakref
+
+from ..errors import NotDifferentiableError
+from ..graph.op import Op
+from .elemwise import Elemwise
+
+STEP_SITES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+"""For each Apply node of a Fused op: the creation sites of the nodes it replaced, one per step, so that a
+run-time error inside the kernel names the user's line that built the failing operation."""
+
+
+class Fused(Op):
+    """Element-wise kernel over `nin` inputs; `steps` is a tuple of (ScalarOp, tuple of refs)."""
+
+    __props__ = ("nin", "steps")
+
+    def __init__(self, nin, steps):
+        self.nin = nin
+        self.steps = tuple((row, tuple(refs)) for row, refs in steps)
+        for index, (row, refs) in enumerate(self.steps):
+            if len(refs) != row.nin or any(not 0 <= r < nin + index for r in refs):
+                raise ValueError(f"fused: step {index} ({row.name}) has invalid operand refs {refs}")
+
+    @property
+    def name(self):
+        return "fused"
+
+    @property
+    def inner_names(self):
+        """Names of the element-wise operations inside, in the order they are computed."""
+        return [row.name for row, _ in self.steps]
+
+    def __str__(self):
+        return f"fused{{{','.join(self.inner_names)}}}"
+
+    __repr__ = __str__
+
+    def value_types(self, *input_types):
+        """Types of the kernel's values: its inputs, then each step's result."""
+        if len(input_types) != self.nin:
+            raise TypeError(f"{self} takes {self.nin} operands, got {len(input_types)}")
+        types = list(input_types)
+        for row, refs in self.steps:
+            types.extend(Elemwise(row).output_types(*[types[r] for r in refs]))
+        return types
+
+    def output_types(self, *input_types):
+        return [self.value_types(*input_types)[-1]]
+
+    def perform(self, *values):
+        values = list(values)
+        for row, refs in self.steps:
+            values.append(row.impl(*[values[r] for r in refs]))
+        return values[-1]
+
+    def pullback(self, inputs, outputs, output_grads):
+        raise NotDifferentiableError(
+            f"{self} is a fused element-wise kernel made by the optimizer; differentiate the graph "
+            "before optimizing it (sg.grad on the original variables)"
+        )
+
+    def pushforward(self, inputs, outputs, tangents):
+        raise NotDifferentiableError(
+            f"{self} is a fused element-wise kernel made by the optimizer; differentiate the graph "
+            "before optimizing it (sg.jvp on the original variables)"
+        )

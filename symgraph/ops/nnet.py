@@ -1,0 +1,227 @@
+"""Neural-net helpers: `softmax` and `log_softmax` (stable, max-shifted ops), `cumsum`, and
+`categorical_crossentropy`.
+
+softmax and log_softmax are ops of their own, not compositions, so rewrites can recognise them.
+
+Example:
+    >>> import symgraph as sg
+    >>> z = sg.matrix("z")
+    >>> sg.softmax(z).owner.op.name, sg.log_softmax(z, axis=0).owner.op.name
+    ('softmax', 'log_softmax')
+"""
+import functools
+
+import numpy as np
+
+from ..graph.basic import as_variable
+from ..graph.op import Op
+from ..graph.type import TensorType
+from .creation import arange
+from .elemwise import exp, is_differentiable_dtype, log, multiply, negative, subtract
+from .reduce import logsumexp_reference, reduction_axes, sum
+from .shape import flatten, normalize_axis
+
+__all__ = ["softmax", "log_softmax", "cumsum", "categorical_crossentropy"]
+
+
+def _float_dtype(dtype) -> np.dtype:
+    """The dtype of `np.exp` on `dtype`: floats keep theirs, integers and bools become floats."""
+    return np.result_type(dtype, np.float16)
+
+
+def softmax_reference(x, axis):
+    """exp(x) / sum(exp(x)) over `axis` (a tuple), shifted by the maximum so large inputs stay finite.
+
+    Example:
+        >>> softmax_reference(np.array([1000.0, 1000.0]), (0,))
+        array([0.5, 0.5])
+    """
+    x = np.asarray(x)
+    x = x.astype(_float_dtype(x.dtype), copy=False)
+    with np.errstate(invalid="ignore"):
+        shifted = np.exp(x - np.max(x, axis=axis, keepdims=True, initial=-np.inf))
+        return shifted / np.sum(shifted, axis=axis, keepdims=True)
+
+
+class _Normalizer(Op):
+    """Shared shape and dtype logic of softmax and log_softmax over the sorted axes `axis`."""
+
+    __props__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = tuple(axis)
+
+    def output_types(self, x):
+        return [TensorType(_float_dtype(x.dtype), x.shape)]
+
+
+class Softmax(_Normalizer):
+    """softmax over `axis`: exp(x - max) / sum(exp(x - max))."""
+
+    @property
+    def name(self):
+        return "softmax"
+
+    def perform(self, x):
+        return softmax_reference(x, self.axis)
+
+    def _jacobian_product(self, s, v):
+        # The softmax Jacobian diag(s) - s s^T is symmetric: the same product serves both directions.
+        return multiply(s, subtract(v, sum(multiply(v, s), axis=self.axis, keepdims=True)))
+
+    def pullback(self, inputs, outputs, output_grads):
+        (gz,) = output_grads
+        if gz is None or not is_differentiable_dtype(inputs[0].dtype):
+            return [None]
+        return [self._jacobian_product(outputs[0], gz)]
+
+    def pushforward(self, inputs, outputs, tangents):
+        (tangent,) = tangents
+        return [None if tangent is None else self._jacobian_product(outputs[0], tangent)]
+
+
+class LogSoftmax(_Normalizer):
+    """log_softmax over `axis`: x - logsumexp(x), computed with the max shift."""
+
+    @property
+    def name(self):
+        return "log_softmax"
+
+    def perform(self, x):
+        x = np.asarray(x)
+        x = x.astype(_float_dtype(x.dtype), copy=False)
+        with np.errstate(invalid="ignore"):
+            return x - logsumexp_reference(x, self.axis, keepdims=True)
+
+    def pullback(self, inputs, outputs, output_grads):
+        (gz,) = output_grads
+        if gz is None or not is_differentiable_dtype(inputs[0].dtype):
+            return [None]
+        probabilities = exp(outputs[0])
+        return [subtract(gz, multiply(probabilities, sum(gz, axis=self.axis, keepdims=True)))]
+
+    def pushforward(self, inputs, outputs, tangents):
+        (tangent,) = tangents
+        if tangent is None:
+            return [None]
+        probabilities = exp(outputs[0])
+        return [subtract(tangent, sum(multiply(probabilities, tangent), axis=self.axis, keepdims=True))]
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) over `axis` (an int, a tuple, or None for all axes), like
+    `scipy.special.softmax`, computed stably: inputs of size 1e3 give finite results.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.softmax(sg.constant([1000.0, 1000.0])).eval()
+        array([0.5, 0.5])
+    """
+    x = as_variable(x)
+    return Softmax(reduction_axes(axis, x.ndim, "softmax", x.type))(x)
+
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) over `axis`, like `scipy.special.log_softmax`, computed stably.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.log_softmax(sg.constant([0.0, 0.0])).eval()
+        array([-0.69314718, -0.69314718])
+    """
+    x = as_variable(x)
+    return LogSoftmax(reduction_axes(axis, x.ndim, "log_softmax", x.type))(x)
+
+
+@functools.lru_cache(maxsize=None)
+def _cumsum_dtype(dtype) -> np.dtype:
+    return np.cumsum(np.ones((1,), dtype=dtype)).dtype
+
+
+class CumSum(Op):
+    """Running sums along `axis`, like `np.cumsum`; with `reverse`, running sums from the end of the axis
+    (the pullback of the forward one)."""
+
+    __props__ = ("axis", "reverse")
+
+    def __init__(self, axis, reverse=False):
+        self.axis = axis
+        self.reverse = bool(reverse)
+
+    @property
+    def name(self):
+        return "cumsum"
+
+    def output_types(self, x):
+        if not 0 <= self.axis < x.ndim:
+            raise np.exceptions.AxisError(f"cumsum: axis {self.axis} is out of bounds for operand of type {x}")
+        try:
+            dtype = _cumsum_dtype(x.dtype)
+        except TypeError as exc:
+            raise TypeError(f"cumsum: not defined for operand of type {x} ({exc})") from None
+        return [TensorType(dtype, x.shape)]
+
+    def perform(self, x):
+        if not self.reverse:
+            return np.cumsum(x, axis=self.axis)
+        return np.flip(np.cumsum(np.flip(x, self.axis), axis=self.axis), self.axis)
+
+    def pullback(self, inputs, outputs, output_grads):
+        (gz,) = output_grads
+        if gz is None or not is_differentiable_dtype(inputs[0].dtype):
+            return [None]
+        return [CumSum(self.axis, not self.reverse)(gz)]
+
+    def pushforward(self, inputs, outputs, tangents):
+        (tangent,) = tangents
+        return [None if tangent is None else self(tangent)]
+
+
+def cumsum(x, axis=None):
+    """Cumulative sum along `axis`, like `np.cumsum`: with `axis=None` over the flattened tensor.
+    Integer and bool inputs accumulate in int64 as in NumPy.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.cumsum(sg.constant([[1, 2], [3, 4]])).eval()
+        array([ 1,  3,  6, 10])
+    """
+    x = as_variable(x)
+    if axis is None or x.ndim == 0:
+        # NumPy treats a 0-d input as 1-d here, whatever the axis.
+        x = flatten(x)
+        axis = 0 if axis is None else axis
+    return CumSum(normalize_axis(axis, x.ndim, "cumsum", x.type))(x)
+
+
+def categorical_crossentropy(coding_dist, true_dist):
+    """Cross-entropy between predicted probabilities `coding_dist` and targets `true_dist`, per example
+    (the last axis holds the classes), as PyTensor's `categorical_crossentropy`.
+
+    `true_dist` is either probabilities (or one-hot rows) of coding_dist's shape, giving
+    `-sum(true_dist * log(coding_dist), axis=-1)`, or integer class labels with one dimension less
+    (coding_dist 1-d or 2-d), giving `-log(coding_dist[arange(n), true_dist])`. `coding_dist` must hold
+    probabilities, not logits; for logits use `-sg.log_softmax(logits)[...]`, which is more stable.
+
+    Example:
+        >>> import symgraph as sg
+        >>> p, y = sg.matrix("p"), sg.vector("y", dtype="int64")
+        >>> sg.categorical_crossentropy(p, y).ndim
+        1
+    """
+    coding_dist, true_dist = as_variable(coding_dist), as_variable(true_dist)
+    if true_dist.dtype.kind in "iu":
+        if coding_dist.ndim not in (1, 2) or true_dist.ndim != coding_dist.ndim - 1:
+            raise ValueError(
+                "categorical_crossentropy: integer labels need coding_dist of rank 1 or 2 and labels of one rank "
+                f"less, got types {coding_dist.type} and {true_dist.type}"
+            )
+        if coding_dist.ndim == 1:
+            return negative(log(coding_dist[true_dist]))
+        return negative(log(coding_dist[arange(coding_dist.shape[0]), true_dist]))
+    if true_dist.ndim != coding_dist.ndim:
+        raise ValueError(
+            "categorical_crossentropy: target probabilities must have coding_dist's rank, got types "
+            f"{coding_dist.type} and {true_dist.type}"
+        )
+    return negative(sum(multiply(true_dist, log(coding_dist)), axis=-1))

@@ -1,0 +1,104 @@
+"""What rewrites are written with: a node builder that keeps creation sites, and small pattern matchers.
+
+Example:
+    >>> import symgraph as sg
+    >>> x = sg.vector("x")
+    >>> build = Builder(site=None)
+    >>> build.negative(build.negative(x)) is x
+    True
+    >>> fill_value(sg.constant([2.0, 2.0]))
+    2.0
+"""
+import numpy as np
+
+from ..graph.basic import Constant, apply_op, constant
+from ..ops.elemwise import Elemwise, cast_row, scalar_op
+
+MAX_FOLDED_SIZE = 1 << 16
+"""Largest number of elements a rewrite computes into a new constant (bigger ones stay symbolic)."""
+
+
+class Builder:
+    """Builds the nodes of a replacement; each new node records the replaced node's creation site.
+
+    `facts` (a ShapeFacts, or None) tells rewrites which sizes are equal at run time.
+    """
+
+    __slots__ = ("site", "facts")
+
+    def __init__(self, site, facts=None):
+        self.site = site
+        self.facts = facts
+
+    def apply(self, op, *inputs):
+        """The output (or list of outputs) of `op` applied to `inputs` (Variables)."""
+        node = apply_op(op, tuple(inputs), self.site)
+        return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
+
+    def elemwise(self, name, *inputs):
+        """The element-wise row `name` applied to `inputs` (Variables)."""
+        return self.apply(Elemwise(scalar_op(name)), *inputs)
+
+    def cast(self, x, dtype):
+        """`x` converted to `dtype` (x itself when it already has it)."""
+        if x.dtype == np.dtype(dtype):
+            return x
+        return self.apply(Elemwise(cast_row(dtype)), x)
+
+    def constant(self, value, dtype):
+        """A constant holding `value` in `dtype`."""
+        return constant(np.asarray(value, dtype=dtype))
+
+    def negative(self, x):
+        """`-x`, without building a double negation."""
+        inner = producer(x, "negative")
+        return inner.inputs[0] if inner is not None else self.elemwise("negative", x)
+
+
+def producer(var, row_name):
+    """The node computing `var` when it is the element-wise row `row_name`, else None."""
+    owner = var.owner
+    if owner is not None and type(owner.op) is Elemwise and owner.op.scalar.name == row_name:
+        return owner
+    return None
+
+
+def producer_of_type(var, op_type):
+    """The node computing `var` when its op is an `op_type`, else None."""
+    owner = var.owner
+    if owner is not None and isinstance(owner.op, op_type):
+        return owner
+    return None
+
+
+def fill_value(var):
+    """The value of every element of a non-empty constant whose elements are all equal, else None."""
+    if not isinstance(var, Constant):
+        return None
+    data = var.data
+    if data.size == 0 or data.size > MAX_FOLDED_SIZE:
+        return None
+    first = data.flat[0]
+    if data.size > 1 and not np.all(data == first):
+        return None
+    return first.item()
+
+
+def is_filled_with(var, value):
+    """Is `var` a constant whose elements all equal `value` (NaN never does)?"""
+    found = fill_value(var)
+    return found is not None and found == value
+
+
+def broadcasts_into(small, big):
+    """Is broadcasting `big` with `small` certain to give `big`'s shape (so `small` changes no size)?"""
+    small_shape, big_shape = small.type.shape, big.type.shape
+    if len(small_shape) > len(big_shape):
+        return False
+    offset = len(big_shape) - len(small_shape)
+    return all(s == 1 or (b is not None and b == s) for s, b in zip(small_shape, big_shape[offset:]))
+
+
+def same_shape(a, b):
+    """Do `a` and `b` certainly have the same shape: the same variable, or equal, fully known static shapes?"""
+    return a is b or (a.type.shape == b.type.shape and None not in a.type.shape)

@@ -1,0 +1,89 @@
+"""Specialize phase, element-wise part: general operations replaced by cheaper special cases.
+
+`np.power` is several times slower than a multiplication, a square or a square root, and NumPy
+itself treats `x ** 0.5` as `sqrt(x)` (so NaN and infinities propagate the same way).
+
+Example:
+    >>> import symgraph as sg
+    >>> x = sg.vector("x")
+    >>> sg.optimize(x ** 2, mode=sg.Mode(exclude=["fusion"])).owner.op.name
+    'square'
+"""
+from ..ops.linalg import MatMul
+from ..ops.reduce import Reduce
+from ..ops.shape import Reshape
+from .build import broadcasts_into, fill_value, producer
+from .registry import register_rewrite
+
+_matmul = MatMul()
+_flatten = Reshape((-1,))
+
+
+def _exponent(node):
+    """(base cast to the result's dtype, exponent value) of `x ** c` with c a uniform constant that changes
+    no size; else None."""
+    x, c = node.inputs
+    value = fill_value(c)
+    if value is None or not broadcasts_into(c, x):
+        return None
+    return x, value
+
+
+def _as_result(build, node, x):
+    return build.cast(x, node.outputs[0].dtype)
+
+
+@register_rewrite("power_to_multiplications", "specialize", tracks=["power"])
+def power_to_multiplications(node, build):
+    """x ** 2 -> square(x), x ** 3 -> x * square(x), x ** 4 -> square(square(x))."""
+    found = _exponent(node)
+    if found is None or found[1] not in (2, 3, 4):
+        return None
+    x = _as_result(build, node, found[0])
+    squared = build.elemwise("square", x)
+    if found[1] == 2:
+        return squared
+    if found[1] == 3:
+        return build.elemwise("multiply", x, squared)
+    return build.elemwise("square", squared)
+
+
+@register_rewrite("power_to_sqrt", "specialize", tracks=["power"])
+def power_to_sqrt(node, build):
+    """x ** 0.5 -> sqrt(x)."""
+    found = _exponent(node)
+    if found is None or found[1] != 0.5 or node.outputs[0].dtype.kind not in "fc":
+        return None
+    return build.elemwise("sqrt", _as_result(build, node, found[0]))
+
+
+@register_rewrite("power_to_reciprocal", "specialize", tracks=["power"])
+def power_to_reciprocal(node, build):
+    """x ** -1 -> reciprocal(x) for float results (integers to negative powers raise in NumPy)."""
+    found = _exponent(node)
+    if found is None or found[1] != -1 or node.outputs[0].dtype.kind not in "fc":
+        return None
+    return build.elemwise("reciprocal", _as_result(build, node, found[0]))
+
+
+@register_rewrite("multiply_self_to_square", "specialize", tracks=["multiply"])
+def multiply_self_to_square(node, build):
+    """x * x -> square(x) (not for bool, whose square NumPy makes int8)."""
+    x, y = node.inputs
+    return build.elemwise("square", x) if x is y and x.dtype.kind != "b" else None
+
+
+@register_rewrite("sum_of_product_to_dot", "specialize", tracks=[Reduce])
+def sum_of_product_to_dot(node, build):
+    """sum(x * y) over every axis -> dot of x and y (flattened), for float operands of the same shape."""
+    op = node.op
+    product = producer(node.inputs[0], "multiply")
+    if op.kind != "sum" or op.keepdims or op.dtype is not None or product is None:
+        return None
+    x, y = product.inputs
+    if x.ndim == 0 or len(op.axis) != x.ndim or x.dtype.kind != "f" or not build.facts.same_shape(x, y):
+        return None
+    if x.ndim > 1:
+        x, y = build.apply(_flatten, x), build.apply(_flatten, y)
+    result = build.apply(_matmul, x, y)
+    return result if result.dtype == node.outputs[0].dtype else None

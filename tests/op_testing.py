@@ -1,0 +1,74 @@
+"""Helpers for the op tests: random inputs of any dtype, compiling against symbolic inputs of static or
+unknown sizes, and a forward-mode check against finite differences."""
+import numpy as np
+
+import symgraph as sg
+from symgraph.autodiff import grad, jvp
+
+DTYPES = ["float32", "float64", "int32", "int64", "bool"]
+
+
+def random_array(rng, shape, dtype="float64"):
+    """Random values of `dtype`: normal floats, small integers, or random booleans."""
+    if dtype == "bool":
+        return rng.random(shape) > 0.5
+    if np.dtype(dtype).kind in "iu":
+        return rng.integers(-4, 5, size=shape).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def symbolic_like(value, static=True, name="x"):
+    """A symbolic input of `value`'s dtype and rank, with its static sizes or with every size unknown."""
+    value = np.asarray(value)
+    return sg.tensor(name, dtype=value.dtype, shape=value.shape if static else (None,) * value.ndim)
+
+
+def run(build, values, static=True):
+    """(symbolic output, computed value) of `build` applied to symbolic inputs standing for `values`."""
+    inputs = [symbolic_like(v, static, f"x{i}") for i, v in enumerate(values)]
+    output = build(*inputs)
+    return output, sg.function(inputs, output)(*values)
+
+
+def assert_matches_numpy(build, reference, values, rtol=1e-6):
+    """Values, dtype and static shape as NumPy's, with static and with unknown input sizes."""
+    expected = np.asarray(reference(*values))
+    for static in (True, False):
+        output, result = run(build, values, static)
+        assert result.dtype == expected.dtype and output.dtype == expected.dtype
+        assert result.shape == expected.shape
+        if expected.dtype.kind in "fc":
+            np.testing.assert_allclose(result, expected, rtol=rtol, atol=rtol)
+        else:
+            np.testing.assert_array_equal(result, expected)
+        assert len(output.type.shape) == expected.ndim
+        if static:
+            assert output.type.shape == expected.shape
+        else:
+            assert all(s is None or s == e for s, e in zip(output.type.shape, expected.shape))
+
+
+def gradients_with_unknown_sizes(build, values, rng):
+    """The gradients of `sum(u * build(...))` with static and with unknown input sizes (two lists)."""
+    cotangent = None
+    results = []
+    for static in (True, False):
+        inputs = [symbolic_like(v, static, f"x{i}") for i, v in enumerate(values)]
+        output = build(*inputs)
+        if cotangent is None:
+            cotangent = rng.standard_normal(sg.function(inputs, output)(*values).shape)
+        cost = sg.sum(output * sg.constant(cotangent))
+        results.append(sg.function(inputs, grad(cost, inputs), on_unused_input="ignore")(*values))
+    return results
+
+
+def assert_jvp_matches_finite_differences(build, values, rng, eps=1e-6, rtol=1e-5):
+    """The forward-mode derivative along random tangents equals central finite differences."""
+    inputs = [symbolic_like(v, True, f"x{i}") for i, v in enumerate(values)]
+    tangents = [symbolic_like(v, True, f"t{i}") for i, v in enumerate(values)]
+    forward = sg.function(inputs + tangents, jvp(build(*inputs), inputs, tangents), on_unused_input="ignore")
+    value = sg.function(inputs, build(*inputs))
+    directions = [rng.standard_normal(v.shape) for v in values]
+    plus = value(*[v + eps * d for v, d in zip(values, directions)])
+    minus = value(*[v - eps * d for v, d in zip(values, directions)])
+    np.testing.assert_allclose(forward(*values, *directions), (plus - minus) / (2 * eps), rtol=rtol, atol=rtol)

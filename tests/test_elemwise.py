@@ -1,0 +1,449 @@
+"""Element-wise operations against NumPy: values, result dtypes, broadcasting, weak Python scalars,
+the Variable operators, static shape inference and the errors users see."""
+import inspect
+import itertools
+import math
+import re
+
+import numpy as np
+import pytest
+import scipy.special
+
+import symgraph as sg
+from symgraph.ops.elemwise import SCALAR_OPS
+
+DTYPES = ("float32", "float64", "int32", "int64", "bool")
+
+API_ELEMENTWISE_NAMES = (
+    "add subtract multiply true_divide divide floor_divide mod power negative abs sign exp exp2 log log2 "
+    "log10 log1p expm1 sqrt square reciprocal sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh "
+    "arcsinh arccosh arctanh floor ceil round erf erfc maximum minimum where clip isnan isinf logical_and "
+    "logical_or logical_not eq neq lt le gt ge sigmoid softplus relu equal not_equal cast"
+).split()
+
+ALIASES = {"divide": "true_divide", "equal": "eq", "not_equal": "neq"}
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _softplus(x):
+    # log1p(exp(x)) without overflow for large x
+    return np.logaddexp(0, x)
+
+
+def _relu(x):
+    return np.maximum(x, 0)
+
+
+REFERENCE = {
+    "eq": np.equal,
+    "neq": np.not_equal,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+    "erf": scipy.special.erf,
+    "erfc": scipy.special.erfc,
+    "sigmoid": _sigmoid,
+    "softplus": _softplus,
+    "relu": _relu,
+}
+"""Row name -> the NumPy/SciPy function it must agree with, where it is not `np.<name>`."""
+
+FLOAT_FUNCTION_DTYPE = {"erf", "erfc"}
+"""Rows whose dtype follows NumPy's float functions (`np.sin`) rather than SciPy's loops, so that the
+result does not depend on SciPy being installed (SciPy gives float64 for bool and int8)."""
+
+DOMAINS = {
+    "log": ((0.2, 4),),
+    "log2": ((0.2, 4),),
+    "log10": ((0.2, 4),),
+    "log1p": ((-0.5, 3),),
+    "sqrt": ((0.1, 4),),
+    "reciprocal": ((0.5, 3),),
+    "arcsin": ((-0.9, 0.9),),
+    "arccos": ((-0.9, 0.9),),
+    "arctanh": ((-0.9, 0.9),),
+    "arccosh": ((1.1, 4),),
+    "true_divide": ((-3, 3), (0.5, 3)),
+    "floor_divide": ((-3, 3), (0.5, 3)),
+    "mod": ((-3, 3), (0.5, 3)),
+    "power": ((0.5, 2), (0, 3)),
+}
+"""Row name -> (low, high) per operand: where the function is defined (integers: the ints inside)."""
+
+DEFAULT_DOMAIN = (-3, 3)
+
+BINARY_SHAPES = [
+    ((3, 1), (1, 4)),
+    ((4,), (2, 3, 4)),
+    ((), (2, 3)),
+    ((2, 3), ()),
+    ((0, 3), (1, 3)),
+    ((1,), (0,)),
+    ((1, 1), (1,)),
+]
+UNARY_SHAPES = [(), (0,), (1,), (2, 3), (0, 2, 1)]
+TERNARY_SHAPES = [((3, 1), (1, 4), ()), ((4,), (2, 3, 4), (3, 1)), ((0, 1), (1, 3), (1,))]
+SHAPES_BY_ARITY = {1: [(s,) for s in UNARY_SHAPES], 2: BINARY_SHAPES, 3: TERNARY_SHAPES}
+
+
+def reference(name):
+    return REFERENCE.get(name) or getattr(np, name)
+
+
+def domain(name, position):
+    return DOMAINS.get(name, ())[position] if position < len(DOMAINS.get(name, ())) else DEFAULT_DOMAIN
+
+
+def sample(rng, dtype, shape, bounds):
+    """Random values of `dtype` inside `bounds`; integers are drawn from the ints inside them."""
+    low, high = bounds
+    if dtype == "bool":
+        return rng.random(shape) < 0.5
+    if np.dtype(dtype).kind == "i":
+        return rng.integers(math.ceil(low), math.floor(high) + 1, size=shape).astype(dtype)
+    return rng.uniform(low, high, size=shape).astype(dtype)
+
+
+def expected_result(name, *values):
+    """NumPy's answer for row `name` on `values` (the exception NumPy raises, if it refuses)."""
+    try:
+        with np.errstate(all="ignore"):
+            result = np.asarray(reference(name)(*values))
+    except TypeError as exc:
+        return exc
+    if name in FLOAT_FUNCTION_DTYPE:
+        result = result.astype(np.sin(np.asarray(values[0])).dtype)
+    return result
+
+
+def assert_same_values(actual, expected):
+    assert actual.shape == expected.shape
+    if expected.dtype.kind in "biu":
+        np.testing.assert_array_equal(actual, expected)
+    else:
+        tolerance = {2: 2e-3, 4: 2e-5}.get(expected.dtype.itemsize, 1e-12)
+        np.testing.assert_allclose(actual, expected, rtol=tolerance, atol=tolerance, equal_nan=True)
+
+
+def run(inputs, output, *values):
+    with np.errstate(all="ignore"):
+        return sg.function(inputs, output)(*values)
+
+
+def check_against_numpy(name, operands, values):
+    """Build `name` on symbolic `operands`, compile, run on `values` and compare with NumPy."""
+    expected = expected_result(name, *values)
+    if isinstance(expected, TypeError):
+        with pytest.raises(TypeError, match=re.escape(name)):
+            getattr(sg, name)(*operands)
+        return
+    output = getattr(sg, name)(*operands)
+    assert output.dtype == expected.dtype, "build-time dtype"
+    result = run([v for v in operands if isinstance(v, sg.Variable)], output, *values)
+    assert type(result) is np.ndarray
+    assert result.dtype == expected.dtype, "run-time dtype"
+    assert_same_values(result, expected)
+
+
+def dtype_cases():
+    for name, row in SCALAR_OPS.items():
+        for dtypes in itertools.product(DTYPES, repeat=row.nin):
+            yield pytest.param(name, dtypes, id=f"{name}-{'-'.join(dtypes)}")
+
+
+def natural_dtype(name):
+    """A dtype the row is defined on, for tests about shapes rather than dtypes."""
+    return "int64" if name.startswith("bitwise") or name == "invert" else "float64"
+
+
+def shape_cases():
+    for name, row in SCALAR_OPS.items():
+        for shapes in SHAPES_BY_ARITY[row.nin]:
+            yield pytest.param(name, shapes, id=f"{name}-{shapes}")
+
+
+@pytest.mark.parametrize("name", API_ELEMENTWISE_NAMES)
+def test_every_documented_name_is_public(name):
+    assert callable(getattr(sg, name))
+
+
+@pytest.mark.parametrize("alias, name", ALIASES.items())
+def test_aliases_are_the_same_function(alias, name):
+    assert getattr(sg, alias) is getattr(sg, name)
+
+
+@pytest.mark.parametrize("name", SCALAR_OPS)
+def test_every_table_row_has_a_public_function(name):
+    x = sg.vector("x", natural_dtype(name))
+    output = getattr(sg, name)(*[x] * SCALAR_OPS[name].nin)
+    assert output.owner.op.name == name
+
+
+@pytest.mark.parametrize("name, dtypes", dtype_cases())
+def test_matches_numpy_for_every_dtype_combination(rng, name, dtypes):
+    values = [sample(rng, d, (2, 3), domain(name, i)) for i, d in enumerate(dtypes)]
+    operands = [sg.matrix(f"a{i}", d) for i, d in enumerate(dtypes)]
+    check_against_numpy(name, operands, values)
+
+
+@pytest.mark.parametrize("static", [True, False], ids=["static", "unknown"])
+@pytest.mark.parametrize("name, shapes", shape_cases())
+def test_broadcasting_matches_numpy(rng, name, shapes, static):
+    dtype = natural_dtype(name)
+    values = [sample(rng, dtype, s, domain(name, i)) for i, s in enumerate(shapes)]
+    operands = [sg.tensor(f"a{i}", dtype, s if static else (None,) * len(s)) for i, s in enumerate(shapes)]
+    output = getattr(sg, name)(*operands)
+    broadcast = np.broadcast_shapes(*shapes)
+    assert output.ndim == len(broadcast)
+    if static:
+        assert output.type.shape == broadcast
+    check_against_numpy(name, operands, values)
+
+
+def binary_scalar_cases():
+    for name, row in SCALAR_OPS.items():
+        if row.nin == 2:
+            for dtype, scalar, side in itertools.product(DTYPES, (2, 1.5, True), ("left", "right")):
+                yield pytest.param(name, dtype, scalar, side, id=f"{name}-{dtype}-{scalar!r}-{side}")
+
+
+@pytest.mark.parametrize("name, dtype, scalar, side", binary_scalar_cases())
+def test_python_scalars_are_weak_like_numpy(rng, name, dtype, scalar, side):
+    tensor_position = 1 if side == "left" else 0
+    value = sample(rng, dtype, (3,), domain(name, tensor_position))
+    x = sg.vector("x", dtype)
+    operands = (scalar, x) if side == "left" else (x, scalar)
+    values = (scalar, value) if side == "left" else (value, scalar)
+    expected = expected_result(name, *values)
+    if isinstance(expected, TypeError):
+        with pytest.raises(TypeError, match=re.escape(name)):
+            getattr(sg, name)(*operands)
+        return
+    output = getattr(sg, name)(*operands)
+    assert output.dtype == expected.dtype
+    result = run([x], output, value)
+    assert result.dtype == expected.dtype
+    assert_same_values(result, expected)
+
+
+@pytest.mark.parametrize(
+    "build, dtype, expected",
+    [
+        (lambda x: x + 1.5, "float32", "float32"),
+        (lambda x: x + 3, "int32", "int32"),
+        (lambda x: 3 * x, "int32", "int32"),
+        (lambda x: x + 1.5, "int32", "float64"),
+        (lambda x: x + 1, "bool", "int64"),
+        (lambda x: x + sg.constant(1.5), "float32", "float64"),
+        (lambda x: x + np.float64(1.5), "float32", "float64"),
+        (lambda x: x + np.array(1.5), "float32", "float64"),
+        (lambda x: x + sg.constant(3), "int32", "int64"),
+        (lambda x: sg.where(x > 0, x, 0), "float32", "float32"),
+        (lambda x: sg.clip(x, 0, 1.5), "float32", "float32"),
+        (lambda x: sg.clip(x, 0, 1.5), "int32", "float64"),
+    ],
+)
+def test_promotion_examples_from_the_api(build, dtype, expected):
+    x = sg.vector("x", dtype)
+    output = build(x)
+    assert output.dtype == expected
+    assert run([x], output, np.ones(2, dtype)).dtype == expected
+
+
+@pytest.mark.parametrize("value, dtype", [(3, "int64"), (3.0, "float64"), (True, "bool"), (np.float32(1), "float32")])
+def test_constant_dtype_follows_numpy(value, dtype):
+    assert sg.constant(value).dtype == dtype
+
+
+def test_python_int_out_of_range_for_the_tensor_dtype_is_an_overflow_error_as_in_numpy():
+    with pytest.raises(OverflowError):
+        np.ones(2, "int32") + 2**40
+    with pytest.raises(OverflowError, match="int32"):
+        sg.vector("x", "int32") + 2**40
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+@pytest.mark.parametrize("value", [2**40, -(2**40), 2**63, -(2**70)])
+@pytest.mark.parametrize("name", ["eq", "neq", "lt", "le", "gt", "ge"])
+def test_comparison_with_an_out_of_range_python_int_is_exact_as_in_numpy(name, value, dtype):
+    values = np.array([-5, 0, 7], dtype)
+    x = sg.vector("x", dtype)
+    for operands, numpy_operands in [((x, value), (values, value)), ((value, x), (value, values))]:
+        np.testing.assert_array_equal(run([x], getattr(sg, name)(*operands), values), reference(name)(*numpy_operands))
+
+
+LEFT_ARRAY = np.array([0.5, 1.5, 2.5])
+
+OPERATORS = {
+    "a + b": lambda a, b: a + b,
+    "a - b": lambda a, b: a - b,
+    "a * b": lambda a, b: a * b,
+    "a / b": lambda a, b: a / b,
+    "a // b": lambda a, b: a // b,
+    "a % b": lambda a, b: a % b,
+    "a ** b": lambda a, b: a**b,
+    "-a": lambda a, b: -a,
+    "+a": lambda a, b: +a,
+    "abs(a)": lambda a, b: abs(a),
+    "a < b": lambda a, b: a < b,
+    "a <= b": lambda a, b: a <= b,
+    "a > b": lambda a, b: a > b,
+    "a >= b": lambda a, b: a >= b,
+    "a & b": lambda a, b: a & b,
+    "a | b": lambda a, b: a | b,
+    "a ^ b": lambda a, b: a ^ b,
+    "~a": lambda a, b: ~a,
+    "2 + a": lambda a, b: 2 + a,
+    "2 - a": lambda a, b: 2 - a,
+    "2 * a": lambda a, b: 2 * a,
+    "1.5 / b": lambda a, b: 1.5 / b,
+    "7 // b": lambda a, b: 7 // b,
+    "7 % b": lambda a, b: 7 % b,
+    "2 ** b": lambda a, b: 2**b,
+    "1 < a": lambda a, b: 1 < a,
+    "True & a": lambda a, b: True & a,
+    "3 | a": lambda a, b: 3 | a,
+    "1 ^ a": lambda a, b: 1 ^ a,
+    "array + a": lambda a, b: LEFT_ARRAY + a,
+    "array - a": lambda a, b: LEFT_ARRAY - a,
+    "array * a": lambda a, b: LEFT_ARRAY * a,
+    "array / b": lambda a, b: LEFT_ARRAY / b,
+    "array // b": lambda a, b: LEFT_ARRAY // b,
+    "array % b": lambda a, b: LEFT_ARRAY % b,
+    "array ** b": lambda a, b: LEFT_ARRAY**b,
+    "array < a": lambda a, b: LEFT_ARRAY < a,
+}
+"""The same expression runs on NumPy arrays (the reference) and on symbolic variables."""
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("expression", OPERATORS)
+def test_operators_match_numpy(rng, expression, dtype):
+    build = OPERATORS[expression]
+    a_value = sample(rng, dtype, (2, 3), DEFAULT_DOMAIN)
+    b_value = sample(rng, dtype, (2, 3), (1, 3))
+    a, b = sg.matrix("a", dtype), sg.matrix("b", dtype)
+    try:
+        with np.errstate(all="ignore"):
+            expected = np.asarray(build(a_value, b_value))
+    except TypeError:
+        with pytest.raises(TypeError):
+            build(a, b)
+        return
+    output = build(a, b)
+    assert isinstance(output, sg.Variable)
+    assert output.dtype == expected.dtype
+    with np.errstate(all="ignore"):
+        result = sg.function([a, b], output, on_unused_input="ignore")(a_value, b_value)
+    assert result.dtype == expected.dtype
+    assert_same_values(result, expected)
+
+
+@pytest.mark.parametrize(
+    "build, name",
+    [
+        (lambda x, i: ~x, "invert"),
+        (lambda x, i: x & i, "bitwise_and"),
+        (lambda x, i: i | x, "bitwise_or"),
+        (lambda x, i: x ^ True, "bitwise_xor"),
+        (lambda x, i: sg.bitwise_and(x, x), "bitwise_and"),
+    ],
+)
+def test_impossible_dtype_combination_is_a_type_error_naming_the_op(build, name):
+    x, i = sg.vector("x", "float32"), sg.vector("i", "int64")
+    with pytest.raises(TypeError, match=rf"{name}.*float32\[\?\]"):
+        build(x, i)
+
+
+@pytest.mark.parametrize(
+    "shapes, expected",
+    [
+        (((None, 1), (3,)), (None, 3)),
+        (((None,), (3,)), (3,)),
+        (((1,), (None,)), (None,)),
+        (((None,), (None,)), (None,)),
+        (((None, 1), (1, None)), (None, None)),
+        (((0,), (1,)), (0,)),
+        (((None,), (0,)), (0,)),
+        (((2, 1, 4), (3, 1)), (2, 3, 4)),
+        (((), (None, 2)), (None, 2)),
+    ],
+)
+def test_static_shape_inference(shapes, expected):
+    a, b = (sg.tensor(f"s{i}", shape=s) for i, s in enumerate(shapes))
+    assert (a + b).type.shape == expected
+    assert sg.where(a > 0, a, b).type.shape == expected
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda a, b, c: a + b, r"add.*float64\[2\].*float64\[3\]"),
+        (lambda a, b, c: sg.arctan2(b, a), r"arctan2.*float64\[3\].*float64\[2\]"),
+        (lambda a, b, c: sg.where(c > 0, a, b), r"where.*float64\[2\].*float64\[3\]"),
+        (lambda a, b, c: sg.clip(c, a, b), r"clip.*float64\[2\].*float64\[3\]"),
+        (lambda a, b, c: c * sg.tensor("e", shape=(0,)) + a, r"add.*float64\[0\].*float64\[2\]"),
+    ],
+)
+def test_certain_broadcast_contradiction_is_a_shape_error_at_build_time(build, message):
+    a, b, c = sg.tensor("a", shape=(2,)), sg.tensor("b", shape=(3,)), sg.vector("c")
+    with pytest.raises(sg.ShapeError, match=message):
+        build(a, b, c)
+
+
+def test_run_time_broadcast_failure_names_the_node_and_the_user_line():
+    x, y = sg.vector("x"), sg.vector("y")
+    line = inspect.currentframe().f_lineno + 1
+    total = sg.exp(x) + y
+    f = sg.function([x, y], total)
+    with pytest.raises(ValueError, match=rf"add\(float64\[\?\], float64\[\?\]\).*{re.escape(__file__)}:{line}"):
+        f(np.ones(2), np.ones(3))
+
+
+@pytest.mark.parametrize("source, target", itertools.product(DTYPES, DTYPES))
+def test_cast_matches_astype(rng, source, target):
+    value = sample(rng, source, (2, 3), (-3, 3))
+    x = sg.matrix("x", source)
+    output = sg.cast(x, target)
+    assert output.dtype == target
+    if source == target:
+        assert output is x
+        return
+    result = run([x], output, value)
+    assert result.dtype == target
+    np.testing.assert_array_equal(result, value.astype(target))
+    assert x.astype(target) is output
+
+
+def test_cast_to_an_unsupported_dtype_is_a_type_error():
+    with pytest.raises(TypeError, match="object"):
+        sg.cast(sg.vector("x"), "object")
+
+
+@pytest.mark.parametrize(
+    "low, high",
+    [(0.0, 1.0), (None, 1.0), (0.0, None), (np.array([0.0, 0.5, -1.0]), 1.0)],
+)
+def test_clip_bounds_match_numpy(rng, low, high):
+    value = rng.uniform(-2, 2, (4, 3))
+    x = sg.matrix("x")
+    np.testing.assert_array_equal(run([x], sg.clip(x, low, high), value), np.clip(value, low, high))
+    np.testing.assert_array_equal(run([x], x.clip(low, high), value), np.clip(value, low, high))
+
+
+def test_clip_needs_a_bound():
+    with pytest.raises(ValueError, match="clip"):
+        sg.clip(sg.vector("x"))
+
+
+def test_stable_functions_stay_finite_for_large_inputs():
+    x = sg.vector("x")
+    values = np.array([-1000.0, -30.0, 0.0, 30.0, 1000.0])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        sigmoid, softplus = sg.function([x], [sg.sigmoid(x), sg.softplus(x)])(values)
+    np.testing.assert_allclose(sigmoid, scipy.special.expit(values), rtol=1e-15)
+    np.testing.assert_allclose(softplus, np.logaddexp(0, values), rtol=1e-15)
