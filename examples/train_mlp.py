@@ -23,7 +23,7 @@ def load_data(rng):
     except ImportError:
         centers = rng.normal(0, 1.0, (10, 64))
         y = rng.integers(0, 10, 1800)
-        x, source = centers[y] + rng.normal(0, 0.9, (1800, 64)), "generated clusters (install scikit-learn for digits)"
+        x, source = centers[y] + rng.normal(0, 2.5, (1800, 64)), "generated clusters (install scikit-learn for digits)"
     order = rng.permutation(len(x))
     x, y = x[order], y[order].astype(np.int64)
     split = int(0.8 * len(x))
