@@ -9,12 +9,12 @@ Example:
     >>> sg.jvp(sg.sin(x), x, sg.constant([1.0, 1.0])).eval({x: [0.0, 0.0]})
     array([1., 1.])
 """
-from ..errors import NotDifferentiableError, ShapeError
+from ..errors import ShapeError
 from ..graph.basic import as_variable
 from ..graph.traversal import toposort
 from ..ops.elemwise import is_differentiable_dtype
 from ..ops.gradient_ops import fit_gradient
-from .grad import as_variable_list, backpropagate, restore_structure, zeros_gradient
+from .grad import as_variable_list, backpropagate, differentiation_rule, restore_structure, zeros_gradient
 
 
 def _paired(values, variables, role, caller):
@@ -32,19 +32,6 @@ def _paired(values, variables, role, caller):
         except ShapeError as exc:
             raise ShapeError(f"{caller}: the {role} of type {value.type} does not fit {var!r}: {exc}") from None
     return fitted
-
-
-def _pushforward(node, tangents):
-    try:
-        results = node.op.pushforward(node.inputs, node.outputs, tangents)
-    except NotDifferentiableError as exc:
-        site = f", created at {node.site}" if node.site is not None else ""
-        raise NotDifferentiableError(
-            f"sg.jvp: cannot differentiate through operation '{node.op.name}' ({node.op}){site}: {exc}"
-        ) from exc
-    if len(results) != len(node.outputs):
-        raise TypeError(f"the pushforward of {node.op} returned {len(results)} tangents for {len(node.outputs)} outputs")
-    return results
 
 
 def jvp(outputs, wrt, tangents):
@@ -67,7 +54,7 @@ def jvp(outputs, wrt, tangents):
         input_tangents = [known.get(id(v)) for v in node.inputs]
         if all(t is None for t in input_tangents):
             continue
-        for out, tangent in zip(node.outputs, _pushforward(node, input_tangents)):
+        for out, tangent in zip(node.outputs, differentiation_rule(node, "pushforward", input_tangents, "sg.jvp")):
             if tangent is not None and is_differentiable_dtype(out.dtype):
                 known[id(out)] = fit_gradient(tangent, out)
     results = [known[id(out)] if id(out) in known else zeros_gradient(out) for out in output_list]

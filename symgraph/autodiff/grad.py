@@ -20,6 +20,7 @@ from ..config import config
 from ..errors import DisconnectedInputError, NotDifferentiableError, ShapeError
 from ..graph.basic import Variable, as_variable, constant
 from ..graph.traversal import toposort
+from ..ops.creation import zeros_like
 from ..ops.elemwise import add, is_differentiable_dtype
 from ..ops.gradient_ops import fit_gradient
 
@@ -45,8 +46,6 @@ def restore_structure(results, single, like):
 
 def zeros_gradient(x):
     """Zeros shaped like `x`, of its dtype when float, else of floatX (the gradient of an unreachable input)."""
-    from ..ops.creation import zeros_like
-
     return zeros_like(x, dtype=x.dtype if is_differentiable_dtype(x.dtype) else config.floatX)
 
 
@@ -91,17 +90,19 @@ def _creation_note(node):
     return f", created at {node.site}" if node.site is not None else ""
 
 
-def _pullback(node, output_grads):
-    """The node's pullback, with errors turned into messages naming the op and where the node was created."""
+def differentiation_rule(node, rule, values, caller):
+    """`node.op.pullback` or `.pushforward` (`rule`) applied to `values`; a NotDifferentiableError is
+    raised again naming the op and where the node was created."""
     try:
-        grads = node.op.pullback(node.inputs, node.outputs, output_grads)
+        results = getattr(node.op, rule)(node.inputs, node.outputs, values)
     except NotDifferentiableError as exc:
         raise NotDifferentiableError(
-            f"sg.grad: cannot differentiate through operation '{node.op.name}' ({node.op}){_creation_note(node)}: {exc}"
+            f"{caller}: cannot differentiate through operation '{node.op.name}' ({node.op}){_creation_note(node)}: {exc}"
         ) from exc
-    if len(grads) != len(node.inputs):
-        raise TypeError(f"the pullback of {node.op} returned {len(grads)} gradients for {len(node.inputs)} inputs")
-    return grads
+    expected = len(node.inputs) if rule == "pullback" else len(node.outputs)
+    if len(results) != expected:
+        raise TypeError(f"the {rule} of {node.op} returned {len(results)} values, expected {expected}")
+    return results
 
 
 def _fitted(grad, inp, node):
@@ -155,7 +156,7 @@ def backpropagate(roots_terms, wrt, consider_constant=()):
         wanted = [id(inp) in needed and is_differentiable_dtype(inp.dtype) for inp in node.inputs]
         if not any(wanted):
             continue
-        for inp, grad, want in zip(node.inputs, _pullback(node, output_grads), wanted):
+        for inp, grad, want in zip(node.inputs, differentiation_rule(node, "pullback", output_grads, "sg.grad"), wanted):
             if want and grad is not None:
                 terms.setdefault(id(inp), (inp, []))[1].append(_fitted(grad, inp, node))
     totals = {id(v): _sum_terms(terms[id(v)][1]) for v in wrt if id(v) in terms}

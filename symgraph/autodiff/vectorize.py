@@ -28,7 +28,7 @@ from ..graph.type import TensorType
 from ..ops.creation import Full
 from ..ops.elemwise import Elemwise, cast
 from ..ops.gradient_ops import FitShape, StopGradient, stop_gradient
-from ..ops.indexing import AdvancedIndex, BasicIndex, IndexWrite, entry_kind, index_op, indexed_type
+from ..ops.indexing import SYMBOLIC, AdvancedIndex, BasicIndex, IndexWrite, entry_kind, index_op, indexed_type
 from ..ops.linalg import Einsum, MatMul, TensorDot, matmul, tensordot
 from ..ops.nnet import CumSum, LogSoftmax, Softmax
 from ..ops.reduce import Reduce
@@ -171,33 +171,56 @@ def _batch_stop_gradient(node, inputs, batched):
     return _all_batched(stop_gradient(inputs[0]))
 
 
-def _advanced_items_adjacent(index):
-    """Whether NumPy keeps the advanced-index block in place (True) or moves it to the front (False)."""
+def _batch_axis_after_indexing(index, index_inputs):
+    """Where the batch axis lands in `x_batch[(:,) + index]`: 0, unless NumPy moves the advanced-index
+    block to the front (its items are not adjacent), which puts the batch axis right after that block."""
     kinds = [entry_kind(entry) for entry in index]
     if "array" not in kinds and "mask" not in kinds:
-        return True
+        return 0
     positions = [i for i, kind in enumerate(kinds) if kind in ("int", "symbolic", "array", "mask")]
-    return positions == list(range(positions[0], positions[-1] + 1))
+    if positions == list(range(positions[0], positions[-1] + 1)):
+        return 0
+    inputs = iter(index_inputs)  # the symbolic parts of the index, in the order of its entries
+    block_ndim = 0
+    for entry, kind in zip(index, kinds):
+        taken = [next(inputs) for part in entry[1:] if part == SYMBOLIC] if kind == "slice" else []
+        if kind in ("symbolic", "array", "mask"):
+            taken.append(next(inputs))
+        if kind in ("array", "mask"):
+            block_ndim = max(block_ndim, taken[0].ndim if kind == "array" else 1)
+    return block_ndim
+
+
+def _move_axis(var, source, destination):
+    order = [axis for axis in range(var.ndim) if axis != source]
+    order.insert(destination, source)
+    return transpose(var, order) if source != destination else var
 
 
 @batching_rule(BasicIndex, AdvancedIndex)
 def _batch_index(node, inputs, batched):
-    if any(batched[1:]) or not _advanced_items_adjacent(node.op.index):
+    if any(batched[1:]):
         return _batch_by_loop(node, inputs, batched)
-    return _all_batched(index_op((_WHOLE_AXIS,) + node.op.index)(*inputs))
+    x, *index_inputs = inputs
+    result = index_op((_WHOLE_AXIS,) + node.op.index)(x, *index_inputs)
+    return _all_batched(_move_axis(result, _batch_axis_after_indexing(node.op.index, index_inputs), 0))
 
 
 @batching_rule(IndexWrite)
 def _batch_index_write(node, inputs, batched):
     op = node.op
-    if any(batched[2:]) or not _advanced_items_adjacent(op.index):
+    if any(batched[2:]):
         return _batch_by_loop(node, inputs, batched)
     x, value, *index_inputs = inputs
+    size = batch_size(x if batched[0] else value)
     if not batched[0]:
-        x = with_batch(x, batch_size(value))
-    if batched[1]:
+        x = with_batch(x, size)
+    batch_axis = _batch_axis_after_indexing(op.index, index_inputs)
+    if batch_axis and not batched[1]:
+        value = with_batch(value, size)  # the region's batch axis sits inside it: give the value one too
+    if batched[1] or batch_axis:
         region = indexed_type(op.name, op.index, node.inputs[0].type, [v.type for v in index_inputs])
-        value = _align(value, region.ndim)
+        value = _move_axis(_align(value, region.ndim), 0, batch_axis)
     return _all_batched(IndexWrite((_WHOLE_AXIS,) + op.index, op.mode)(x, value, *index_inputs))
 
 
@@ -243,7 +266,15 @@ def _batch_tensordot(node, inputs, batched):
         free_a = node.inputs[0].ndim - len(op.axes_a)
         order = (free_a,) + tuple(range(free_a)) + tuple(range(free_a + 1, product.ndim))
         return _all_batched(transpose(product, order))
-    return _batch_by_loop(node, inputs, batched)
+    # Both batched: an einsum that keeps the batch label apart and contracts the paired axes.
+    batch, *labels = string.ascii_letters[: 1 + node.inputs[0].ndim + node.inputs[1].ndim]
+    a_labels, b_labels = labels[: node.inputs[0].ndim], labels[node.inputs[0].ndim:]
+    for axis_a, axis_b in zip(op.axes_a, op.axes_b):
+        b_labels[axis_b] = a_labels[axis_a]
+    free = [label for i, label in enumerate(a_labels) if i not in op.axes_a]
+    free += [label for i, label in enumerate(b_labels) if i not in op.axes_b]
+    subscripts = f"{batch}{''.join(a_labels)},{batch}{''.join(b_labels)}->{batch}{''.join(free)}"
+    return _all_batched(Einsum(subscripts)(a, b))
 
 
 @batching_rule(Einsum)
