@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from .codegen.linker import link
+from .codegen.linker import EntrySpec, link_function
 from .function_args import check_shape, convert_argument
 from .graph.basic import Constant, SharedVariable, Variable
 from .graph.replace import clone_replace
@@ -150,12 +150,30 @@ class Function:
         self._shared = shared
         self._n_outputs = len(output_list)
         self._update_targets = [target for target, _ in update_pairs]
-        self._update_locks = _container_locks(self._update_targets)
-        self._program = link(inputs + shared, optimized, name=name or "symgraph_fn")
         self._graph_outputs = optimized
         self._input_index = {v.name: i for i, v in enumerate(inputs) if v.name is not None}
         self._labels = [f"input {i} ({v.name!r})" if v.name else f"input {i}" for i, v in enumerate(inputs)]
+        self._program = self._link(inputs, shared, optimized, name)
+        # Each compiled function gets its own class whose __call__ is the generated entry point, so a call
+        # costs one Python frame.
+        self.__class__ = type("Function", (Function,), {"__slots__": (), "__call__": self._program.callable})
         self.report.timings["total"] = time.perf_counter() - start
+
+    def _link(self, inputs, shared, optimized, name):
+        locator = _Locator()
+        spec = EntrySpec(
+            check_input=self._check_input,
+            shared_containers=[s.container for s in shared],
+            update_containers=[t.container for t in self._update_targets],
+            locked=_all_held(_container_locks(self._update_targets)),
+            output_kind=self._output_kind,
+            owned=_owned,
+            locate=locator,
+            trust_input=self.trust_input,
+        )
+        program = link_function(inputs, shared, optimized, spec, name=name or "symgraph_fn")
+        locator.program = program
+        return program
 
     def _check_unused(self, inputs, outputs, policy):
         used = {id(v) for v in graph_inputs(outputs)}
@@ -198,58 +216,22 @@ class Function:
         return values
 
     def _check(self, values):
-        checked = []
-        for value, var, label in zip(values, self.inputs, self._labels):
-            type_ = var.type
-            if type(value) is np.ndarray and value.dtype == type_.dtype:
-                check_shape(value, type_, label)
-                checked.append(value)
-            else:
-                checked.append(convert_argument(value, type_, label))
-        return checked
+        return [self._check_input(position, value) for position, value in enumerate(values)]
+
+    def _check_input(self, position, value):
+        """`value` converted for input `position`, or the TypeError/ValueError naming that input."""
+        var = self.inputs[position]
+        if type(value) is np.ndarray and value.dtype == var.type.dtype:
+            check_shape(value, var.type, self._labels[position])
+            return value
+        return convert_argument(value, var.type, self._labels[position])
 
     def _title(self):
         return f"compiled function {self.name!r}" if self.name else "compiled function"
 
-    def __call__(self, *args, **kwargs):
-        values = self._bind_arguments(args, kwargs) if kwargs or len(args) != len(self.inputs) else list(args)
-        if not self.trust_input:
-            values = self._check(values)
-        if self._update_targets:
-            with _all_held(self._update_locks):
-                return self._run_with_updates(values)
-        values += [s.container.value for s in self._shared]
-        return self._package(self._run(values), values)
-
-    def _run_with_updates(self, values):
-        values += [s.container.value for s in self._shared]
-        results = self._run(values)
-        outputs = self._package(results[: self._n_outputs], values)
-        stored = [] if outputs is None else [outputs] if self._output_kind == "single" else list(outputs)
-        for target, value in zip(self._update_targets, results[self._n_outputs:]):
-            value = _owned(np.asarray(value), values, stored)
-            stored.append(value)
-            target.container.value = value
-        return outputs
-
-    def _run(self, values):
-        try:
-            return self._program.callable(*values)
-        except Exception as exc:
-            raise _located_error(exc, self._program) from exc
-
-    def _package(self, results, sources):
-        """The outputs as the user gets them, from the program's `results` on leaf values `sources`."""
-        kind = self._output_kind
-        if kind == "single":
-            value = results[0]
-            return _owned(value if type(value) is np.ndarray else np.asarray(value), sources, ())
-        if kind == "none":
-            return None
-        packaged = []
-        for r in results[: self._n_outputs]:
-            packaged.append(_owned(r if type(r) is np.ndarray else np.asarray(r), sources, packaged))
-        return packaged
+    def _call_general(self, args, kwargs):
+        """A call with keyword arguments or a wrong number of positional ones: bind, then call positionally."""
+        return self(*self._bind_arguments(args, kwargs))
 
     def profile(self, *args, repeat=10, **kwargs):
         """Seconds spent per node over `repeat` calls: an object with `.rows` and a table as `str()`."""
@@ -323,6 +305,15 @@ def _constant_like(value, like):
     from .graph.basic import constant
 
     return constant(convert_argument(value, like.type, f"givens value for {like.name or repr(like)}"))
+
+
+class _Locator:
+    """`locate(exc)` for one compiled program: the error re-raised with the failing node named."""
+
+    __slots__ = ("program",)
+
+    def __call__(self, exc):
+        return _located_error(exc, self.program)
 
 
 def _located_error(exc, program):

@@ -1,7 +1,11 @@
-"""Turn a scheduled graph into the source of one Python function over NumPy, and compile it.
+"""Turn a scheduled graph into Python source over NumPy, and compile it.
 
-The source has one statement per node, is registered with `linecache` so tracebacks show generated
-lines, and every line maps back to its node (and so to the user's line that created it).
+The source has one statement per node (or a few for a fused kernel), is registered with `linecache` so
+tracebacks show generated lines, and every line maps back to its node (and so to the user's line that
+created it). Two shapes of function are generated from the same body:
+- `link`: a plain function from leaf values to a tuple of results (used to profile and to test);
+- `link_function`: the entry point of a compiled `sg.function`, with argument checks, shared-variable
+  reads, updates and output packaging inlined, so a call costs one Python frame.
 
 Example:
     >>> import symgraph as sg
@@ -18,16 +22,17 @@ import numpy as np
 
 from ..graph.basic import Constant
 from ..graph.traversal import toposort
+from ..ops.elemwise import Elemwise
 from .namespace import Namespace, comment_text, safe_identifier
-from .numpy_backend import lower_expression
+from .numpy_backend import lower_statements
 
 _counter = itertools.count()
 
 
 class Program:
-    """A compiled graph: the callable, its source, and the map from source lines to nodes."""
+    """A compiled graph: the callable (or entry), its source, and the map from source lines to nodes."""
 
-    __slots__ = ("callable", "source", "filename", "line_nodes", "nodes")
+    __slots__ = ("callable", "source", "filename", "line_nodes", "nodes", "__weakref__")
 
     def __init__(self, function, source, filename, line_nodes, nodes):
         self.callable = function
@@ -46,6 +51,57 @@ def _site_comment(node):
     return f"  # {comment_text(node.op)}{where}"
 
 
+class _Source:
+    """Lines of generated source with the node each line computes."""
+
+    def __init__(self):
+        self.lines = []
+        self.line_nodes = {}
+
+    def add(self, line, node=None):
+        self.lines.append(line)
+        if node is not None:
+            self.line_nodes[len(self.lines)] = node
+
+
+def _write_body(source, indent, inputs, input_names, outputs, namespace):
+    """Append one statement (or a few) per scheduled node; return (result names, scheduled nodes)."""
+    names = {id(var): name for var, name in zip(inputs, input_names)}
+
+    def name_of(var):
+        existing = names.get(id(var))
+        if existing is None:
+            if not isinstance(var, Constant):
+                raise ValueError(f"variable {var!r} is needed but is not an input")
+            existing = names[id(var)] = namespace.bind(var.data, "c")
+        return existing
+
+    nodes = toposort(outputs, stop_at=inputs)
+    counter = itertools.count()
+    for node in nodes:
+        in_names = [name_of(var) for var in node.inputs]
+        out_names = []
+        for out in node.outputs:
+            out_name = f"v{next(counter)}"
+            names[id(out)] = out_name
+            out_names.append(out_name)
+        statements = lower_statements(node, in_names, out_names, namespace)
+        for position, statement in enumerate(statements):
+            comment = _site_comment(node) if position == len(statements) - 1 else ""
+            source.add(f"{indent}{statement}{comment}", node)
+    return [name_of(out) for out in outputs], nodes
+
+
+def _compile(source_text, name, namespace):
+    filename = f"<symgraph:{name}#{next(_counter)}>"
+    linecache.cache[filename] = (len(source_text), None, source_text.splitlines(True), filename)
+    exec(compile(source_text, filename, "exec"), namespace.globals)
+    function = namespace.globals[name]
+    # The source stays readable in tracebacks for as long as the function exists, and no longer.
+    weakref.finalize(function, linecache.cache.pop, filename, None)
+    return function, filename
+
+
 def link(inputs, outputs, name="symgraph_fn"):
     """Compile the graph from `inputs` (leaf variables, in parameter order) to `outputs`.
 
@@ -54,48 +110,145 @@ def link(inputs, outputs, name="symgraph_fn"):
     """
     name = safe_identifier(name)
     namespace = Namespace({"np": np})
-    names = {}
-    params = []
-    for position, var in enumerate(inputs):
-        names[id(var)] = f"i{position}"
-        params.append(f"i{position}")
-    nodes = toposort(outputs, stop_at=inputs)
-    lines = [f"def {name}({', '.join(params)}):"]
-    for position, var in enumerate(inputs):
-        label = comment_text(var.name) if var.name is not None else "<unnamed>"
-        lines.append(f"    # i{position}: {label} {var.type}")
-    line_nodes = {}
-    counter = itertools.count()
-    for node in nodes:
-        in_names = []
-        for var in node.inputs:
-            if id(var) not in names:
-                if not isinstance(var, Constant):
-                    raise ValueError(f"variable {var!r} is needed but is not an input")
-                names[id(var)] = namespace.bind(var.data, "c")
-            in_names.append(names[id(var)])
-        out_names = []
-        for out in node.outputs:
-            out_name = f"v{next(counter)}"
-            names[id(out)] = out_name
-            out_names.append(out_name)
-        target = ", ".join(out_names) + ("," if len(out_names) == 1 and node.op.nout > 1 else "")
-        lines.append(f"    {target} = {lower_expression(node, in_names, namespace)}{_site_comment(node)}")
-        line_nodes[len(lines)] = node
-    results = []
-    for out in outputs:
-        if id(out) not in names:
-            if not isinstance(out, Constant):
-                raise ValueError(f"variable {out!r} is needed but is not an input")
-            names[id(out)] = namespace.bind(out.data, "c")
-        result = names[id(out)]
-        results.append(f"{result}.copy()" if out.owner is None else result)
-    lines.append(f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})")
-    source = "\n".join(lines) + "\n"
-    filename = f"<symgraph:{name}#{next(_counter)}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), namespace.globals)
-    function = namespace.globals[name]
-    # The source stays readable in tracebacks for as long as the function exists, and no longer.
-    weakref.finalize(function, linecache.cache.pop, filename, None)
-    return Program(function, source, filename, line_nodes, nodes)
+    params = [f"i{position}" for position in range(len(inputs))]
+    source = _Source()
+    source.add(f"def {name}({', '.join(params)}):")
+    for param, var in zip(params, inputs):
+        source.add(f"    # {param}: {_describe_leaf(var)}")
+    results, nodes = _write_body(source, "    ", inputs, params, outputs, namespace)
+    results = [f"{r}.copy()" if out.owner is None else r for r, out in zip(results, outputs)]
+    source.add(f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})")
+    text = "\n".join(source.lines) + "\n"
+    function, filename = _compile(text, name, namespace)
+    return Program(function, text, filename, source.line_nodes, nodes)
+
+
+def _describe_leaf(var):
+    label = comment_text(var.name) if var.name is not None else "<unnamed>"
+    return f"{label} {var.type}"
+
+
+class EntrySpec:
+    """What the entry point of a compiled function needs besides the graph.
+
+    `check_input(i, value)` converts and checks argument i (raising the user-facing error);
+    `shared_containers` hold the shared values read at each call, in the order of the `shared` leaves;
+    `update_containers` receive the new values, which are the last outputs, in the same order; `locked`
+    is a context manager held while shared values are read and replaced; `output_kind` is "single",
+    "list" or "none"; `owned(array, sources, others)` copies an array the caller may not own;
+    `locate(exc)` returns the error naming the failing node. Keyword arguments go through the compiled
+    function's `_call_general(args, kwargs)`, which binds them and calls again positionally.
+    """
+
+    def __init__(self, check_input, shared_containers, update_containers, locked, output_kind, owned, locate,
+                 trust_input):
+        self.check_input = check_input
+        self.shared_containers = shared_containers
+        self.update_containers = update_containers
+        self.locked = locked
+        self.output_kind = output_kind
+        self.owned = owned
+        self.locate = locate
+        self.trust_input = trust_input
+
+
+def _fresh(var):
+    """True when the value computed for `var` is always a new array no caller has seen."""
+    return var.owner is not None and (type(var.owner.op) is Elemwise or var.owner.op.name == "fused")
+
+
+def link_function(inputs, shared, outputs, spec, name="symgraph_fn"):
+    """Compile the entry point `__call__(self, *values)` of a compiled function (see EntrySpec).
+
+    `outputs` are the user's outputs followed by the new values of `spec.update_containers`.
+    """
+    name = safe_identifier(name)
+    namespace = Namespace({"np": np, "MISSING": _MISSING, "asarray": np.asarray, "ndarray": np.ndarray,
+                           "owned": spec.owned, "locate": spec.locate})
+    params = [f"i{position}" for position in range(len(inputs))]
+    shared_names = [f"s{position}" for position in range(len(shared))]
+    source = _Source()
+    signature = ", ".join(["self"] + [f"{p}=MISSING" for p in params] + (["/"] if params else []) + ["*extra", "**kwargs"])
+    source.add(f"def {name}({signature}):")
+    for param, var in zip(params, inputs):
+        source.add(f"    # {param}: input {_describe_leaf(var)}")
+    for shared_name, var in zip(shared_names, shared):
+        source.add(f"    # {shared_name}: shared {_describe_leaf(var)}")
+    missing = " or ".join([f"{params[-1]} is MISSING"] if params else [])
+    guard = " or ".join(["kwargs", "extra"] + ([missing] if missing else []))
+    given = f"tuple(a for a in ({', '.join(params)}{',' if len(params) == 1 else ''}) if a is not MISSING)" if params else "()"
+    source.add(f"    if {guard}:")
+    source.add(f"        return self.{_GENERAL_CALL}({given} + extra, kwargs)")
+    if not spec.trust_input:
+        _write_checks(source, inputs, params, spec, namespace)
+    indent = "    "
+    update_count = len(spec.update_containers)
+    if update_count:
+        source.add(f"    with {namespace.bind(spec.locked, 'shared_locks')}:")
+        indent = "        "
+    for shared_name, container in zip(shared_names, spec.shared_containers):
+        source.add(f"{indent}{shared_name} = {namespace.bind(container, 'container')}.value")
+    try_line = len(source.lines)
+    source.add(f"{indent}try:")
+    results, nodes = _write_body(source, indent + "    ", inputs + shared, params + shared_names, outputs, namespace)
+    if nodes:
+        source.add(f"{indent}except Exception as exc:")
+        source.add(f"{indent}    raise locate(exc) from exc")
+    else:
+        source.lines.pop(try_line)
+    sources = f"({', '.join(params + shared_names)}{',' if len(params + shared_names) == 1 else ''})"
+    n_outputs = len(outputs) - update_count
+    packaged = []
+    for position, (result, out) in enumerate(zip(results, outputs)):
+        packaged.append(_package(result, out, sources, packaged, outputs[:position]))
+        if position >= n_outputs:
+            source.add(f"{indent}new{position - n_outputs} = {packaged[-1]}")
+            packaged[-1] = f"new{position - n_outputs}"
+    for container, value in zip(spec.update_containers, packaged[n_outputs:]):
+        source.add(f"{indent}{namespace.bind(container, 'container')}.value = {value}")
+    user_outputs = packaged[:n_outputs]
+    if spec.output_kind == "none":
+        source.add(f"{indent}return None")
+    elif spec.output_kind == "single":
+        source.add(f"{indent}return {user_outputs[0]}")
+    else:
+        source.add(f"{indent}return [{', '.join(user_outputs)}]")
+    text = "\n".join(source.lines) + "\n"
+    function, filename = _compile(text, name, namespace)
+    return Program(function, text, filename, source.line_nodes, nodes)
+
+
+_GENERAL_CALL = "_call_general"
+_MISSING = type("Missing", (), {"__repr__": lambda self: "<missing>", "__slots__": ()})()
+
+
+def _write_checks(source, inputs, params, spec, namespace):
+    """Fast-path argument checks: an ndarray of the exact dtype, rank and static sizes passes untouched;
+    anything else goes through `spec.check_input`, which converts it or raises the user-facing error."""
+    for position, (param, var) in enumerate(zip(params, inputs)):
+        dtype = namespace.bind(var.type.dtype, f"dtype_{var.type.dtype.name}")
+        conditions = [f"{param}.__class__ is not ndarray", f"{param}.dtype is not {dtype}",
+                      f"{param}.ndim != {var.type.ndim}"]
+        conditions += [f"{param}.shape[{axis}] != {size}" for axis, size in enumerate(var.type.shape) if size is not None]
+        check = namespace.bind(_bound_check(spec.check_input, position), f"check_{param}")
+        source.add(f"    if {' or '.join(conditions)}:")
+        source.add(f"        {param} = {check}({param})")
+
+
+def _bound_check(check_input, position):
+    def check(value):
+        return check_input(position, value)
+
+    return check
+
+
+def _package(result, out, sources, earlier_packaged, earlier_outputs):
+    """Expression giving the caller an array it owns: fresh results pass, others are checked or copied."""
+    repeated = any(previous is out for previous in earlier_outputs)
+    if out.owner is None or repeated:
+        return f"asarray({result}).copy()"
+    # A fresh array is the caller's unless an earlier output may be a view of it.
+    if _fresh(out) and all(previous.owner is None or _fresh(previous) for previous in earlier_outputs):
+        return f"asarray({result})" if out.ndim == 0 else result
+    others = f"({', '.join(earlier_packaged)}{',' if len(earlier_packaged) == 1 else ''})" if earlier_packaged else "()"
+    return f"owned(asarray({result}), {sources}, {others})"

@@ -1,7 +1,9 @@
-"""Lowering of each op type to a NumPy expression: the NumPy backend's table, in one place.
+"""Lowering of each op type to NumPy source: the NumPy backend's tables, in one place.
 
-A lowering takes (node, input_names, namespace) and returns the source of an expression computing the
-node's outputs. Ops without an entry call their reference implementation (`op.perform`), bound by name.
+An expression lowering takes (node, input_names, namespace) and returns the source of an expression
+computing the node's outputs. A statement lowering takes (node, input_names, output_names, namespace) and
+returns lines assigning the outputs (for kernels that need several statements). Ops with neither call
+their reference implementation (`op.perform`), bound by name.
 
 Example:
     >>> import symgraph as sg
@@ -14,6 +16,7 @@ import numpy as np
 from ..ops.elemwise import Elemwise
 
 LOWERINGS = {}
+STATEMENT_LOWERINGS = {}
 
 
 def register_lowering(op_type):
@@ -24,6 +27,25 @@ def register_lowering(op_type):
         return function
 
     return decorate
+
+
+def register_statement_lowering(op_type):
+    """Decorator registering a lowering of `op_type` into several statements."""
+
+    def decorate(function):
+        STATEMENT_LOWERINGS[op_type] = function
+        return function
+
+    return decorate
+
+
+def lower_statements(node, input_names, output_names, namespace) -> list:
+    """Source lines (unindented; nested blocks indented by four spaces) assigning `output_names`."""
+    lowering = STATEMENT_LOWERINGS.get(type(node.op))
+    if lowering is not None:
+        return lowering(node, input_names, output_names, namespace)
+    target = ", ".join(output_names) + ("," if len(output_names) == 1 and node.op.nout > 1 else "")
+    return [f"{target} = {lower_expression(node, input_names, namespace)}"]
 
 
 def lower_expression(node, input_names, namespace) -> str:
