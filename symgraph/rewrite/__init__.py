@@ -8,7 +8,9 @@ Example:
     >>> sg.optimize(x + 0) is x
     True
 """
-from . import canonicalize, canonicalize_shape, constant_folding, merge, specialize, stabilize  # noqa: F401  (register rewrites)
+from . import (  # noqa: F401  (importing the library registers its rewrites, in this order)
+    canonicalize, canonicalize_shape, constant_folding, merge, specialize, stabilize, stabilize_softmax, unsafe,
+)
 from .engine import RewriteError, RewritePass
 from .mode import Mode, get_mode
 from .pipeline import optimize, optimize_graph

@@ -97,8 +97,3 @@ def broadcasts_into(small, big):
         return False
     offset = len(big_shape) - len(small_shape)
     return all(s == 1 or (b is not None and b == s) for s, b in zip(small_shape, big_shape[offset:]))
-
-
-def same_shape(a, b):
-    """Do `a` and `b` certainly have the same shape: the same variable, or equal, fully known static shapes?"""
-    return a is b or (a.type.shape == b.type.shape and None not in a.type.shape)

@@ -59,7 +59,7 @@ def _shape_entry_source(node):
 @register_rewrite("shape_entry_from_inputs", "canonicalize", tracks=[BasicIndex])
 def shape_entry_from_inputs(node, build):
     """x.shape[i] -> a constant when the size is static, or the same size read from a graph input
-    ((h @ w).shape[1] -> w.shape[1]), or the 0-d input the size was made from (zeros((n, 3)).shape[0] -> n)."""
+    ((h @ w).shape[1] -> w.shape[1]), so that x need not be computed for its shape."""
     found = _shape_entry_source(node)
     if found is None:
         return None
@@ -69,8 +69,6 @@ def shape_entry_from_inputs(node, build):
         return build.constant(key, "int64")
     if key.is_input_axis and key.var is not var:
         return build.apply(BasicIndex((key.index,)), build.apply(_shape, key.var))
-    if key.kind == "value" and key.var.owner is None and key.var.dtype.kind in "iu":
-        return build.cast(key.var, "int64")
     return None
 
 

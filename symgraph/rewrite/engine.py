@@ -135,12 +135,12 @@ class RewritePass:
             if item in done:
                 stack.pop()
                 continue
+            if item in self.in_progress:
+                self._loop_error(_innermost(stack), "a rewrite rebuilt a node it replaces")
             waiting = False
             for var in item.inputs:
                 owner = var.owner
                 if owner is not None and owner not in done:
-                    if owner in self.in_progress:
-                        self._loop_error(self.pending_of[owner], "a rewrite rebuilt the node it replaces")
                     stack.append(owner)
                     waiting = True
             if waiting:
@@ -160,7 +160,7 @@ class RewritePass:
                 done[node] = known
                 return
             if rebuilt in self.in_progress:
-                self._loop_error(self.pending_of[rebuilt], "a rewrite rebuilt the node it replaces")
+                self._loop_error(_innermost(stack), "a rewrite rebuilt a node it replaces")
         found = self._first_rewrite(rebuilt) if self.index else None
         if found is None:
             done[rebuilt] = rebuilt.outputs
@@ -218,6 +218,11 @@ class RewritePass:
             f"rewrite loop on node {node.op}{where}: {reason}; rewrites involved: {involved}. "
             f"Switch one of them off with sg.Mode(exclude=[...])."
         )
+
+
+def _innermost(stack):
+    """The most recent rewrite whose replacement is still being normalized."""
+    return next(item for item in reversed(stack) if type(item) is _Pending)
 
 
 def _check_replacement(rewrite, node, replacement):

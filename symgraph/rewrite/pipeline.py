@@ -7,6 +7,8 @@
 5. specialize: cheaper special cases (square instead of power, dot instead of sum of products ...);
 6. fusion: connected element-wise nodes become one kernel.
 Constant folding also runs inside phases 3-5, as their rewrites can leave constant-only nodes behind.
+The "unsafe" rewrites (off by default) run in the canonicalize phase when switched on; the "inplace"
+group is reserved for buffer reuse and holds no rewrite yet.
 
 Example:
     >>> import symgraph as sg
@@ -22,7 +24,7 @@ from ..graph.traversal import toposort
 from .engine import RewriteIndex, RewritePass
 from .fusion import FUSION, fuse_elemwise
 from .merge import constant_merge_map
-from .mode import get_mode
+from .mode import Mode, get_mode
 from .registry import REWRITES, enabled_rewrites
 from .report import CompileReport
 from .shapes import ShapeFacts
@@ -37,24 +39,37 @@ _LOCAL_PHASES = (
 
 @functools.lru_cache(maxsize=64)
 def _index(base, included, excluded, phases, registered):
-    from .mode import Mode
-
-    mode = Mode(base, included, excluded)
-    return RewriteIndex(enabled_rewrites(mode, phases))
+    """The rewrites of `phases` a mode switches on, indexed (cached per mode; `registered` is the size of
+    the registry, so that registering a rewrite invalidates the cache)."""
+    return RewriteIndex(enabled_rewrites(Mode(base, included, excluded), phases))
 
 
 def _phase_index(mode, phases):
     return _index(mode.base, mode.included, mode.excluded, phases, len(REWRITES))
 
 
-def _merge(outputs, mode, counts, size):
-    if not mode.enabled("merge_constants", ("merge",)):
-        return outputs
-    mapping = constant_merge_map(toposort(outputs))
+def _merge(outputs, nodes, counts):
+    mapping = constant_merge_map(nodes)
     if not mapping:
         return outputs
     counts["merge_constants"] = counts.get("merge_constants", 0) + len(mapping)
-    return RewritePass([], counts, leaf_map=mapping, graph_size=size).run(outputs)
+    return RewritePass([], counts, leaf_map=mapping, graph_size=len(nodes)).run(outputs)
+
+
+def _phases(mode, nodes, counts):
+    """(phase name, step) pairs for `mode`; a step maps the current outputs to rewritten ones."""
+    facts = ShapeFacts()
+    steps = []
+    if mode.enabled("merge_constants", ("merge",)):
+        steps.append(("merge", lambda outputs: _merge(outputs, nodes, counts)))
+    for phase, groups in _LOCAL_PHASES:
+        index = _phase_index(mode, groups)
+        if index:
+            steps.append((phase, lambda outputs, index=index: RewritePass(
+                index, counts, graph_size=len(nodes), facts=facts).run(outputs)))
+    if mode.enabled(FUSION, ("fusion",)):
+        steps.append(("fusion", lambda outputs: fuse_elemwise(outputs, counts)))
+    return steps
 
 
 def optimize_graph(outputs, mode=None):
@@ -64,24 +79,12 @@ def optimize_graph(outputs, mode=None):
     """
     mode = get_mode(mode)
     outputs = list(outputs)
-    size = len(toposort(outputs))
-    report = CompileReport(nodes_before=size, nodes_after=size)
-    counts = report.rewrites
-    facts = ShapeFacts()
-
-    def timed(phase, step):
-        nonlocal outputs
+    nodes = toposort(outputs)
+    report = CompileReport(nodes_before=len(nodes), nodes_after=len(nodes))
+    for phase, step in _phases(mode, nodes, report.rewrites):
         start = time.perf_counter()
-        outputs = step()
+        outputs = step(outputs)
         report.timings[phase] = time.perf_counter() - start
-
-    timed("merge", lambda: _merge(outputs, mode, counts, size))
-    for phase, phases in _LOCAL_PHASES:
-        index = _phase_index(mode, phases)
-        if index:
-            timed(phase, lambda: RewritePass(index, counts, graph_size=size, facts=facts).run(outputs))
-    if mode.enabled(FUSION, ("fusion",)):
-        timed("fusion", lambda: fuse_elemwise(outputs, counts))
     report.nodes_after = len(toposort(outputs))
     return outputs, report
 

@@ -31,9 +31,6 @@ class Rewrite:
         self.tracks = None if tracks is None else tuple(tracks)
         self.function = function
 
-    def __call__(self, node, build):
-        return self.function(node, build)
-
     def __repr__(self):
         return f"Rewrite({self.name!r}, groups={self.groups})"
 

@@ -25,6 +25,7 @@ from ..ops.nnet import CumSum, LogSoftmax, Softmax
 from ..ops.reduce import Reduce
 from ..ops.shape import BroadcastTo, DimShuffle, NEW_AXIS, Reshape, Stack
 from ..ops.shape_of import Shape
+from .specialized_ops import FitLike, FullLike
 
 
 class Dim:
@@ -196,6 +197,10 @@ def _like_first_input(facts, node):
     return facts.dims(node.inputs[0])
 
 
+def _like_second_input(facts, node):
+    return facts.dims(node.inputs[1])
+
+
 def _reduce(facts, node):
     keys = facts.dims(node.inputs[0])
     if node.op.keepdims:
@@ -256,10 +261,17 @@ def _fit_shape(facts, node):
 
 
 def _arange(facts, node):
+    """arange(0, n, 1) has n elements when n is a size (np.arange gives none for a negative n)."""
     start, stop, step = node.inputs
-    if isinstance(start, Constant) and int(start.data) == 0 and isinstance(step, Constant) and int(step.data) == 1:
-        return (facts.size_key(stop),) if stop.dtype.kind in "iu" else None
-    return None
+    if not (_is_constant(start, 0) and _is_constant(step, 1) and stop.dtype.kind in "iu"):
+        return None
+    key = facts.size_key(stop)
+    is_size = (key >= 0) if isinstance(key, int) else key.kind in ("axis", "derived")
+    return (key,) if is_size else None
+
+
+def _is_constant(var, value):
+    return isinstance(var, Constant) and var.data.ndim == 0 and var.data == value
 
 
 _RULES = {
@@ -280,4 +292,6 @@ _RULES = {
     Arange: _arange,
     BasicIndex: _index,
     AdvancedIndex: _index,
+    FitLike: _like_second_input,
+    FullLike: _like_second_input,
 }

@@ -1,7 +1,12 @@
-"""Specialize phase, element-wise part: general operations replaced by cheaper special cases.
+"""Specialize phase: general operations replaced by cheaper special cases.
 
 `np.power` is several times slower than a multiplication, a square or a square root, and NumPy
-itself treats `x ** 0.5` as `sqrt(x)` (so NaN and infinities propagate the same way).
+itself treats `x ** 0.5` as `sqrt(x)` (so NaN and infinities propagate the same way). A sum of
+products over every axis is a dot product (one BLAS call, no temporary).
+
+Products with transposed operands need no rewrite to avoid materializing the transpose: a transpose
+lowers to a NumPy view (`np.transpose`), which `np.matmul` hands to BLAS with transposed strides, as
+fast as a contiguous copy would be (see `matmul_of_transposes` in the canonicalize phase for A.T @ B.T).
 
 Example:
     >>> import symgraph as sg
@@ -9,14 +14,19 @@ Example:
     >>> sg.optimize(x ** 2, mode=sg.Mode(exclude=["fusion"])).owner.op.name
     'square'
 """
+from ..ops.creation import Full
+from ..ops.gradient_ops import FitShape
 from ..ops.linalg import MatMul
 from ..ops.reduce import Reduce
 from ..ops.shape import Reshape
-from .build import broadcasts_into, fill_value, producer
+from ..ops.shape_of import Shape
+from .build import broadcasts_into, fill_value, producer, producer_of_type
 from .registry import register_rewrite
+from .specialized_ops import FitLike, FullLike
 
 _matmul = MatMul()
 _flatten = Reshape((-1,))
+_fit_like = FitLike()
 
 
 def _exponent(node):
@@ -87,3 +97,27 @@ def sum_of_product_to_dot(node, build):
         x, y = build.apply(_flatten, x), build.apply(_flatten, y)
     result = build.apply(_matmul, x, y)
     return result if result.dtype == node.outputs[0].dtype else None
+
+
+def _shape_source(vector, ndim):
+    """x when `vector` is x.shape for an x of rank `ndim`, else None."""
+    shape = producer_of_type(vector, Shape)
+    return shape.inputs[0] if shape is not None and shape.inputs[0].ndim == ndim else None
+
+
+@register_rewrite("fit_shape_of_variable", "specialize", tracks=[FitShape])
+def fit_shape_of_variable(node, build):
+    """fit_shape(g, x.shape) -> one node reading the shape of x itself."""
+    if node.op.batch_ndim != 0:
+        return None
+    like = _shape_source(node.inputs[1], len(node.op.shape))
+    return None if like is None else build.apply(_fit_like, node.inputs[0], like)
+
+
+@register_rewrite("full_of_shape_of_variable", "specialize", tracks=[Full])
+def full_of_shape_of_variable(node, build):
+    """full(x.shape, value) (zeros_like, ones_like ...) -> one node reading the shape of x itself."""
+    if len(node.inputs) != 2:
+        return None
+    like = _shape_source(node.inputs[1], len(node.op.shape))
+    return None if like is None else build.apply(FullLike(node.op.dtype), node.inputs[0], like)

@@ -1,4 +1,5 @@
-"""Stabilize phase: formulas rewritten into forms that do not overflow, underflow or cancel.
+"""Stabilize phase, element-wise part: formulas rewritten into forms that do not overflow, underflow or
+cancel (the softmax family is in `stabilize_softmax.py`).
 
 Example:
     >>> import symgraph as sg
@@ -6,15 +7,7 @@ Example:
     >>> float(sg.function([x], sg.log(1 + x))(1e-20))
     1e-20
 """
-import numpy as np
-
-from ..graph.basic import Constant, constant
-from ..ops.creation import Arange, Full
-from ..ops.indexing import ARRAY, Index, IndexWrite, index_op
-from ..ops.nnet import LogSoftmax, Softmax
-from ..ops.shape import BroadcastTo
-from ..ops.reduce import Reduce
-from .build import broadcasts_into, fill_value, is_filled_with, producer, producer_of_type
+from .build import broadcasts_into, is_filled_with, producer
 from .registry import register_rewrite
 
 
@@ -42,19 +35,6 @@ def _one_minus(var):
         one, s = node.inputs
         if is_filled_with(one, 1) and broadcasts_into(one, s):
             return s
-    return None
-
-
-@register_rewrite("log1p", "stabilize", tracks=["log"])
-def log1p(node, build):
-    """log(1 + x) -> log1p(x) and log(1 - x) -> log1p(-x): exact near x = 0."""
-    (arg,) = node.inputs
-    found = _plus_constant(arg, 1)
-    if found is not None:
-        return build.elemwise("log1p", build.cast(found[0], arg.dtype))
-    subtracted = _one_minus(arg)
-    if subtracted is not None and subtracted.dtype.kind != "u":
-        return build.elemwise("log1p", build.negative(build.cast(subtracted, arg.dtype)))
     return None
 
 
@@ -91,157 +71,14 @@ def log_one_minus_sigmoid(node, build):
     return build.negative(build.elemwise("softplus", build.cast(s.inputs[0], node.inputs[0].dtype)))
 
 
-@register_rewrite("log_softmax", "stabilize", tracks=["log"])
-def log_softmax(node, build):
-    """log(softmax(x)) -> log_softmax(x), and log(softmax(x)[idx]) -> log_softmax(x)[idx] (the form of
-    `categorical_crossentropy(softmax(z), labels)`): finite where softmax underflows to 0."""
-    arg = node.inputs[0]
-    index = producer_of_type(arg, Index)
-    source = index.inputs[0] if index is not None else arg
-    normalized = producer_of_type(source, Softmax)
-    if normalized is None:
-        return None
-    result = build.apply(LogSoftmax(normalized.op.axis), normalized.inputs[0])
-    if index is not None:
-        result = build.apply(index.op, result, *index.inputs[1:])
-    return result
-
-
-@register_rewrite("logsumexp", "stabilize", tracks=["log"])
-def logsumexp(node, build):
-    """log(sum(exp(x), axis)) -> logsumexp(x, axis): no overflow for large x."""
-    total = producer_of_type(node.inputs[0], Reduce)
-    if total is None or total.op.kind != "sum" or total.op.dtype is not None:
-        return None
-    exponential = producer(total.inputs[0], "exp")
-    if exponential is None:
-        return None
-    result = build.apply(Reduce("logsumexp", total.op.axis, total.op.keepdims), exponential.inputs[0])
-    return build.cast(result, node.outputs[0].dtype)
-
-
-def _divided_by(var, divisor):
-    """v when `var` is v / divisor (as v * reciprocal(divisor) or true_divide(v, divisor)), else None."""
-    node = producer(var, "multiply")
-    if node is not None:
-        for value, factor in (node.inputs, node.inputs[::-1]):
-            reciprocal = producer(factor, "reciprocal")
-            if reciprocal is not None and reciprocal.inputs[0] is divisor:
-                return value
-    node = producer(var, "true_divide")
-    if node is not None and node.inputs[1] is divisor:
-        return node.inputs[0]
-    return None
-
-
-def _times_softmax(var, s, build):
-    """A variable equal to var * s (mathematically) without dividing by s, when var was built as
-    something / s (or as a scatter of something / s[idx]); else None."""
-    quotient = _divided_by(var, s)
-    if quotient is not None:
-        return quotient
-    write = producer_of_type(var, IndexWrite)
-    if write is None or write.op.mode != "inc" or not _is_zeros(write.inputs[0]):
-        return None
-    zeros, value, *index_inputs = write.inputs
-    selected = build.apply(index_op(write.op.index), s, *index_inputs)
-    quotient = _divided_by(value, selected)
-    if quotient is None:
-        return None
-    return build.apply(write.op, zeros, quotient, *index_inputs)
-
-
-@register_rewrite("softmax_gradient_of_log", "stabilize", tracks=["multiply"])
-def softmax_gradient_of_log(node, build):
-    """The softmax pullback of the gradient of log(softmax(z)): s * (v - sum(v * s)) with v = g / s
-    -> g - s * sum(g): no division by probabilities that underflow to 0 (what log_softmax's pullback is)."""
-    for s, difference in (node.inputs, node.inputs[::-1]):
-        softmax = producer_of_type(s, Softmax)
-        subtract = producer(difference, "subtract")
-        if softmax is None or subtract is None:
-            continue
-        v, total = subtract.inputs
-        reduction = producer_of_type(total, Reduce)
-        if (reduction is None or reduction.op.kind != "sum" or reduction.op.axis != softmax.op.axis
-                or not reduction.op.keepdims or reduction.op.dtype is not None):
-            continue
-        product = producer(reduction.inputs[0], "multiply")
-        if product is None or set(map(id, product.inputs)) != {id(v), id(s)}:
-            continue
-        g = _times_softmax(v, s, build)
-        if g is None or g.dtype != v.dtype:
-            continue
-        summed = build.apply(reduction.op, g)
-        result = build.elemwise("subtract", g, build.elemwise("multiply", s, summed))
-        return build.cast(result, node.outputs[0].dtype)
-    return None
-
-
-def _normalized_exp(var, axis):
-    """Is `var` softmax(z) or exp(log_softmax(z)) over `axis`?"""
-    exponential = producer(var, "exp")
-    source = exponential.inputs[0] if exponential is not None else var
-    node = producer_of_type(source, LogSoftmax if exponential is not None else Softmax)
-    return node is not None and node.op.axis == axis
-
-
-def _is_zeros(var):
-    full = producer_of_type(var, Full)
-    return is_filled_with(full.inputs[0] if full is not None else var, 0)
-
-
-def _covers_rows_in_order(rows, row_key, facts):
-    """Is `rows` arange(n) for the n rows of the scattered tensor (symbolic, or folded to a constant)?"""
-    if isinstance(rows, Constant):
-        return isinstance(row_key, int) and np.array_equal(rows.data, np.arange(row_key))
-    return producer_of_type(rows, Arange) is not None and facts.dims(rows) == (row_key,)
-
-
-def _scalar_value(value):
-    """The 0-d value broadcast by `value` (a 0-d variable, its broadcast, or a uniform constant), else None."""
-    broadcast = producer_of_type(value, BroadcastTo)
-    if broadcast is not None:
-        value = broadcast.inputs[0]
-    if value.ndim == 0:
-        return value
-    uniform = fill_value(value)
-    return None if uniform is None else constant(np.asarray(uniform, dtype=value.dtype))
-
-
-def _row_scatter_value(g, facts):
-    """c when `g` is zeros(n, k) with the 0-d value c added at [arange(n), y], one entry per row
-    (len(y) is provably n), else None."""
-    write = producer_of_type(g, IndexWrite)
-    if write is None or write.op.mode != "inc" or write.op.index != (ARRAY, ARRAY) or g.ndim != 2:
-        return None
-    zeros, value, rows, labels = write.inputs
-    row_key = facts.dims(g)[0]
-    if not _is_zeros(zeros) or not _covers_rows_in_order(rows, row_key, facts):
-        return None
-    if labels.ndim != 1 or facts.dims(labels) != (row_key,):
-        return None
-    return _scalar_value(value)
-
-
-@register_rewrite("softmax_cross_entropy_gradient", "stabilize", tracks=["subtract"])
-def softmax_cross_entropy_gradient(node, build):
-    """The log_softmax pullback of a one-hot gradient, g - softmax(z) * sum(g, axis=1, keepdims=True)
-    with g = c * onehot(y), -> g - softmax(z) * c, that is c * (onehot(y) - softmax(z)): the row sums of a
-    one-hot scatter are known (each row holds one entry), so they are not computed."""
-    g, product = node.inputs
-    product_node = producer(product, "multiply")
-    if product_node is None:
-        return None
-    for normalized, total in (product_node.inputs, product_node.inputs[::-1]):
-        reduction = producer_of_type(total, Reduce)
-        if (reduction is None or reduction.inputs[0] is not g or reduction.op.kind != "sum"
-                or reduction.op.axis != (1,) or not reduction.op.keepdims or reduction.op.dtype is not None):
-            continue
-        if not _normalized_exp(normalized, (1,)):
-            continue
-        value = _row_scatter_value(g, build.facts)
-        if value is None:
-            return None
-        scaled = build.elemwise("multiply", normalized, build.cast(value, total.dtype))
-        return build.cast(build.elemwise("subtract", g, scaled), node.outputs[0].dtype)
+@register_rewrite("log1p", "stabilize", tracks=["log"])
+def log1p(node, build):
+    """log(1 + x) -> log1p(x) and log(1 - x) -> log1p(-x): exact near x = 0."""
+    (arg,) = node.inputs
+    found = _plus_constant(arg, 1)
+    if found is not None:
+        return build.elemwise("log1p", build.cast(found[0], arg.dtype))
+    subtracted = _one_minus(arg)
+    if subtracted is not None and subtracted.dtype.kind != "u":
+        return build.elemwise("log1p", build.negative(build.cast(subtracted, arg.dtype)))
     return None

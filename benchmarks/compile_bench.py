@@ -1,0 +1,219 @@
+"""Compile-time benchmarks: how long `sg.function` takes, against PyTensor's FAST_RUN compile.
+
+Workloads:
+- `compile_mlp`: a 784-256-10 tanh MLP, softmax cross-entropy loss and its gradients w.r.t. the four
+  parameters, compiled into one function (each run builds a fresh graph, outside the timing);
+- `compile_nodes_<n>`: synthetic graphs of n operation nodes (element-wise chains with reuse, constants,
+  identities for the rewriter to remove, reductions and matrix products), for n = 100, 1000, 5000, plus
+  `compile_scaling`: the slope of log(seconds) against log(n) (1.0 means linear).
+
+    python -m benchmarks.compile_bench [--quick]
+
+PyTensor rows appear when `pytensor` is importable (e.g. run with /work/benchvenv/bin/python and
+PYTHONPATH pointing at this repository); its C-module cache is warmed by one compile before timing.
+"""
+import argparse
+import math
+import random
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+
+import symgraph as sg
+from symgraph.graph.traversal import toposort
+
+SIZES = (100, 1000, 5000)
+MLP_SIZES = (784, 256, 10)
+
+
+def median_compile_seconds(make_compile, repeat):
+    """Median wall time of compiling over `repeat` runs, after one warm-up run.
+
+    `make_compile()` builds a fresh graph (not timed) and returns the zero-argument compile call (timed),
+    so that no run reuses what an earlier compile made of the same graph.
+    """
+    make_compile()()
+    samples = []
+    for _ in range(repeat):
+        compile_once = make_compile()
+        start = time.perf_counter()
+        compile_once()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+class SymgraphOps:
+    """The operations the workload builders use, spelled for symgraph."""
+
+    matrix = staticmethod(lambda name: sg.matrix(name))
+    label_vector = staticmethod(lambda name: sg.vector(name, dtype="int64"))
+    shared = staticmethod(lambda value, name: sg.shared(value, name=name))
+    tanh, exp, sin, cos, log1p, sqrt, abs = sg.tanh, sg.exp, sg.sin, sg.cos, sg.log1p, sg.sqrt, sg.abs
+    log_softmax = staticmethod(lambda z: sg.log_softmax(z, axis=1))
+    arange = staticmethod(sg.arange)
+    grad = staticmethod(lambda cost, wrt: sg.grad(cost, wrt))
+
+    @staticmethod
+    def compile(inputs, outputs):
+        return lambda: sg.function(inputs, outputs, on_unused_input="ignore")
+
+
+class PyTensorOps:
+    """The same operations spelled for PyTensor (FAST_RUN)."""
+
+    def __init__(self, pytensor):
+        import pytensor.tensor as pt
+
+        self.pytensor, self.pt = pytensor, pt
+        self.matrix = lambda name: pt.matrix(name, dtype="float64")
+        self.label_vector = lambda name: pt.vector(name, dtype="int64")
+        self.shared = lambda value, name: pytensor.shared(value, name=name)
+        self.tanh, self.exp, self.sin, self.cos = pt.tanh, pt.exp, pt.sin, pt.cos
+        self.log1p, self.sqrt, self.abs = pt.log1p, pt.sqrt, pt.abs
+        self.log_softmax = lambda z: pt.special.log_softmax(z, axis=1)
+        self.arange = pt.arange
+        self.grad = pytensor.grad
+
+    def compile(self, inputs, outputs):
+        return lambda: self.pytensor.function(inputs, outputs, mode="FAST_RUN", on_unused_input="ignore")
+
+
+def mlp_compile(ops):
+    """A zero-argument callable compiling the MLP's loss and gradients with `ops`."""
+    rng = np.random.default_rng(0)
+    n_in, n_hidden, n_out = MLP_SIZES
+    w1 = ops.shared(rng.normal(0, n_in ** -0.5, (n_in, n_hidden)), "w1")
+    b1 = ops.shared(np.zeros(n_hidden), "b1")
+    w2 = ops.shared(rng.normal(0, n_hidden ** -0.5, (n_hidden, n_out)), "w2")
+    b2 = ops.shared(np.zeros(n_out), "b2")
+    x, y = ops.matrix("x"), ops.label_vector("y")
+    hidden = ops.tanh(x @ w1 + b1)
+    log_probs = ops.log_softmax(hidden @ w2 + b2)
+    loss = -log_probs[ops.arange(x.shape[0]), y].mean()
+    grads = ops.grad(loss, [w1, b1, w2, b2])
+    return ops.compile([x, y], [loss] + list(grads))
+
+
+def synthetic_outputs(ops, n_nodes, seed=0):
+    """(inputs, outputs) of a graph of about `n_nodes` operations: a chain in which each step also reuses
+    one of the last few values, mixing element-wise operations, constants, identities (x * 1, x + 0),
+    reductions and matrix products."""
+    rng = random.Random(seed)
+    a, b = ops.matrix("a"), ops.matrix("b")
+    values = [a, b]
+    unary = [ops.tanh, ops.exp, ops.sin, ops.cos, ops.abs]
+    built = 0
+    while built < n_nodes:
+        x = values[-1]
+        y = values[-1 - rng.randrange(min(8, len(values)))]
+        choice = rng.random()
+        if choice < 0.35:
+            value, cost = rng.choice(unary)(x) * 0.5, 2
+        elif choice < 0.6:
+            value, cost = x + y, 1
+        elif choice < 0.75:
+            value, cost = (x * 1.0 + 0.0) - y * 0.25, 4
+        elif choice < 0.85:
+            value, cost = ops.log1p(x * x) + 1.0, 3
+        elif choice < 0.95:
+            value, cost = x - x.mean(axis=0), 2
+        else:
+            value, cost = ops.tanh(x @ y) * 0.1, 3
+        values.append(value)
+        built += cost
+    outputs = [values[-1], values[len(values) // 2].sum()]
+    return [a, b], outputs
+
+
+def symgraph_node_count(n_nodes):
+    """Operation nodes in the synthetic graph built for `n_nodes`."""
+    return len(toposort(synthetic_outputs(SymgraphOps, n_nodes)[1]))
+
+
+def loglog_slope(sizes, seconds):
+    """Least-squares slope of log(seconds) against log(size)."""
+    xs = [math.log(n) for n in sizes]
+    ys = [math.log(t) for t in seconds]
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / sum((x - mean_x) ** 2 for x in xs)
+
+
+def _pytensor_ops():
+    try:
+        import pytensor
+    except ImportError:
+        return None
+    return PyTensorOps(pytensor)
+
+
+def _pytensor_seconds(make_compile, repeat):
+    """PyTensor's median compile time, or the reason it failed (its graph walks recurse, so deep graphs
+    get a raised recursion limit)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 50_000))
+    try:
+        return median_compile_seconds(make_compile, repeat)
+    except Exception as exc:  # a failure is a result to report, not a reason to stop the benchmark
+        return f"failed: {type(exc).__name__}"
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _rows_for(workload, symgraph_seconds, pytensor_result):
+    """Rows for one workload; `pytensor_result` is seconds, a failure reason, or None (not measured)."""
+    measured = isinstance(pytensor_result, float)
+    ratio = symgraph_seconds / pytensor_result if measured else None
+    rows = [{"workload": workload, "system": "symgraph", "seconds": symgraph_seconds, "ratio": ratio}]
+    if measured:
+        rows.append({"workload": workload, "system": "pytensor FAST_RUN", "seconds": pytensor_result, "ratio": 1.0})
+    elif pytensor_result is not None:
+        rows.append({"workload": workload, "system": "pytensor FAST_RUN", "seconds": None, "ratio": None,
+                     "status": pytensor_result})
+    return rows
+
+
+def run(quick):
+    """Rows (dicts: workload, system, seconds, ratio[, status]); ratio is symgraph / PyTensor seconds."""
+    repeat = 3 if quick else 7
+    pytensor_ops = _pytensor_ops()
+    pytensor_repeat = 1 if quick else 3
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = median_compile_seconds(lambda: mlp_compile(SymgraphOps), repeat)
+        theirs = _pytensor_seconds(lambda: mlp_compile(pytensor_ops), pytensor_repeat) if pytensor_ops else None
+        rows += _rows_for("compile_mlp", ours, theirs)
+        timings = []
+        for n_nodes in SIZES:
+            ours = median_compile_seconds(lambda: SymgraphOps.compile(*synthetic_outputs(SymgraphOps, n_nodes)), repeat)
+            theirs = None
+            if pytensor_ops is not None and (n_nodes <= 1000 or not quick):
+                theirs = _pytensor_seconds(lambda: pytensor_ops.compile(*synthetic_outputs(pytensor_ops, n_nodes)),
+                                           pytensor_repeat)
+            timings.append(ours)
+            rows += _rows_for(f"compile_nodes_{symgraph_node_count(n_nodes)}", ours, theirs)
+    slope = loglog_slope(SIZES, timings)
+    rows.append({"workload": "compile_scaling", "system": "symgraph", "seconds": None, "ratio": None,
+                 "status": f"log-log slope {slope:.3f} over {len(SIZES)} sizes (1.0 = linear)"})
+    if pytensor_ops is None:
+        rows.append({"workload": "compile", "system": "pytensor FAST_RUN", "seconds": None, "ratio": None,
+                     "status": "skipped: pytensor not installed"})
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.compile_bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats; PyTensor skips the largest graph")
+    args = parser.parse_args(argv)
+    for row in run(args.quick):
+        seconds = "" if row["seconds"] is None else f"{row['seconds'] * 1e3:10.2f} ms"
+        ratio = "" if row["ratio"] is None else f"{row['ratio']:.4f}"
+        print(f"{row['workload']:<22} {row['system']:<20} {seconds:>14} {ratio:>8}  {row.get('status', '')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
