@@ -317,16 +317,21 @@ class _Locator:
 
 
 def _located_error(exc, program):
-    """A copy of `exc` whose message names the failing node and the user line that created it."""
-    node = None
+    """A copy of `exc` whose message names the failing node (or kernel step) and the user line that
+    created it."""
+    node = description = None
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
         if frame.f_code.co_filename == program.filename:
             node = program.node_at_line(lineno)
+            description = program.description_at_line(lineno)
     if node is None:
         return exc
-    site = f", created at {node.site}" if node.site is not None else ""
-    inputs = ", ".join(str(v.type) for v in node.inputs)
-    message = f"{exc} [while computing node {node.op}({inputs}){site}]"
+    if description is not None:
+        message = f"{exc} [in {description}]"
+    else:
+        site = f", created at {node.site}" if node.site is not None else ""
+        inputs = ", ".join(str(v.type) for v in node.inputs)
+        message = f"{exc} [while computing node {node.op}({inputs}){site}]"
     try:
         return type(exc)(message)
     except Exception:

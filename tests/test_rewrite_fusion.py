@@ -7,8 +7,6 @@ import numpy as np
 import pytest
 
 import symgraph as sg
-from symgraph.codegen.fused_lowering import kernel_source
-from symgraph.codegen.namespace import Namespace
 from symgraph.ops.elemwise import scalar_op
 from symgraph.ops.fused import Fused
 
@@ -142,17 +140,23 @@ def test_fused_op_pickles_and_equal_kernels_are_one_op():
     assert op.perform(np.zeros(2), np.ones(2)).tolist() == [2.0, 2.0]
 
 
-def test_kernel_source_is_one_numpy_call_per_step():
-    op = Fused(2, ((scalar_op("sigmoid"), (0,)), (scalar_op("multiply"), (2, 1))))
-    namespace = Namespace()
-    source = kernel_source(op, namespace)
-    assert "t1 = np.multiply(t0, a1)" in source
-    assert re.search(r"t0 = sigmoid_\d+\(a0\)", source)
+def test_kernel_lowers_to_one_numpy_call_per_step():
+    x, y = sg.vector("x"), sg.vector("y")
+    source = sg.function([x, y], sg.sigmoid(x) * y).source
+    assert re.search(r"v0_t0 = sigmoid_\d+\(i0\)", source)
+    assert "v0 = np.multiply(v0_t0, i1)" in source
 
 
-def test_compiled_function_calls_the_kernel_and_pickles():
+def test_compiled_function_has_direct_and_blocked_paths_and_pickles():
     x = sg.vector("x")
     f = sg.function([x], sg.exp(x) * 2.0)
-    assert re.search(r"v0 = fused_exp_multiply_\d+\(i0, c_\d+\)", f.source)
+    assert re.search(r"if i0.size < \d+ or \(v0 := blocked_kernel_\d+\(i0, c_\d+\)\) is None:", f.source)
     again = pickle.loads(pickle.dumps(f))
     np.testing.assert_allclose(again([0.0, 1.0]), f([0.0, 1.0]))
+    large = np.linspace(-1, 1, 200_000)
+    np.testing.assert_allclose(again(large), np.exp(large) * 2.0)
+
+
+def test_statically_small_kernels_have_no_blocked_path():
+    x = sg.vector("x", shape=(8,))
+    assert "blocked_kernel" not in sg.function([x], sg.exp(x) * 2.0).source

@@ -1,108 +1,101 @@
-"""NumPy lowering of `Fused` kernels: each kernel becomes a small generated function of NumPy calls.
+"""NumPy lowering of `Fused` kernels: inline NumPy calls for small arrays, cache-blocked threads for large.
 
-The line of the compiled function calls the kernel (`v3 = fused_exp_add_0(i0, i1)`). The kernel's source
-is compiled once per distinct `Fused` op and registered with `linecache`, so tracebacks show its lines;
-each node gets its own function object around that code, knowing the node's operand types and the user
-lines that created the fused operations, so that an error inside the kernel names the failing operation
-(`add(float64[?], float64[?]) created at model.py:12`).
+A fused node becomes a few lines of the compiled function itself:
+
+    if i0.size < 65536 or (v0 := blocked_kernel_3(i0, c_1)) is None:
+        v0_t0 = np.exp(i0)
+        v0 = np.multiply(v0_t0, c_1)
+
+Small arrays take the direct chain (one NumPy call per step, no extra Python frame); large ones run in
+`BlockedKernel` (see blocked.py), which returns None when the operands' layout does not suit it, and the
+direct chain runs instead. Each step's line knows the operation it computes, so an error names the
+failing operation, its operand types and the user line that created it.
 
 Example:
     >>> import symgraph as sg
-    >>> from symgraph.ops.elemwise import scalar_op
-    >>> from symgraph.ops.fused import Fused
-    >>> print(kernel_source(Fused(2, ((scalar_op("exp"), (0,)), (scalar_op("add"), (2, 1)))), Namespace()))
-    def fused_exp_add(a0, a1):
-        try:
-            t0 = np.exp(a0)
-            t1 = np.add(t0, a1)
-        except Exception as exc:
-            raise located(exc) from exc
-        return t1
-    <BLANKLINE>
+    >>> x = sg.vector("x")
+    >>> f = sg.function([x], sg.exp(x) * 2.0)
+    >>> "np.exp(i0)" in f.source and "blocked_kernel" in f.source
+    True
 """
-import functools
-import itertools
-import linecache
-import types
-
 import numpy as np
 
 from ..ops.fused import STEP_SITES, Fused
-from .namespace import Namespace, safe_identifier
-from .numpy_backend import _numpy_name, register_lowering
+from .blocked import BlockedKernel
+from .numpy_backend import numpy_name, register_statement_lowering
 
-_MAX_NAMED_STEPS = 3
-_FIRST_STEP_LINE = 3
-_counter = itertools.count()
-
-
-def _kernel_name(op):
-    names = op.inner_names
-    shown = "_".join(names[:_MAX_NAMED_STEPS]) + ("_etc" if len(names) > _MAX_NAMED_STEPS else "")
-    return safe_identifier(f"fused_{shown}")
+BLOCKED_MIN_ELEMENTS = 1 << 16
+"""Output size from which the blocked kernel beats the direct chain (measured with benchmarks/, see
+README "Performance"); below it, the direct chain's fewer Python-level steps win."""
 
 
-def kernel_source(op, namespace):
-    """Source of a Python function computing `op` (a Fused) with NumPy calls, one line per step.
+class StepDescription:
+    """Describes step `step` of a fused node for error messages: operation, operand types, user line."""
 
-    Row implementations that are not NumPy functions are bound in `namespace` (a Namespace). On an error
-    the kernel raises `located(exc)`, a name each node's function binds to its own error context.
-    """
-    params = [f"a{i}" for i in range(op.nin)]
-    lines = [f"def {_kernel_name(op)}({', '.join(params)}):", "    try:"]
-    for index, (row, refs) in enumerate(op.steps):
-        callee = _numpy_name(row.impl) or namespace.bind(row.impl, row.name)
-        operands = ", ".join(params[r] if r < op.nin else f"t{r - op.nin}" for r in refs)
-        lines.append(f"        t{index} = {callee}({operands})")
-    lines += ["    except Exception as exc:", "        raise located(exc) from exc", f"    return t{len(op.steps) - 1}"]
-    return "\n".join(lines) + "\n"
+    __slots__ = ("node", "step")
 
+    def __init__(self, node, step):
+        self.node = node
+        self.step = step
 
-@functools.lru_cache(maxsize=1024)
-def _kernel_template(op):
-    """(code object, globals) of the kernel of `op`, compiled once per distinct Fused op."""
-    namespace = Namespace({"np": np})
-    source = kernel_source(op, namespace)
-    filename = f"<symgraph-kernel:{_kernel_name(op)}#{next(_counter)}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), namespace.globals)
-    return namespace.globals[_kernel_name(op)].__code__, namespace.globals
-
-
-class _ErrorContext:
-    """Turns an exception raised inside one node's kernel into one naming the failing step."""
-
-    __slots__ = ("op", "input_types", "sites")
-
-    def __init__(self, op, input_types, sites):
-        self.op = op
-        self.input_types = input_types
-        self.sites = sites
-
-    def __call__(self, exc):
-        step = exc.__traceback__.tb_lineno - _FIRST_STEP_LINE
-        if not 0 <= step < len(self.op.steps):
-            return exc
-        row, refs = self.op.steps[step]
-        value_types = self.op.value_types(*self.input_types)
+    def __str__(self):
+        op = self.node.op
+        row, refs = op.steps[self.step]
+        value_types = op.value_types(*[v.type for v in self.node.inputs])
         operands = ", ".join(str(value_types[r]) for r in refs)
-        site = self.sites[step] if self.sites is not None else None
+        sites = STEP_SITES.get(self.node)
+        site = sites[self.step] if sites is not None else None
         where = f", created at {site}" if site is not None else ""
-        message = f"{exc} [in {row.name}({operands}){where}, step {step + 1} of {self.op}]"
-        try:
-            return type(exc)(message)
-        except Exception:
-            return RuntimeError(message)
+        return f"{row.name}({operands}){where}, step {self.step + 1} of {op}"
 
 
-def kernel_function(node):
-    """The function computing `node` (an Apply of a Fused op) from its input values."""
-    code, template_globals = _kernel_template(node.op)
-    context = _ErrorContext(node.op, tuple(v.type for v in node.inputs), STEP_SITES.get(node))
-    return types.FunctionType(code, dict(template_globals, located=context), code.co_name)
+def _temporary_names(op, out):
+    """A name per step; a name is reused once its value is dead, which frees the array it held."""
+    last_use = {}
+    for step, (_, refs) in enumerate(op.steps):
+        for r in refs:
+            last_use[r] = step
+    free = []
+    names = []
+    for step, (_, refs) in enumerate(op.steps):
+        for r in set(refs):
+            if r >= op.nin and last_use[r] == step:
+                free.append(names[r - op.nin])
+        names.append(free.pop() if free else f"{out}_t{len(names)}")
+    names[-1] = out
+    return names
 
 
-@register_lowering(Fused)
-def lower_fused(node, input_names, namespace):
-    kernel = namespace.bind(kernel_function(node), _kernel_name(node.op))
-    return f"{kernel}({', '.join(input_names)})"
+def _probe_input(node):
+    """Index of the operand whose size decides between the direct and the blocked path (largest rank)."""
+    ranks = [v.ndim for v in node.inputs]
+    return max(range(len(ranks)), key=lambda i: (ranks[i], -i))
+
+
+def _may_be_large(node):
+    shape = node.outputs[0].type.shape
+    if not shape:
+        return False
+    if None in shape:
+        return True
+    return int(np.prod(shape)) >= BLOCKED_MIN_ELEMENTS
+
+
+@register_statement_lowering(Fused)
+def lower_fused(node, input_names, output_names, namespace):
+    op = node.op
+    (out,) = output_names
+    values = list(input_names) + _temporary_names(op, out)
+    lines = []
+    for step, (row, refs) in enumerate(op.steps):
+        callee = numpy_name(row.impl) or namespace.bind(row.impl, row.name)
+        operands = ", ".join(values[r] for r in refs)
+        lines.append((f"{values[op.nin + step]} = {callee}({operands})", StepDescription(node, step)))
+    if not _may_be_large(node):
+        return lines
+    kernel = BlockedKernel(op, [v.dtype for v in node.inputs])
+    blocked = namespace.bind(kernel.try_run, "blocked_kernel")
+    probe = input_names[_probe_input(node)]
+    head = (f"if {probe}.size < {BLOCKED_MIN_ELEMENTS} or "
+            f"({out} := {blocked}({', '.join(input_names)})) is None:")
+    return [head] + [("    " + text, description) for text, description in lines]

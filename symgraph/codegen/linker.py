@@ -32,17 +32,22 @@ _counter = itertools.count()
 class Program:
     """A compiled graph: the callable (or entry), its source, and the map from source lines to nodes."""
 
-    __slots__ = ("callable", "source", "filename", "line_nodes", "nodes", "__weakref__")
+    __slots__ = ("callable", "source", "filename", "line_nodes", "line_descriptions", "nodes", "__weakref__")
 
-    def __init__(self, function, source, filename, line_nodes, nodes):
+    def __init__(self, function, source, filename, line_nodes, line_descriptions, nodes):
         self.callable = function
         self.source = source
         self.filename = filename
         self.line_nodes = line_nodes
+        self.line_descriptions = line_descriptions
         self.nodes = nodes
 
     def node_at_line(self, lineno):
         return self.line_nodes.get(lineno)
+
+    def description_at_line(self, lineno):
+        """What the line computes when finer than its node (a step of a fused kernel), else None."""
+        return self.line_descriptions.get(lineno)
 
 
 def _site_comment(node):
@@ -52,16 +57,19 @@ def _site_comment(node):
 
 
 class _Source:
-    """Lines of generated source with the node each line computes."""
+    """Lines of generated source with the node (and, for kernels, the step) each line computes."""
 
     def __init__(self):
         self.lines = []
         self.line_nodes = {}
+        self.line_descriptions = {}
 
-    def add(self, line, node=None):
+    def add(self, line, node=None, description=None):
         self.lines.append(line)
         if node is not None:
             self.line_nodes[len(self.lines)] = node
+        if description is not None:
+            self.line_descriptions[len(self.lines)] = description
 
 
 def _write_body(source, indent, inputs, input_names, outputs, namespace):
@@ -77,6 +85,7 @@ def _write_body(source, indent, inputs, input_names, outputs, namespace):
         return existing
 
     nodes = toposort(outputs, stop_at=inputs)
+    dead_after = _dead_after(nodes, outputs)
     counter = itertools.count()
     for node in nodes:
         in_names = [name_of(var) for var in node.inputs]
@@ -87,9 +96,33 @@ def _write_body(source, indent, inputs, input_names, outputs, namespace):
             out_names.append(out_name)
         statements = lower_statements(node, in_names, out_names, namespace)
         for position, statement in enumerate(statements):
+            text, description = statement if isinstance(statement, tuple) else (statement, None)
             comment = _site_comment(node) if position == len(statements) - 1 else ""
-            source.add(f"{indent}{statement}{comment}", node)
+            source.add(f"{indent}{text}{comment}", node, description)
+        dead = [names[id(var)] for var in dead_after.get(node, ())]
+        if dead:
+            source.add(f"{indent}del {', '.join(dead)}")
     return [name_of(out) for out in outputs], nodes
+
+
+def _dead_after(nodes, outputs):
+    """For each node, the intermediate values whose last use it is: deleting them right away lets NumPy
+    reuse their memory instead of faulting in fresh pages for every later temporary."""
+    last_use = {}
+    for node in nodes:
+        for var in node.inputs:
+            if var.owner is not None:
+                last_use[id(var)] = (node, var)
+    kept = {id(var) for var in outputs}
+    dead_after = {}
+    for var_id, (node, var) in last_use.items():
+        if var_id not in kept:
+            dead_after.setdefault(node, []).append(var)
+    for node in nodes:
+        for out in node.outputs:
+            if id(out) not in last_use and id(out) not in kept:
+                dead_after.setdefault(node, []).append(out)
+    return dead_after
 
 
 def _compile(source_text, name, namespace):
@@ -120,7 +153,7 @@ def link(inputs, outputs, name="symgraph_fn"):
     source.add(f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})")
     text = "\n".join(source.lines) + "\n"
     function, filename = _compile(text, name, namespace)
-    return Program(function, text, filename, source.line_nodes, nodes)
+    return Program(function, text, filename, source.line_nodes, source.line_descriptions, nodes)
 
 
 def _describe_leaf(var):
@@ -200,10 +233,12 @@ def link_function(inputs, shared, outputs, spec, name="symgraph_fn"):
     n_outputs = len(outputs) - update_count
     packaged = []
     for position, (result, out) in enumerate(zip(results, outputs)):
-        packaged.append(_package(result, out, sources, packaged, outputs[:position]))
-        if position >= n_outputs:
-            source.add(f"{indent}new{position - n_outputs} = {packaged[-1]}")
-            packaged[-1] = f"new{position - n_outputs}"
+        expression = _package(result, out, sources, packaged, outputs[:position])
+        if expression != result:
+            label = f"out{position}" if position < n_outputs else f"new{position - n_outputs}"
+            source.add(f"{indent}{label} = {expression}")
+            expression = label
+        packaged.append(expression)
     for container, value in zip(spec.update_containers, packaged[n_outputs:]):
         source.add(f"{indent}{namespace.bind(container, 'container')}.value = {value}")
     user_outputs = packaged[:n_outputs]
@@ -215,7 +250,7 @@ def link_function(inputs, shared, outputs, spec, name="symgraph_fn"):
         source.add(f"{indent}return [{', '.join(user_outputs)}]")
     text = "\n".join(source.lines) + "\n"
     function, filename = _compile(text, name, namespace)
-    return Program(function, text, filename, source.line_nodes, nodes)
+    return Program(function, text, filename, source.line_nodes, source.line_descriptions, nodes)
 
 
 _GENERAL_CALL = "_call_general"

@@ -40,7 +40,11 @@ def register_statement_lowering(op_type):
 
 
 def lower_statements(node, input_names, output_names, namespace) -> list:
-    """Source lines (unindented; nested blocks indented by four spaces) assigning `output_names`."""
+    """Source lines assigning `output_names` (unindented; nested blocks indented by four spaces).
+
+    A line may be a (text, description) pair, where `description`'s str() says what the line computes
+    when that is finer than the node (errors then name it).
+    """
     lowering = STATEMENT_LOWERINGS.get(type(node.op))
     if lowering is not None:
         return lowering(node, input_names, output_names, namespace)
@@ -59,7 +63,7 @@ def lower_expression(node, input_names, namespace) -> str:
     return f"{function}({', '.join(input_names)})"
 
 
-def _numpy_name(function):
+def numpy_name(function):
     """'np.<name>' when `function` is the NumPy top-level function of that name, else None."""
     name = getattr(function, "__name__", None)
     if name is not None and getattr(np, name, None) is function:
@@ -69,7 +73,7 @@ def _numpy_name(function):
 
 @register_lowering(Elemwise)
 def _lower_elemwise(node, input_names, namespace):
-    callee = _numpy_name(node.op.scalar.impl) or namespace.bind(node.op.scalar.impl, node.op.name)
+    callee = numpy_name(node.op.scalar.impl) or namespace.bind(node.op.scalar.impl, node.op.name)
     return f"{callee}({', '.join(input_names)})"
 
 

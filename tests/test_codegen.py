@@ -1,0 +1,139 @@
+"""The lowering of compiled functions: fused kernels' direct and blocked paths, the memory plan, the entry point."""
+import threading
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+from symgraph.codegen.blocked import BLOCK_ELEMENTS, THREADED_MIN_ELEMENTS, BlockedKernel
+from symgraph.codegen.fused_lowering import BLOCKED_MIN_ELEMENTS
+from symgraph.ops.elemwise import scalar_op
+from symgraph.ops.fused import Fused
+
+LARGE = 3 * BLOCK_ELEMENTS + 17
+THREADED = THREADED_MIN_ELEMENTS + 2 * BLOCK_ELEMENTS + 5
+UNFUSED = sg.Mode(exclude=["fusion"])
+
+
+def _kernel(nin, *steps):
+    op = Fused(nin, [(scalar_op(name), refs) for name, refs in steps])
+    return op
+
+
+@pytest.mark.parametrize("size", [LARGE, THREADED])
+def test_blocked_kernel_equals_the_step_by_step_reference(size, rng):
+    op = _kernel(2, ("exp", (0,)), ("multiply", (2, 1)), ("sin", (3,)), ("add", (4, 0)))
+    x, y = rng.standard_normal(size), rng.standard_normal(size)
+    result = BlockedKernel(op, [x.dtype, y.dtype]).try_run(x, y)
+    np.testing.assert_array_equal(result, op.perform(x, y))
+
+
+def test_single_element_operands_are_hoisted_and_broadcast(rng):
+    # steps 0 and 1 only touch single-element operands: computed once, before the blocks
+    op = _kernel(3, ("add", (1, 2)), ("exp", (3,)), ("multiply", (0, 4)))
+    x = rng.standard_normal((LARGE // 7, 7))
+    a, b = np.array(0.5), np.array([[0.25]])
+    kernel = BlockedKernel(op, [x.dtype, a.dtype, b.dtype])
+    np.testing.assert_allclose(kernel.try_run(x, a, b), x * np.exp(0.75), rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "make_operands",
+    [
+        lambda rng: (rng.standard_normal((LARGE, 2)).T, rng.standard_normal((2, LARGE))),  # not C-contiguous
+        lambda rng: (rng.standard_normal((LARGE // 4, 1)), rng.standard_normal((1, 4))),  # true broadcasting
+        lambda rng: (rng.standard_normal(LARGE), rng.standard_normal((1, 1, 1))),  # single element of higher rank
+        lambda rng: (np.zeros((0, 5)), np.zeros((0, 5))),  # empty
+    ],
+)
+def test_layouts_the_blocked_path_does_not_take_return_none(make_operands, rng):
+    op = _kernel(2, ("add", (0, 1)), ("exp", (2,)))
+    a, b = make_operands(rng)
+    assert BlockedKernel(op, [a.dtype, b.dtype]).try_run(a, b) is None
+
+
+@pytest.mark.parametrize(
+    "build, reference",
+    [
+        (lambda x, y: sg.sigmoid(x) * y + 1, lambda x, y: 1 / (1 + np.exp(-x)) * y + 1),
+        (lambda x, y: sg.where(x > y, x, y * 2), lambda x, y: np.where(x > y, x, y * 2)),
+        (lambda x, y: sg.clip(x * y, -0.5, 0.5) - x, lambda x, y: np.clip(x * y, -0.5, 0.5) - x),
+        (lambda x, y: sg.cast(x * 10, "int32") + sg.cast(y > 0, "int32"),
+         lambda x, y: (x * 10).astype(np.int32) + (y > 0).astype(np.int32)),
+        (lambda x, y: sg.logical_and(x > 0, y < 0) | (x > 1), lambda x, y: np.logical_and(x > 0, y < 0) | (x > 1)),
+        (lambda x, y: sg.log(x) * y, lambda x, y: np.log(x) * y),  # NaN for negative x, propagated per block
+    ],
+)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_kernels_match_numpy_on_large_arrays(build, reference, dtype, rng):
+    x, y = sg.vector("x", dtype), sg.vector("y", dtype)
+    f = sg.function([x, y], build(x, y))
+    assert "blocked_kernel" in f.source
+    xv, yv = (rng.standard_normal(THREADED).astype(dtype) for _ in range(2))
+    with np.errstate(invalid="ignore"):
+        expected = reference(xv, yv)
+    result = f(xv, yv)
+    assert result.dtype == expected.dtype
+    tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == "float32" else {"rtol": 1e-12, "atol": 1e-15}
+    np.testing.assert_allclose(result, expected, **tolerance)
+    np.testing.assert_array_equal(result, sg.function([x, y], build(x, y), mode="fast_compile")(xv, yv))
+
+
+def test_large_kernel_with_a_broadcast_operand_falls_back_to_the_direct_path(rng):
+    x, b = sg.matrix("x"), sg.vector("b")
+    f = sg.function([x, b], sg.tanh(x + b) * 2)
+    xv, bv = rng.standard_normal((BLOCKED_MIN_ELEMENTS // 8, 8)), rng.standard_normal(8)
+    np.testing.assert_allclose(f(xv, bv), np.tanh(xv + bv) * 2, rtol=1e-15)
+
+
+def test_blocked_path_is_correct_when_called_from_many_threads(rng):
+    x = sg.vector("x")
+    f = sg.function([x], sg.exp(-x * x) * 3 + x)
+    inputs = [rng.standard_normal(THREADED) for _ in range(6)]
+    results = [None] * len(inputs)
+
+    def work(i):
+        results[i] = f(inputs[i])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(inputs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for value, result in zip(inputs, results):
+        np.testing.assert_allclose(result, np.exp(-value * value) * 3 + value, rtol=1e-15)
+
+
+def test_intermediates_are_freed_after_their_last_use(rng):
+    x = sg.vector("x")
+    y = x
+    for step in range(12):
+        y = sg.sin(y) + step
+    f = sg.function([x], y, mode=UNFUSED)
+    assert "del " in f.source
+    value = rng.standard_normal(250_000)  # 2 MB per array
+    f(value)
+    tracemalloc.start()
+    f(value)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 4 * value.nbytes, f"peak {peak / 1e6:.1f} MB for 2 MB arrays: intermediates kept alive"
+
+
+def test_a_failing_step_inside_the_direct_path_names_it(rng):
+    x, y = sg.vector("x"), sg.vector("y")
+    f = sg.function([x, y], sg.exp(x) + y)
+    with pytest.raises(ValueError, match=r"add\(float64\[\?\], float64\[\?\]\), created at .*test_codegen.py"):
+        f(np.zeros(3), np.zeros(4))
+
+
+def test_outputs_packaged_once_each(rng):
+    x = sg.matrix("x")
+    f = sg.function([x], [x.T, x.sum(), x.T])
+    xv = rng.standard_normal((3, 2))
+    first, total, second = f(xv)
+    assert not np.shares_memory(first, xv) and not np.shares_memory(first, second)
+    assert f.source.count("owned(") == 2
+    np.testing.assert_array_equal(first, xv.T)
+    np.testing.assert_allclose(total, xv.sum())
