@@ -170,6 +170,7 @@ class Function:
             owned=_owned,
             locate=locator,
             trust_input=self.trust_input,
+            nan_guard=self.mode.nan_guard,
         )
         program = link_function(inputs, shared, optimized, spec, name=name or "symgraph_fn")
         locator.program = program

@@ -137,3 +137,25 @@ def test_outputs_packaged_once_each(rng):
     assert f.source.count("owned(") == 2
     np.testing.assert_array_equal(first, xv.T)
     np.testing.assert_allclose(total, xv.sum())
+
+
+def test_nan_guard_raises_at_the_first_node_producing_nan_or_inf():
+    x = sg.vector("x")
+    logged = sg.log(x)  # the line the error must name
+    line = logged.owner.site.lineno
+    f = sg.function([x], sg.exp(logged * 2) + 1, mode=sg.Mode(nan_guard=True))
+    np.testing.assert_allclose(f([1.0, 2.0]), [2.0, 5.0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        with pytest.raises(FloatingPointError, match=rf"NaN in the output of log\(float64\[\?\]\), created at .*test_codegen.py:{line}"):
+            f([1.0, -1.0])
+        with pytest.raises(FloatingPointError, match=r"inf in the output of log"):
+            f([0.0, 1.0])
+
+
+def test_nan_guard_keeps_operations_unfused_and_is_off_by_default():
+    x = sg.vector("x")
+    guarded = sg.function([x], sg.exp(x) * 2, mode=sg.Mode(nan_guard=True))
+    assert "fused" not in guarded.source and "isfinite" in guarded.source
+    assert "isfinite" not in sg.function([x], sg.exp(x) * 2).source
+    with np.errstate(over="ignore"):
+        assert np.isinf(sg.function([x], sg.exp(x) * 2)([1000.0])).all()

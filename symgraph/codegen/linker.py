@@ -72,8 +72,12 @@ class _Source:
             self.line_descriptions[len(self.lines)] = description
 
 
-def _write_body(source, indent, inputs, input_names, outputs, namespace):
-    """Append one statement (or a few) per scheduled node; return (result names, scheduled nodes)."""
+def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_guard=False):
+    """Append one statement (or a few) per scheduled node; return (result names, scheduled nodes).
+
+    With `nan_guard`, each floating-point output is checked right after its node and the first one
+    holding NaN or inf raises FloatingPointError naming the node.
+    """
     names = {id(var): name for var, name in zip(inputs, input_names)}
 
     def name_of(var):
@@ -99,10 +103,40 @@ def _write_body(source, indent, inputs, input_names, outputs, namespace):
             text, description = statement if isinstance(statement, tuple) else (statement, None)
             comment = _site_comment(node) if position == len(statements) - 1 else ""
             source.add(f"{indent}{text}{comment}", node, description)
+        if nan_guard:
+            _write_nan_guard(source, indent, node, out_names, namespace)
         dead = [names[id(var)] for var in dead_after.get(node, ())]
         if dead:
             source.add(f"{indent}del {', '.join(dead)}")
     return [name_of(out) for out in outputs], nodes
+
+
+class NonFiniteError:
+    """Builds the FloatingPointError for a node output found holding NaN or inf."""
+
+    __slots__ = ("node", "index")
+
+    def __init__(self, node, index):
+        self.node = node
+        self.index = index
+
+    def __call__(self, value):
+        value = np.asarray(value)
+        kinds = [label for label, found in (("NaN", np.isnan(value).any()), ("inf", np.isinf(value).any())) if found]
+        site = f", created at {self.node.site}" if self.node.site is not None else ""
+        operands = ", ".join(str(v.type) for v in self.node.inputs)
+        return FloatingPointError(
+            f"nan_guard: {' and '.join(kinds)} in the output of {self.node.op}({operands}){site}"
+        )
+
+
+def _write_nan_guard(source, indent, node, out_names, namespace):
+    for index, (out, name) in enumerate(zip(node.outputs, out_names)):
+        if out.dtype.kind in "fc":
+            error = namespace.bind(NonFiniteError(node, index), "nan_guard")
+            # unmapped lines: the error already names its node, so it is not located again
+            source.add(f"{indent}if not np.isfinite({name}).all():")
+            source.add(f"{indent}    raise {error}({name})")
 
 
 def _dead_after(nodes, outputs):
@@ -169,12 +203,13 @@ class EntrySpec:
     `update_containers` receive the new values, which are the last outputs, in the same order; `locked`
     is a context manager held while shared values are read and replaced; `output_kind` is "single",
     "list" or "none"; `owned(array, sources, others)` copies an array the caller may not own;
-    `locate(exc)` returns the error naming the failing node. Keyword arguments go through the compiled
-    function's `_call_general(args, kwargs)`, which binds them and calls again positionally.
+    `locate(exc)` returns the error naming the failing node; `nan_guard` checks every floating-point
+    result for NaN/inf. Keyword arguments go through the compiled function's `_call_general(args,
+    kwargs)`, which binds them and calls again positionally.
     """
 
     def __init__(self, check_input, shared_containers, update_containers, locked, output_kind, owned, locate,
-                 trust_input):
+                 trust_input, nan_guard=False):
         self.check_input = check_input
         self.shared_containers = shared_containers
         self.update_containers = update_containers
@@ -183,6 +218,7 @@ class EntrySpec:
         self.owned = owned
         self.locate = locate
         self.trust_input = trust_input
+        self.nan_guard = nan_guard
 
 
 def _fresh(var):
@@ -223,7 +259,8 @@ def link_function(inputs, shared, outputs, spec, name="symgraph_fn"):
         source.add(f"{indent}{shared_name} = {namespace.bind(container, 'container')}.value")
     try_line = len(source.lines)
     source.add(f"{indent}try:")
-    results, nodes = _write_body(source, indent + "    ", inputs + shared, params + shared_names, outputs, namespace)
+    results, nodes = _write_body(source, indent + "    ", inputs + shared, params + shared_names, outputs, namespace,
+                                 spec.nan_guard)
     if nodes:
         source.add(f"{indent}except Exception as exc:")
         source.add(f"{indent}    raise locate(exc) from exc")

@@ -15,7 +15,18 @@ class Mode:
     """Which rewrites run: every default group, plus `include`, minus `exclude` (group or rewrite names).
 
     `Mode("fast_compile")` runs only what correctness needs. `nan_guard=True` makes the compiled function
-    raise at the first node whose output holds NaN or inf.
+    raise FloatingPointError at the first node whose output holds NaN or inf, naming the node and the
+    user line that created it (fusion is then off, so that the node named is a single operation).
+    An unknown name raises ValueError.
+
+    Example:
+        >>> import symgraph as sg
+        >>> x = sg.vector("x")
+        >>> f = sg.function([x], x * 0, mode=sg.Mode(include=["unsafe"], exclude=["fusion"]))
+        >>> f([1.0, float("nan")])
+        array([0., 0.])
+        >>> f.report.rewrites["multiply_zero"]
+        1
     """
 
     def __init__(self, base="fast_run", include=(), exclude=(), nan_guard=False):
@@ -37,6 +48,8 @@ class Mode:
         """Is the rewrite `name`, a member of `groups`, switched on?"""
         if name in self.excluded or any(g in self.excluded for g in groups):
             return False
+        if self.nan_guard and "fusion" in groups:
+            return False  # the guard names single operations, so none is hidden inside a kernel
         if name in self.included or any(g in self.included for g in groups):
             return True
         if self.base == "fast_compile":
