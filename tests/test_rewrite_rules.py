@@ -281,3 +281,26 @@ def test_specialized_shape_reading_ops_differentiate_like_the_ops_they_replace(r
         expected_x, expected_y, got_x, got_y = f(*(rng.standard_normal(n) for n in shapes))
         np.testing.assert_allclose(got_x, expected_x)
         np.testing.assert_allclose(got_y, expected_y)
+
+
+@pytest.mark.parametrize("product", ["matmul", "tensordot"])
+@pytest.mark.parametrize("scale_shape", [(), (4,), (1,)])
+def test_identity_scaled_product_becomes_row_scaling(product, scale_shape):
+    rng = np.random.default_rng(11)
+    s = sg.tensor("s", shape=(None,) * len(scale_shape))
+    b = sg.matrix("b")
+    scaled = sg.eye(4) * s
+    result = scaled @ b if product == "matmul" else sg.tensordot(scaled, b, axes=1)
+    f = sg.function([s, b], result)
+    assert f.report.rewrites.get("identity_scaled_product") == 1
+    assert "matmul" not in f.source and "tensordot" not in f.source
+    sv, bv = rng.standard_normal(scale_shape), rng.standard_normal((4, 3))
+    np.testing.assert_allclose(f(sv, bv), (np.eye(4) * sv) @ bv, rtol=1e-14)
+
+
+def test_identity_scaled_product_leaves_other_diagonals_alone():
+    s, b = sg.vector("s"), sg.matrix("b")
+    f = sg.function([s, b], (sg.eye(4, k=1) * s) @ b)
+    assert "identity_scaled_product" not in f.report.rewrites
+    sv, bv = np.arange(4.0), np.ones((4, 2))
+    np.testing.assert_allclose(f(sv, bv), (np.eye(4, k=1) * sv) @ bv)

@@ -84,6 +84,8 @@ class MatMul(Op):
         (gz,) = output_grads
         if gz is None:
             return [None, None]
+        if a.ndim <= 2 and b.ndim <= 2 and 1 in (a.ndim, b.ndim):
+            return _vector_product_pullback(a, b, gz)
         # Promote 1-d operands to matrices as matmul does, apply the matrix rule, then drop the added axes.
         if b.ndim == 1:
             gz = expand_dims(gz, -1)
@@ -104,6 +106,22 @@ class MatMul(Op):
         a, b = inputs
         ta, tb = tangents
         return [_sum_if_any([None if ta is None else matmul(ta, b), None if tb is None else matmul(a, tb)])]
+
+
+def _vector_product_pullback(a, b, gz):
+    """Pullback of a product with a 1-d operand, in direct vector forms: `W @ x` gives `gz @ W` for x and
+    an outer product for W, which batch (for Jacobians) into one contiguous matrix product."""
+    wants_a, wants_b = is_differentiable_dtype(a.dtype), is_differentiable_dtype(b.dtype)
+    if a.ndim == 2:  # matrix @ vector
+        grad_a = expand_dims(gz, -1) * b if wants_a else None
+        grad_b = matmul(gz, a) if wants_b else None
+    elif b.ndim == 2:  # vector @ matrix
+        grad_a = matmul(b, gz) if wants_a else None
+        grad_b = expand_dims(a, -1) * gz if wants_b else None
+    else:  # vector @ vector
+        grad_a = gz * b if wants_a else None
+        grad_b = gz * a if wants_b else None
+    return [grad_a, grad_b]
 
 
 _matmul = MatMul()

@@ -14,11 +14,14 @@ Example:
     >>> sg.optimize(x ** 2, mode=sg.Mode(exclude=["fusion"])).owner.op.name
     'square'
 """
-from ..ops.creation import Full
+import numpy as np
+
+from ..graph.basic import Constant
+from ..ops.creation import Eye, Full
 from ..ops.gradient_ops import FitShape
-from ..ops.linalg import MatMul
+from ..ops.linalg import MatMul, TensorDot
 from ..ops.reduce import Reduce
-from ..ops.shape import Reshape
+from ..ops.shape import NEW_AXIS, DimShuffle, Reshape
 from ..ops.shape_of import Shape
 from .build import broadcasts_into, fill_value, producer, producer_of_type
 from .registry import register_rewrite
@@ -121,3 +124,47 @@ def full_of_shape_of_variable(node, build):
         return None
     like = _shape_source(node.inputs[1], len(node.op.shape))
     return None if like is None else build.apply(FullLike(node.op.dtype), node.inputs[0], like)
+
+
+def _scaled_identity(var):
+    """s when `var` is eye(n) * s (square identity, main diagonal) with s of rank 0 or 1, else None."""
+    product = producer(var, "multiply")
+    if product is None:
+        return None
+    for eye_var, scale in (product.inputs, product.inputs[::-1]):
+        if scale.ndim <= 1 and _is_identity(eye_var):
+            return scale
+    return None
+
+
+def _is_identity(var):
+    """True when `var` is a square identity matrix: an `eye(n)` node or a constant (folded) one."""
+    if isinstance(var, Constant):
+        data = var.data
+        return data.ndim == 2 and data.shape[0] == data.shape[1] and np.array_equal(data, np.eye(data.shape[0]))
+    eye_node = producer_of_type(var, Eye)
+    if eye_node is None:
+        return False
+    rows, columns, diagonal = eye_node.inputs
+    square = rows is columns or (None not in var.type.shape and len(set(var.type.shape)) == 1)
+    return square and fill_value(diagonal) == 0
+
+
+@register_rewrite("identity_scaled_product", "specialize", tracks=[MatMul, TensorDot])
+def identity_scaled_product(node, build):
+    """(eye(n) * s) @ B -> s[:, None] * B: a diagonal matrix times B scales B's rows, O(n m) not O(n^2 m).
+
+    Batched reverse mode (sg.jacobian) builds exactly this product from the identity of cotangents.
+    """
+    a, b = node.inputs
+    if isinstance(node.op, TensorDot) and (node.op.axes_a, node.op.axes_b) != ((1,), (0,)):
+        return None
+    if a.ndim != 2 or (isinstance(node.op, MatMul) and b.ndim > 2):
+        return None
+    scale = _scaled_identity(a)
+    if scale is None:
+        return None
+    if scale.ndim == 1 and b.ndim > 1:
+        scale = build.apply(DimShuffle(1, (0,) + (NEW_AXIS,) * (b.ndim - 1)), scale)
+    result = build.elemwise("multiply", scale, b)
+    return result if result.type.is_compatible(node.outputs[0].type) else None
