@@ -23,6 +23,7 @@ import numpy as np
 from ..graph.basic import Constant
 from ..graph.traversal import toposort
 from ..ops.elemwise import Elemwise
+from ..ops.linalg import MatMul
 from .namespace import Namespace, comment_text, safe_identifier
 from .numpy_backend import lower_statements
 
@@ -223,7 +224,7 @@ class EntrySpec:
 
 def _fresh(var):
     """True when the value computed for `var` is always a new array no caller has seen."""
-    return var.owner is not None and (type(var.owner.op) is Elemwise or var.owner.op.name == "fused")
+    return var.owner is not None and (type(var.owner.op) in (Elemwise, MatMul) or var.owner.op.name == "fused")
 
 
 def link_function(inputs, shared, outputs, spec, name="symgraph_fn"):

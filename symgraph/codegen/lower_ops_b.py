@@ -28,7 +28,9 @@ def _lower_dimshuffle(node, input_names, namespace):
     (expression,) = input_names
     if op.dropped:
         expression = f"np.squeeze({expression}, {_int_tuple(op.dropped)})"
-    if op.permutation != tuple(range(len(op.permutation))):
+    if op.permutation == (1, 0):
+        expression = f"{expression}.T"  # an attribute, cheaper than a call, for the common case
+    elif op.permutation != tuple(range(len(op.permutation))):
         expression = f"np.transpose({expression}, {_int_tuple(op.permutation)})"
     if op.new_axes:
         expression = f"np.expand_dims({expression}, {_int_tuple(op.new_axes)})"
