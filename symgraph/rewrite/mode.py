@@ -6,8 +6,9 @@ Example:
     frozenset({'fusion'})
 """
 
-GROUPS = ("merge", "constant_folding", "canonicalize", "stabilize", "specialize", "fusion", "inplace", "unsafe")
-OFF_BY_DEFAULT = frozenset({"unsafe"})
+GROUPS = ("merge", "constant_folding", "canonicalize", "stabilize", "specialize", "fusion", "inplace", "unsafe",
+          "sympy")
+OFF_BY_DEFAULT = frozenset({"unsafe", "sympy"})
 FAST_COMPILE_GROUPS = frozenset({"merge"})
 
 

@@ -5,7 +5,8 @@
 3. canonicalize: algebraic identities, gathered constants, shape arithmetic, transposes;
 4. stabilize: numerically stable forms (log1p, log_softmax, logsumexp, softplus ...);
 5. specialize: cheaper special cases (square instead of power, dot instead of sum of products ...);
-6. fusion: connected element-wise nodes become one kernel.
+6. fusion: connected element-wise nodes become one kernel;
+7. sympy (off by default): small kernels simplified by SymPy (see sympy_simplify.py).
 Constant folding also runs inside phases 3-5, as their rewrites can leave constant-only nodes behind.
 The "unsafe" rewrites (off by default) run in the canonicalize phase when switched on; the "inplace"
 group is reserved for buffer reuse and holds no rewrite yet.
@@ -28,6 +29,7 @@ from .mode import Mode, get_mode
 from .registry import REWRITES, enabled_rewrites
 from .report import CompileReport
 from .shapes import ShapeFacts
+from .sympy_simplify import SYMPY_SIMPLIFY, simplify_kernels
 
 _LOCAL_PHASES = (
     ("constant_folding", ("constant_folding",)),
@@ -69,6 +71,8 @@ def _phases(mode, nodes, counts):
                 index, counts, graph_size=len(nodes), facts=facts).run(outputs)))
     if mode.enabled(FUSION, ("fusion",)):
         steps.append(("fusion", lambda outputs: fuse_elemwise(outputs, counts)))
+        if mode.enabled(SYMPY_SIMPLIFY, ("sympy",)):
+            steps.append(("sympy", lambda outputs: simplify_kernels(outputs, counts)))
     return steps
 
 
