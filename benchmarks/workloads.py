@@ -137,6 +137,17 @@ def call_overhead(quick):
 
 # ---------------------------------------------------------------- networks with gradients
 
+def _jax_loss_and_grads(jax, loss_fn, params, *data):
+    """A call of jit(value_and_grad(loss_fn)) returning [loss, *grads], like the other systems."""
+    step = jax.jit(jax.value_and_grad(loss_fn))
+
+    def call():
+        loss, grads = jax.block_until_ready(step(params, *data))
+        return [loss] + list(grads)
+
+    return call
+
+
 def _mlp_data(sizes, batch, seed):
     rng = np.random.default_rng(seed)
     weights = [rng.standard_normal((m, n)) / np.sqrt(m) for m, n in zip(sizes[:-1], sizes[1:])]
@@ -191,15 +202,8 @@ def run_mlp(quick):
             z = jnp.tanh(x @ w1 + b1) @ w2 + b2
             return -jax.nn.log_softmax(z, axis=1)[jnp.arange(x.shape[0]), y].mean()
 
-        step = jax.jit(jax.value_and_grad(loss_fn))
         params = [jnp.asarray(a) for a in args[2:]]
-        xj, yj = jnp.asarray(x_v), jnp.asarray(y_v)
-
-        def jax_call():
-            loss, grads = jax.block_until_ready(step(params, xj, yj))
-            return [loss] + list(grads)
-
-        systems["jax"] = jax_call
+        systems["jax"] = _jax_loss_and_grads(jax, loss_fn, params, jnp.asarray(x_v), jnp.asarray(y_v))
     else:
         systems["jax"] = "jax not installed"
     pytensor, pt = _pytensor()
@@ -253,14 +257,7 @@ def grad_deep(quick):
                 h = jnp.tanh(h @ w)
             return 0.5 * jnp.mean(h * h)
 
-        step = jax.jit(jax.value_and_grad(loss_fn))
-        wj, xj = [jnp.asarray(w) for w in weights_v], jnp.asarray(x_v)
-
-        def jax_call():
-            loss, grads = jax.block_until_ready(step(wj, xj))
-            return [loss] + list(grads)
-
-        systems["jax"] = jax_call
+        systems["jax"] = _jax_loss_and_grads(jax, loss_fn, [jnp.asarray(w) for w in weights_v], jnp.asarray(x_v))
     else:
         systems["jax"] = "jax not installed"
     pytensor, pt = _pytensor()

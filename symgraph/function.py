@@ -111,7 +111,21 @@ def _collect_leaves(inputs, outputs):
 
 
 class Function:
-    """A compiled graph. Call it with input values; see `source`, `graph`, `report`, `profile`."""
+    """A compiled graph, made by `sg.function`. Call it with input values (positionally or by input name).
+
+    Attributes: `source` (the generated Python), `graph` (the optimized graph), `report` (what the
+    compiler did), `profile(*args)` (time per node), `inputs`, `mode`. It pickles with the state of its
+    shared variables.
+
+    Example:
+        >>> import symgraph as sg
+        >>> x = sg.vector("x")
+        >>> f = sg.function([x], sg.exp(x) + 1, name="shifted_exp")
+        >>> f(x=[0.0])
+        array([2.])
+        >>> f.report.nodes_before, "np.exp" in f.source
+        (2, True)
+    """
 
     def __init__(self, inputs, outputs, updates=None, givens=None, mode=None, on_unused_input="raise",
                  name=None, trust_input=False):
@@ -341,7 +355,7 @@ def _located_error(exc, program):
 
 def function(inputs, outputs=None, updates=None, givens=None, mode=None, on_unused_input="raise", name=None,
              trust_input=False):
-    """Compile `outputs` as a function of `inputs` (see API.md, "Compiling and running").
+    """Compile `outputs` as a function of `inputs` (see docs/reference.md, "Compiling and running").
 
     Example:
         >>> import symgraph as sg
