@@ -9,7 +9,15 @@ import numpy as np
 
 
 class Config:
-    """Process-wide settings read when variables are created or functions compiled."""
+    """Process-wide settings read when variables are created or functions compiled (`sg.config`).
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.config.floatX = "float32"
+        >>> sg.vector("x").dtype
+        dtype('float32')
+        >>> sg.config.floatX = "float64"
+    """
 
     __slots__ = ("_floatX",)
 

@@ -57,7 +57,18 @@ from .operators import TensorOperators  # noqa: E402  (operators need CreationSi
 class Variable(TensorOperators):
     """A symbolic tensor: a graph input (owner None) or the output `index` of an Apply node.
 
-    `eval_functions` caches the functions `eval()` compiled, so they live exactly as long as the variable.
+    `name` (str or None), `type` (a TensorType), `dtype`, `ndim`, `static_shape`; `owner` is the Apply
+    node that computes the variable. `eval_functions` caches the functions `eval()` compiled, so they
+    live exactly as long as the variable.
+
+    Example:
+        >>> import symgraph as sg
+        >>> x = sg.vector("x", dtype="float32")
+        >>> x.name, x.type, x.owner
+        ('x', TensorType(float32, (None,)), None)
+        >>> y = sg.exp(x)
+        >>> isinstance(y, sg.Variable), y.owner.op.name, y.owner.inputs[0] is x
+        (True, 'exp', True)
     """
 
     __slots__ = ("type", "owner", "index", "name", "eval_functions", "__weakref__")
@@ -73,15 +84,35 @@ class Variable(TensorOperators):
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype of the values.
+
+        Example:
+            >>> import symgraph as sg
+            >>> sg.matrix("m", dtype="int32").dtype
+            dtype('int32')
+        """
         return self.type.dtype
 
     @property
     def ndim(self) -> int:
+        """The rank (number of axes), known while building.
+
+        Example:
+            >>> import symgraph as sg
+            >>> sg.tensor("t", shape=(2, None, 3)).ndim
+            3
+        """
         return len(self.type.shape)
 
     @property
     def static_shape(self) -> tuple:
-        """The static shape: a tuple of int (known) or None (known only at run time)."""
+        """The static shape: a tuple of int (known) or None (known only at run time).
+
+        Example:
+            >>> import symgraph as sg
+            >>> sg.tensor("t", shape=(2, None)).static_shape
+            (2, None)
+        """
         return self.type.shape
 
     def __repr__(self):
@@ -98,7 +129,14 @@ class Variable(TensorOperators):
 
 
 class Constant(Variable):
-    """A variable with a fixed value; the value is stored read-only."""
+    """A variable with a fixed value; the value is stored read-only. Build one with `sg.constant`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> c = sg.constant([1, 2], name="c")
+        >>> isinstance(c, sg.Constant), c.data, c.data.flags.writeable
+        (True, array([1, 2]), False)
+    """
 
     __slots__ = ("data",)
 
@@ -115,7 +153,17 @@ class Constant(Variable):
 
 
 class SharedVariable(Variable):
-    """A variable whose value persists between calls of compiled functions and can be updated by them."""
+    """A variable whose value persists between calls of compiled functions and can be updated by them.
+
+    Build one with `sg.shared`; read and write its value with `get_value` and `set_value`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> count = sg.shared(0, name="count")
+        >>> tick = sg.function([], count, updates=[(count, count + 1)])
+        >>> int(tick()), int(tick()), int(count.get_value())
+        (0, 1, 2)
+    """
 
     __slots__ = ("container",)
 

@@ -53,7 +53,16 @@ def as_static_shape(shape) -> tuple:
 
 
 class TensorType:
-    """The type of a symbolic tensor: `dtype` (np.dtype) and `shape` (tuple of int or None)."""
+    """The type of a symbolic tensor: `dtype` (np.dtype) and `shape` (tuple of int or None).
+
+    Example:
+        >>> import symgraph as sg
+        >>> t = sg.TensorType("float32", (None, 3))
+        >>> t.dtype, t.shape, t.ndim, str(t)
+        (dtype('float32'), (None, 3), 2, 'float32[?,3]')
+        >>> sg.matrix("m", dtype="float32", shape=(None, 3)).type == t
+        True
+    """
 
     __slots__ = ("dtype", "shape", "_hash")
 

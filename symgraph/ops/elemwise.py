@@ -203,7 +203,9 @@ def _minus_one(*_):
 
 
 def _indicator(condition, like):
-    """A 0/1 tensor in `like`'s dtype marking where `condition` holds."""
+    """A 0/1 tensor in `like`'s dtype marking where `condition` holds (is non-zero, for a non-bool one)."""
+    if condition.dtype.kind != "b":
+        condition = neq(condition, 0)
     return cast(condition, like.dtype)
 
 
@@ -220,7 +222,8 @@ _row("add", 2, np.add, lambda a, b: a + b, _one, _one)
 _row("subtract", 2, np.subtract, lambda a, b: a - b, _one, _minus_one)
 _row("multiply", 2, np.multiply, lambda a, b: a * b, lambda x, y, z: y, lambda x, y, z: x)
 _row("true_divide", 2, np.true_divide, lambda a, b: a / b,
-     lambda x, y, z: reciprocal(y), lambda x, y, z: negative(z / y))
+     # y may be an integer, whose reciprocal NumPy computes in integers: take it in the result's dtype.
+     lambda x, y, z: reciprocal(cast(y, z.dtype)), lambda x, y, z: negative(z / y))
 _row("floor_divide", 2, np.floor_divide, lambda a, b: sympy.floor(a / b))
 _row("mod", 2, np.mod, lambda a, b: sympy.Mod(a, b), _one, lambda x, y, z: negative(floor_divide(x, y)))
 _row("power", 2, np.power, lambda a, b: a**b,
@@ -233,7 +236,7 @@ _row("minimum", 2, np.minimum, sympy.Min,
      lambda x, y, z: _indicator(lt(x, y), z) + 0.5 * _indicator(eq(x, y), z),
      lambda x, y, z: _indicator(gt(x, y), z) + 0.5 * _indicator(eq(x, y), z))
 _row("arctan2", 2, np.arctan2, sympy.atan2,
-     lambda y, x, z: x / (x * x + y * y), lambda y, x, z: negative(y) / (x * x + y * y))
+     lambda y, x, z: x / (x * x + y * y), lambda y, x, z: negative(y / (x * x + y * y)))  # y may be a bool
 _row("logical_and", 2, np.logical_and, sympy.And)
 _row("logical_or", 2, np.logical_or, sympy.Or)
 _row("logical_xor", 2, np.logical_xor, sympy.Xor)
@@ -289,10 +292,11 @@ _row("relu", 1, _relu, lambda a: sympy.Max(a, 0), lambda x, z: _indicator(gt(x, 
 
 _row("where", 3, np.where, lambda c, a, b: sympy.Piecewise((a, c), (b, True)),
      _zero, lambda c, x, y, z: _indicator(c, z), lambda c, x, y, z: _indicator(logical_not(c), z))
+# clip is min(max(x, lo), hi), as in NumPy: where lo > hi the result is hi, whatever x and lo.
 _row("clip", 3, np.clip, lambda a, lo, hi: sympy.Min(sympy.Max(a, lo), hi),
      lambda x, lo, hi, z: _indicator(logical_and(ge(x, lo), le(x, hi)), z),
-     lambda x, lo, hi, z: _indicator(lt(x, lo), z),
-     lambda x, lo, hi, z: _indicator(gt(x, hi), z))
+     lambda x, lo, hi, z: _indicator(logical_and(lt(x, lo), le(lo, hi)), z),
+     lambda x, lo, hi, z: _indicator(logical_or(gt(x, hi), gt(lo, hi)), z))
 
 SCALAR_OPS = _ROWS
 """The element-wise table: public name -> ScalarOp."""
@@ -450,7 +454,7 @@ def apply_elemwise(name, *operands):
     return Elemwise(_ROWS[name])(*lift_operands(operands))
 
 
-def _make_public(name, doc_example):
+def _make_public(name, meaning, example, result):
     row = _ROWS[name]
     if row.nin == 1:
         def function(x):
@@ -460,77 +464,117 @@ def _make_public(name, doc_example):
 
         def function(x, y):
             return Elemwise(row)(*lift_operands((x, y), compare_wide_ints))
-    else:
+    else:  # where: as in NumPy, the condition's dtype takes no part in the values' promotion
         def function(a, b, c):
-            return Elemwise(row)(*lift_operands((a, b, c)))
+            return Elemwise(row)(*lift_operands((a,)), *lift_operands((b, c)))
     function.__name__ = function.__qualname__ = name
     function.__doc__ = (
-        f"Element-wise `{name}` with NumPy broadcasting and dtype promotion.\n\n"
-        f"Example:\n    >>> import symgraph as sg\n    >>> {doc_example}\n"
+        f"{meaning}\n\nElement-wise, with NumPy broadcasting and dtype promotion.\n\n"
+        f"Example:\n    >>> import symgraph as sg\n    >>> {example}\n    {result}\n"
     )
     return function
 
 
-add = _make_public("add", "sg.add(sg.vector('x'), 1.0).ndim\n    1")
-subtract = _make_public("subtract", "sg.subtract(sg.vector('x'), 1.0).ndim\n    1")
-multiply = _make_public("multiply", "sg.multiply(sg.vector('x'), 2.0).ndim\n    1")
-true_divide = _make_public("true_divide", "sg.true_divide(sg.vector('x'), 2).dtype\n    dtype('float64')")
-floor_divide = _make_public("floor_divide", "sg.floor_divide(sg.vector('x', 'int64'), 2).dtype\n    dtype('int64')")
-mod = _make_public("mod", "sg.mod(sg.vector('x'), 2.0).ndim\n    1")
-power = _make_public("power", "sg.power(sg.vector('x'), 2).ndim\n    1")
-maximum = _make_public("maximum", "sg.maximum(sg.vector('x'), 0.0).ndim\n    1")
-minimum = _make_public("minimum", "sg.minimum(sg.vector('x'), 0.0).ndim\n    1")
-arctan2 = _make_public("arctan2", "sg.arctan2(sg.vector('y'), sg.vector('x')).ndim\n    1")
-logical_and = _make_public("logical_and", "sg.logical_and(sg.vector('a', 'bool'), True).dtype\n    dtype('bool')")
-logical_or = _make_public("logical_or", "sg.logical_or(sg.vector('a', 'bool'), True).dtype\n    dtype('bool')")
-logical_xor = _make_public("logical_xor", "sg.logical_xor(sg.vector('a', 'bool'), True).dtype\n    dtype('bool')")
-eq = _make_public("eq", "sg.eq(sg.vector('x'), 0.0).dtype\n    dtype('bool')")
-neq = _make_public("neq", "sg.neq(sg.vector('x'), 0.0).dtype\n    dtype('bool')")
-lt = _make_public("lt", "sg.lt(sg.vector('x'), 0.0).dtype\n    dtype('bool')")
-le = _make_public("le", "sg.le(sg.vector('x'), 0.0).dtype\n    dtype('bool')")
-gt = _make_public("gt", "sg.gt(sg.vector('x'), 0.0).dtype\n    dtype('bool')")
-ge = _make_public("ge", "sg.ge(sg.vector('x'), 0.0).dtype\n    dtype('bool')")
-bitwise_and = _make_public("bitwise_and", "sg.bitwise_and(sg.vector('a', 'int64'), 3).dtype\n    dtype('int64')")
-bitwise_or = _make_public("bitwise_or", "sg.bitwise_or(sg.vector('a', 'int64'), 3).dtype\n    dtype('int64')")
-bitwise_xor = _make_public("bitwise_xor", "sg.bitwise_xor(sg.vector('a', 'int64'), 3).dtype\n    dtype('int64')")
-negative = _make_public("negative", "sg.negative(sg.vector('x')).ndim\n    1")
-abs = _make_public("abs", "sg.abs(sg.vector('x')).ndim\n    1")
-sign = _make_public("sign", "sg.sign(sg.vector('x')).ndim\n    1")
-exp = _make_public("exp", "sg.exp(sg.vector('x')).ndim\n    1")
-exp2 = _make_public("exp2", "sg.exp2(sg.vector('x')).ndim\n    1")
-log = _make_public("log", "sg.log(sg.vector('x')).ndim\n    1")
-log2 = _make_public("log2", "sg.log2(sg.vector('x')).ndim\n    1")
-log10 = _make_public("log10", "sg.log10(sg.vector('x')).ndim\n    1")
-log1p = _make_public("log1p", "sg.log1p(sg.vector('x')).ndim\n    1")
-expm1 = _make_public("expm1", "sg.expm1(sg.vector('x')).ndim\n    1")
-sqrt = _make_public("sqrt", "sg.sqrt(sg.vector('x')).ndim\n    1")
-square = _make_public("square", "sg.square(sg.vector('x')).ndim\n    1")
-reciprocal = _make_public("reciprocal", "sg.reciprocal(sg.vector('x')).ndim\n    1")
-sin = _make_public("sin", "sg.sin(sg.vector('x')).ndim\n    1")
-cos = _make_public("cos", "sg.cos(sg.vector('x')).ndim\n    1")
-tan = _make_public("tan", "sg.tan(sg.vector('x')).ndim\n    1")
-arcsin = _make_public("arcsin", "sg.arcsin(sg.vector('x')).ndim\n    1")
-arccos = _make_public("arccos", "sg.arccos(sg.vector('x')).ndim\n    1")
-arctan = _make_public("arctan", "sg.arctan(sg.vector('x')).ndim\n    1")
-sinh = _make_public("sinh", "sg.sinh(sg.vector('x')).ndim\n    1")
-cosh = _make_public("cosh", "sg.cosh(sg.vector('x')).ndim\n    1")
-tanh = _make_public("tanh", "sg.tanh(sg.vector('x')).ndim\n    1")
-arcsinh = _make_public("arcsinh", "sg.arcsinh(sg.vector('x')).ndim\n    1")
-arccosh = _make_public("arccosh", "sg.arccosh(sg.vector('x')).ndim\n    1")
-arctanh = _make_public("arctanh", "sg.arctanh(sg.vector('x')).ndim\n    1")
-floor = _make_public("floor", "sg.floor(sg.vector('x')).ndim\n    1")
-ceil = _make_public("ceil", "sg.ceil(sg.vector('x')).ndim\n    1")
-round = _make_public("round", "sg.round(sg.vector('x')).ndim\n    1")
-erf = _make_public("erf", "sg.erf(sg.vector('x')).ndim\n    1")
-erfc = _make_public("erfc", "sg.erfc(sg.vector('x')).ndim\n    1")
-isnan = _make_public("isnan", "sg.isnan(sg.vector('x')).dtype\n    dtype('bool')")
-isinf = _make_public("isinf", "sg.isinf(sg.vector('x')).dtype\n    dtype('bool')")
-logical_not = _make_public("logical_not", "sg.logical_not(sg.vector('a', 'bool')).dtype\n    dtype('bool')")
-invert = _make_public("invert", "sg.invert(sg.vector('a', 'bool')).dtype\n    dtype('bool')")
-sigmoid = _make_public("sigmoid", "sg.sigmoid(sg.vector('x')).ndim\n    1")
-softplus = _make_public("softplus", "sg.softplus(sg.vector('x')).ndim\n    1")
-relu = _make_public("relu", "sg.relu(sg.vector('x')).ndim\n    1")
-where = _make_public("where", "sg.where(sg.vector('x') > 0, sg.vector('x'), 0.0).ndim\n    1")
+add = _make_public("add", "x + y.", "sg.add([1, 2], 0.5).eval()", "array([1.5, 2.5])")
+subtract = _make_public("subtract", "x - y.", "sg.subtract([1, 2], 0.5).eval()", "array([0.5, 1.5])")
+multiply = _make_public("multiply", "x * y.",
+    "sg.multiply([1, 2], [[1], [10]]).eval()", "array([[ 1,  2],\n           [10, 20]])")
+true_divide = _make_public("true_divide", "x / y; integer operands give float64 (also `sg.divide`).",
+    "sg.true_divide([1, 2], 2).eval()", "array([0.5, 1. ])")
+floor_divide = _make_public("floor_divide", "x // y, rounded towards minus infinity.",
+    "sg.floor_divide([-3, 3], 2).eval()", "array([-2,  1])")
+mod = _make_public("mod", "x % y, with the sign of y (Python's and NumPy's remainder).",
+    "sg.mod([-3, 3], 2).eval()", "array([1, 1])")
+power = _make_public("power", "x ** y.", "sg.power([1.0, 2.0], 3).eval()", "array([1., 8.])")
+maximum = _make_public("maximum", "The larger of x and y (NaN if either is); where x == y each gets half the gradient.",
+    "sg.maximum([1.0, 5.0], 2.0).eval()", "array([2., 5.])")
+minimum = _make_public(
+    "minimum", "The smaller of x and y (NaN if either is); where x == y each gets half the gradient.",
+    "sg.minimum([1.0, 5.0], 2.0).eval()", "array([1., 2.])")
+arctan2 = _make_public("arctan2", "arctan(x / y) in the quadrant of the point (y, x), in radians, like `np.arctan2`.",
+    "sg.arctan2([1.0, -1.0], -1.0).eval()", "array([ 2.35619449, -2.35619449])")
+logical_and = _make_public("logical_and", "x and y, with non-zero meaning true; bool.",
+    "sg.logical_and([True, False], True).eval()", "array([ True, False])")
+logical_or = _make_public("logical_or", "x or y, with non-zero meaning true; bool.",
+    "sg.logical_or([True, False], False).eval()", "array([ True, False])")
+logical_xor = _make_public("logical_xor", "Exactly one of x and y is true (non-zero); bool.",
+    "sg.logical_xor([True, False], True).eval()", "array([False,  True])")
+eq = _make_public("eq", "x == y; bool (also `sg.equal`; the `==` operator keeps Python identity).",
+    "sg.eq([1.0, 2.0], 2.0).eval()", "array([False,  True])")
+neq = _make_public("neq", "x != y; bool (also `sg.not_equal`; the `!=` operator keeps Python identity).",
+    "sg.neq([1.0, 2.0], 2.0).eval()", "array([ True, False])")
+lt = _make_public("lt", "x < y; bool (also `sg.less`).", "sg.lt([1.0, 2.0], 2.0).eval()", "array([ True, False])")
+le = _make_public("le", "x <= y; bool (also `sg.less_equal`).",
+    "sg.le([1.0, 2.0], 2.0).eval()", "array([ True,  True])")
+gt = _make_public("gt", "x > y; bool (also `sg.greater`).", "sg.gt([1.0, 2.0], 1.0).eval()", "array([False,  True])")
+ge = _make_public("ge", "x >= y; bool (also `sg.greater_equal`).",
+    "sg.ge([1.0, 2.0], 2.0).eval()", "array([False,  True])")
+bitwise_and = _make_public("bitwise_and", "x & y on integers and bools.",
+    "sg.bitwise_and([6, 5], 3).eval()", "array([2, 1])")
+bitwise_or = _make_public("bitwise_or", "x | y on integers and bools.",
+    "sg.bitwise_or([6, 5], 3).eval()", "array([7, 7])")
+bitwise_xor = _make_public("bitwise_xor", "x ^ y on integers and bools.",
+    "sg.bitwise_xor([6, 5], 3).eval()", "array([5, 6])")
+negative = _make_public("negative", "-x.", "sg.negative([1.0, -2.0]).eval()", "array([-1.,  2.])")
+abs = _make_public("abs", "|x| (also `sg.absolute`); its gradient at 0 is 0.",
+    "sg.abs([-1.5, 2]).eval()", "array([1.5, 2. ])")
+sign = _make_public("sign", "-1, 0 or 1 by the sign of x.",
+    "sg.sign([-3.0, 0.0, 2.0]).eval()", "array([-1.,  0.,  1.])")
+exp = _make_public("exp", "e ** x.", "sg.exp([0.0, 1.0]).eval()", "array([1.        , 2.71828183])")
+exp2 = _make_public("exp2", "2 ** x.", "sg.exp2([0.0, 3.0]).eval()", "array([1., 8.])")
+log = _make_public("log", "The natural logarithm.", "sg.log([1.0, 1e3]).eval()", "array([0.        , 6.90775528])")
+log2 = _make_public("log2", "The base-2 logarithm.", "sg.log2([1.0, 8.0]).eval()", "array([0., 3.])")
+log10 = _make_public("log10", "The base-10 logarithm.", "sg.log10([1.0, 100.0]).eval()", "array([0., 2.])")
+log1p = _make_public("log1p", "log(1 + x), accurate also where x is tiny.",
+    "sg.log1p([0.0, 1e-20]).eval()", "array([0.e+00, 1.e-20])")
+expm1 = _make_public("expm1", "exp(x) - 1, accurate also where x is tiny.",
+    "sg.expm1([0.0, 1e-20]).eval()", "array([0.e+00, 1.e-20])")
+sqrt = _make_public("sqrt", "The non-negative square root.", "sg.sqrt([4.0, 9.0]).eval()", "array([2., 3.])")
+square = _make_public("square", "x * x.", "sg.square([-3, 2]).eval()", "array([9, 4])")
+reciprocal = _make_public("reciprocal", "1 / x.", "sg.reciprocal([2.0, 4.0]).eval()", "array([0.5 , 0.25])")
+sin = _make_public("sin", "The sine (radians).", "sg.sin([0.0, 1.0]).eval()", "array([0.        , 0.84147098])")
+cos = _make_public("cos", "The cosine (radians).", "sg.cos([0.0, 1.0]).eval()", "array([1.        , 0.54030231])")
+tan = _make_public("tan", "The tangent (radians).", "sg.tan([0.0, 1.0]).eval()", "array([0.        , 1.55740772])")
+arcsin = _make_public("arcsin", "The inverse sine, in [-pi/2, pi/2].",
+    "sg.arcsin([0.0, 1.0]).eval()", "array([0.        , 1.57079633])")
+arccos = _make_public("arccos", "The inverse cosine, in [0, pi].",
+    "sg.arccos([1.0, 0.0]).eval()", "array([0.        , 1.57079633])")
+arctan = _make_public("arctan", "The inverse tangent, in (-pi/2, pi/2).",
+    "sg.arctan([0.0, 1.0]).eval()", "array([0.        , 0.78539816])")
+sinh = _make_public("sinh", "The hyperbolic sine.", "sg.sinh([0.0, 1.0]).eval()", "array([0.        , 1.17520119])")
+cosh = _make_public("cosh", "The hyperbolic cosine.", "sg.cosh([0.0, 1.0]).eval()", "array([1.        , 1.54308063])")
+tanh = _make_public("tanh", "The hyperbolic tangent.", "sg.tanh([0.0, 1.0]).eval()", "array([0.        , 0.76159416])")
+arcsinh = _make_public("arcsinh", "The inverse hyperbolic sine.",
+    "sg.arcsinh([0.0, 1.0]).eval()", "array([0.        , 0.88137359])")
+arccosh = _make_public("arccosh", "The inverse hyperbolic cosine (x >= 1).",
+    "sg.arccosh([1.0, 2.0]).eval()", "array([0.       , 1.3169579])")
+arctanh = _make_public("arctanh", "The inverse hyperbolic tangent (|x| < 1).",
+    "sg.arctanh([0.0, 0.5]).eval()", "array([0.        , 0.54930614])")
+floor = _make_public("floor", "The largest integer <= x, in x's float dtype; its gradient is 0.",
+    "sg.floor([-1.5, 1.5]).eval()", "array([-2.,  1.])")
+ceil = _make_public("ceil", "The smallest integer >= x, in x's float dtype; its gradient is 0.",
+    "sg.ceil([-1.5, 1.5]).eval()", "array([-1.,  2.])")
+round = _make_public("round", "x rounded to the nearest integer, halves to even (`np.round`); its gradient is 0.",
+    "sg.round([0.5, 1.5, 2.5]).eval()", "array([0., 2., 2.])")
+erf = _make_public("erf", "The error function 2/sqrt(pi) * integral of exp(-t**2) from 0 to x.",
+    "sg.erf([0.0, 1.0]).eval()", "array([0.        , 0.84270079])")
+erfc = _make_public("erfc", "1 - erf(x), accurate also where erf(x) is close to 1.",
+    "sg.erfc([0.0, 1.0]).eval()", "array([1.        , 0.15729921])")
+isnan = _make_public("isnan", "Whether x is NaN; bool.",
+    "sg.isnan([1.0, float('nan')]).eval()", "array([False,  True])")
+isinf = _make_public("isinf", "Whether x is +inf or -inf; bool.",
+    "sg.isinf([1.0, float('-inf')]).eval()", "array([False,  True])")
+logical_not = _make_public("logical_not", "not x, with non-zero meaning true; bool.",
+    "sg.logical_not([True, False]).eval()", "array([False,  True])")
+invert = _make_public("invert", "~x: bitwise not of integers, logical not of bools.",
+    "sg.invert([True, False]).eval()", "array([False,  True])")
+sigmoid = _make_public("sigmoid", "1 / (1 + exp(-x)), computed without overflow.",
+    "sg.sigmoid([0.0, -1000.0]).eval()", "array([0.5, 0. ])")
+softplus = _make_public("softplus", "log(1 + exp(x)), computed without overflow.",
+    "sg.softplus([-1000.0, 1000.0]).eval()", "array([   0., 1000.])")
+relu = _make_public("relu", "max(x, 0); its gradient at 0 is 0.", "sg.relu([-1.0, 2.0]).eval()", "array([0., 2.])")
+where = _make_public("where", "b where the condition a is true (non-zero), else c, like `np.where(a, b, c)`.",
+    "sg.where([True, False], [1, 2], [10, 20]).eval()", "array([ 1, 20])")
 
 divide = true_divide
 equal = eq
@@ -547,8 +591,10 @@ def clip(x, min=None, max=None):
 
     Example:
         >>> import symgraph as sg
-        >>> sg.clip(sg.vector("x"), 0.0, 1.0).ndim
-        1
+        >>> sg.clip([-1.0, 0.5, 2.0], 0.0, 1.0).eval()
+        array([0. , 0.5, 1. ])
+        >>> sg.clip([-1.0, 0.5, 2.0], None, 1.0).eval()
+        array([-1. ,  0.5,  1. ])
     """
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")

@@ -156,7 +156,7 @@ def _static_fit_plan(grad_shape, target_shape):
     core = tuple(grad_shape[max(lead, 0):])
     padded = (1,) * max(-lead, 0) + core
     keep_axes = []
-    broadcast = False
+    broadcast = lead < 0  # a gradient of lower rank needs the target's leading axes, even of size 1
     for axis, (size, wanted) in enumerate(zip(padded, target_shape)):
         if wanted == 1:
             if size != 1:

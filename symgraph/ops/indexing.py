@@ -460,11 +460,16 @@ class IndexWrite(Op):
         result = np.array(x, copy=True)
         key = _index_key(self.index, index_values)
         if self.mode == "set":
-            result[key] = v
+            # As an array, so the conversion to x's dtype is NumPy's array casting whether `v` arrives as an
+            # array or a NumPy scalar (a scalar NaN stored into integers raises, a 0-d array NaN does not).
+            result[key] = np.asarray(v)
         elif is_advanced(self.index):
             np.add.at(result, key, v)
         else:
-            result[key] += v
+            # Through a view, also for a single element (`result[key] += v` would go through a scalar, which
+            # NumPy refuses to store when an integer sum leaves the target's range instead of wrapping).
+            region = result[key if Ellipsis in self.index else key + (Ellipsis,)]
+            np.add(region, v, out=region, casting="same_kind")
         return result
 
     def pullback(self, inputs, outputs, output_grads):
@@ -477,7 +482,27 @@ class IndexWrite(Op):
             grads[0] = gz if self.mode == "inc" else IndexWrite(self.index, "set")(gz, constant(0, dtype=gz.dtype), *index_inputs)
         if is_differentiable_dtype(v.dtype):
             grads[1] = index_op(self.index)(gz, *index_inputs)
+            if self.mode == "set" and is_advanced(self.index):
+                grads[1] = grads[1] * self._surviving_writes(x, index_inputs)
         return grads
+
+    def _surviving_writes(self, x, index_inputs):
+        """1 where an element of the indexed region is the write that survives at its position, else 0.
+
+        An index array may name a position twice; only the last write there reaches the output, so only
+        it gets a gradient. Each write is numbered, the numbers are written like the values, and a write
+        survives where its number is read back.
+        """
+        from .creation import arange, zeros_like
+        from .elemwise import cast, eq
+        from .reduce import prod
+        from .shape import reshape
+        from .shape_of import shape_of
+
+        region_shape = shape_of(index_op(self.index)(x, *index_inputs))
+        numbers = reshape(arange(prod(region_shape)), region_shape)
+        written = IndexWrite(self.index, "set")(zeros_like(x, dtype=numbers.dtype), numbers, *index_inputs)
+        return cast(eq(index_op(self.index)(written, *index_inputs), numbers), x.dtype)
 
     def pushforward(self, inputs, outputs, tangents):
         from .creation import zeros_like

@@ -91,7 +91,10 @@ class LogSoftmax(_Normalizer):
         x = np.asarray(x)
         x = x.astype(_float_dtype(x.dtype), copy=False)
         with np.errstate(invalid="ignore"):
-            return x - logsumexp_reference(x, self.axis, keepdims=True)
+            # Shift first: x - logsumexp(x) would lose log(sum(...)) to rounding when |max(x)| is large.
+            shift = np.max(x, axis=self.axis, keepdims=True, initial=-np.inf)
+            shifted = x - np.where(np.isfinite(shift), shift, 0)
+            return shifted - logsumexp_reference(shifted, self.axis, keepdims=True)
 
     def pullback(self, inputs, outputs, output_grads):
         (gz,) = output_grads

@@ -148,7 +148,10 @@ def _partial_one(op, x, out_keep):
 
 def _partial_mean(op, x, out_keep):
     count = reduced_count(x, op.axis, out_keep.dtype)
-    return 1 / count if isinstance(count, int) else true_divide(1, count)
+    if isinstance(count, int):
+        # An empty reduction has no element to pass a gradient to: any finite partial will do.
+        return 1 / count if count else 0
+    return true_divide(1, count)
 
 
 def _partial_prod(op, x, out_keep):
@@ -330,8 +333,10 @@ def sum(x, axis=None, keepdims=False, dtype=None):
 
     Example:
         >>> import symgraph as sg
-        >>> sg.sum(sg.matrix("x"), axis=0).ndim
-        1
+        >>> sg.sum([[1, 2], [3, 4]], axis=0).eval()
+        array([4, 6])
+        >>> sg.sum([True, True, False]).eval()
+        array(2)
     """
     return _reduce("sum", x, axis, keepdims, dtype=dtype)
 
@@ -341,8 +346,11 @@ def prod(x, axis=None, keepdims=False, dtype=None):
 
     Example:
         >>> import symgraph as sg
-        >>> sg.prod(sg.vector("x")).ndim
-        0
+        >>> sg.prod([[1.0, 2.0], [3.0, 4.0]], axis=-1).eval()
+        array([ 2., 12.])
+        >>> x = sg.vector("x")
+        >>> sg.grad(sg.prod(x), x).eval({x: [0.0, 2.0, 3.0]})
+        array([6., 0., 0.])
     """
     return _reduce("prod", x, axis, keepdims, dtype=dtype)
 
@@ -363,8 +371,12 @@ def max(x, axis=None, keepdims=False):
 
     Example:
         >>> import symgraph as sg
-        >>> sg.max(sg.matrix("x"), axis=1, keepdims=True).ndim
-        2
+        >>> sg.max([[1.0, 3.0], [4.0, 2.0]], axis=1, keepdims=True).eval()
+        array([[3.],
+               [4.]])
+        >>> x = sg.vector("x")
+        >>> sg.grad(sg.max(x), x).eval({x: [1.0, 3.0, 3.0]})
+        array([0. , 0.5, 0.5])
     """
     return _reduce("max", x, axis, keepdims)
 
@@ -374,8 +386,8 @@ def min(x, axis=None, keepdims=False):
 
     Example:
         >>> import symgraph as sg
-        >>> sg.min(sg.matrix("x"), axis=(0, 1)).ndim
-        0
+        >>> sg.min([[1.0, 3.0], [4.0, 2.0]], axis=(0, 1)).eval()
+        array(1.)
     """
     return _reduce("min", x, axis, keepdims)
 
@@ -385,8 +397,8 @@ def argmax(x, axis=None, keepdims=False):
 
     Example:
         >>> import symgraph as sg
-        >>> sg.argmax(sg.matrix("x"), axis=-1).dtype
-        dtype('int64')
+        >>> sg.argmax([[1, 5, 5], [7, 0, 1]], axis=-1).eval()
+        array([1, 0])
     """
     return _reduce_to_one_axis("argmax", x, axis, keepdims)
 
@@ -396,8 +408,8 @@ def argmin(x, axis=None, keepdims=False):
 
     Example:
         >>> import symgraph as sg
-        >>> sg.argmin(sg.vector("x")).ndim
-        0
+        >>> sg.argmin([3.0, 1.0, 2.0]).eval()
+        array(1)
     """
     return _reduce_to_one_axis("argmin", x, axis, keepdims)
 
@@ -407,8 +419,8 @@ def var(x, axis=None, keepdims=False, ddof=0):
 
     Example:
         >>> import symgraph as sg
-        >>> sg.var(sg.matrix("x"), axis=0, ddof=1).ndim
-        1
+        >>> sg.var([[1.0, 2.0], [3.0, 6.0]], axis=0, ddof=1).eval()
+        array([2., 8.])
     """
     return _reduce("var", x, axis, keepdims, ddof=ddof)
 
@@ -418,8 +430,8 @@ def std(x, axis=None, keepdims=False, ddof=0):
 
     Example:
         >>> import symgraph as sg
-        >>> sg.std(sg.vector("x")).ndim
-        0
+        >>> sg.std([1.0, 3.0]).eval()
+        array(1.)
     """
     return _reduce("std", x, axis, keepdims, ddof=ddof)
 
@@ -442,8 +454,8 @@ def all(x, axis=None, keepdims=False):
 
     Example:
         >>> import symgraph as sg
-        >>> sg.all(sg.vector("x") > 0).dtype
-        dtype('bool')
+        >>> sg.all([[True, False], [True, True]], axis=1).eval()
+        array([False,  True])
     """
     return _reduce("all", x, axis, keepdims)
 
@@ -453,7 +465,7 @@ def any(x, axis=None, keepdims=False):
 
     Example:
         >>> import symgraph as sg
-        >>> sg.any(sg.matrix("x") > 0, axis=1).ndim
-        1
+        >>> sg.any([0, 0, 3]).eval()
+        array(True)
     """
     return _reduce("any", x, axis, keepdims)

@@ -87,11 +87,21 @@ def subtract_from_zero(node, build):
     return None if kept is None else build.negative(build.cast(kept, node.outputs[0].dtype))
 
 
+def _negation_to_undo(var, node):
+    """The node computing `var` as -y, if undoing it inside `node` keeps the value: -y wraps around in y's
+    integer dtype (-INT_MIN is INT_MIN), which only the same wrap-around in the result's dtype undoes."""
+    negated = producer(var, "negative")
+    if negated is None:
+        return None
+    operand = negated.inputs[0]
+    return negated if operand.dtype.kind in "fc" or operand.dtype == node.outputs[0].dtype else None
+
+
 @register_rewrite("subtract_negative", "canonicalize", tracks=["subtract"])
 def subtract_negative(node, build):
     """x - (-y) -> x + y."""
     x, y = node.inputs
-    negated = producer(y, "negative")
+    negated = _negation_to_undo(y, node)
     return None if negated is None else build.elemwise("add", x, negated.inputs[0])
 
 
@@ -99,10 +109,10 @@ def subtract_negative(node, build):
 def add_negative(node, build):
     """x + (-y) -> x - y and (-x) + y -> y - x."""
     x, y = node.inputs
-    negated = producer(y, "negative")
+    negated = _negation_to_undo(y, node)
     if negated is not None:
         return build.elemwise("subtract", x, negated.inputs[0])
-    negated = producer(x, "negative")
+    negated = _negation_to_undo(x, node)
     if negated is not None:
         return build.elemwise("subtract", y, negated.inputs[0])
     return None

@@ -34,15 +34,11 @@ def shape_of_static(node, build):
 
 @register_rewrite("shape_of_same_shape_input", "canonicalize", tracks=[Shape])
 def shape_of_same_shape_input(node, build):
-    """f(x, ...).shape -> x.shape when the result of f certainly has x's shape (tanh(x), x @ w + b ...)."""
+    """f(x, ...).shape -> x.shape when the result of f certainly has x's shape (tanh(x), x @ w + b ...),
+    as far down as that holds, in one step (a chain of such rewrites through a deep graph is no loop)."""
     (var,) = node.inputs
-    owner = var.owner
-    if owner is None:
-        return None
-    for candidate in owner.inputs:
-        if candidate.ndim == var.ndim and build.facts.same_shape(candidate, var):
-            return build.apply(_shape, candidate)
-    return None
+    source = build.facts.shape_source(var)
+    return None if source is var else build.apply(_shape, source)
 
 
 def _shape_entry_source(node):

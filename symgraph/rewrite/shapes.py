@@ -65,6 +65,7 @@ class ShapeFacts:
     def __init__(self):
         self._keys = {}
         self._parent = {}
+        self._sources = {}
 
     def find(self, key):
         """The representative of `key`'s class of sizes known to be equal."""
@@ -97,6 +98,32 @@ class ShapeFacts:
     def same_shape(self, a, b):
         """Do `a` and `b` have equal shapes whenever the graph runs?"""
         return a is b or (a.ndim == b.ndim and self.dims(a) == self.dims(b))
+
+    def shape_source(self, var):
+        """The variable furthest down `var`'s producers whose shape certainly is var's (var when none is):
+        tanh(exp(x) * 2) -> x. Memoized along the way, so a chain of n such operations costs O(n) in all."""
+        walked = []
+        source = var
+        while source not in self._sources:
+            deeper = self._same_shape_operand(source)
+            if deeper is None:
+                self._sources[source] = source
+                break
+            walked.append(source)
+            source = deeper
+        source = self._sources[source]
+        for v in walked:
+            self._sources[v] = source
+        return source
+
+    def _same_shape_operand(self, var):
+        owner = var.owner
+        if owner is None:
+            return None
+        for candidate in owner.inputs:
+            if candidate.ndim == var.ndim and self.same_shape(candidate, var):
+                return candidate
+        return None
 
     def vector_dims(self, vector):
         """Size keys of the entries of a 1-d integer shape vector of static length."""
