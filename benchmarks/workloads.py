@@ -291,7 +291,8 @@ def jacobian(quick):
     x = sg.vector("x")
     w, b = sg.constant(w_v), sg.constant(b_v)
     compiled = sg.function([x], sg.jacobian(sg.tanh(w @ x + b), x))
-    systems = {"symgraph": lambda: compiled(x_v)}
+    row_scaling = sg.function([x], sg.jacobian(sg.tanh(w @ x + b), x), mode=sg.Mode(include=["identity_scaled_product"]))
+    systems = {"symgraph": lambda: compiled(x_v), "symgraph +row scaling": lambda: row_scaling(x_v)}
     jax, jnp = _jax_numpy()
     if jax:
         wj, bj = jnp.asarray(w_v), jnp.asarray(b_v)

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 
 from fuzz.properties import PROPERTIES
 
-CI_EXAMPLES = {"forward": 150, "gradient": 60}
+CI_EXAMPLES = {"forward": 600, "gradient": 400}
 
 
 def ci_settings(max_examples):

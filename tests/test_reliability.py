@@ -1,7 +1,6 @@
 """The reliability promises, where tests/test_graph.py, test_function.py and test_rewrite_rules.py leave off:
 rewrite groups keep NaN/inf results, deep graphs scale linearly through every phase, pickles work across
 processes, user strings never reach generated code unescaped, and run-time errors point at the user's line."""
-import inspect
 import io
 import os
 import pickle
@@ -78,9 +77,8 @@ def test_every_safe_rewrite_fires_on_some_fuzzer_pattern():
     fired = set(sg.function([x, y], every_pattern(x, y)).report.rewrites)
     safe = {name for name, rewrite in REWRITES.items() if not {"unsafe", "sympy"} & set(rewrite.groups)}
     # Rewrites of gradient graphs (fits, softmax pullbacks) and of static shapes are exercised elsewhere;
-    # identity_scaled_product changes NaN results (an xfail in test_regressions.py), so it is not a pattern.
     elsewhere = {"useless_fit_shape", "fit_shape_of_variable", "softmax_gradient_of_log",
-                 "softmax_cross_entropy_gradient", "shape_of_static", "identity_scaled_product"}
+                 "softmax_cross_entropy_gradient", "shape_of_static"}
     assert safe - elsewhere - fired == set()
 
 
@@ -115,26 +113,33 @@ DEEP_PHASES = {
 }
 
 
-def _seconds(phase, depth):
-    x = sg.vector("x")
-    y = deep_chain(x, depth)
+@pytest.fixture(scope="module")
+def chains():
+    """depth -> (x, a chain of that depth on x), built once for every phase."""
+    result = {}
+    for depth in (1250, 10_000):
+        x = sg.vector("x")
+        result[depth] = (x, deep_chain(x, depth))
+    return result
+
+
+def _seconds(phase, chain):
     start = time.perf_counter()
-    phase(x, y)
+    phase(*chain)
     return time.perf_counter() - start
 
 
 @pytest.mark.parametrize("name", sorted(DEEP_PHASES))
-def test_a_10000_node_chain_goes_through_each_phase_in_time_proportional_to_its_depth(name):
+def test_a_10000_node_chain_goes_through_each_phase_in_time_proportional_to_its_depth(name, chains):
     phase = DEEP_PHASES[name]
-    small = min(_seconds(phase, 1250) for _ in range(2))
-    large = _seconds(phase, 10_000)
+    small = _seconds(phase, chains[1250])
+    large = _seconds(phase, chains[10_000])
     # 8 times deeper: linear is 8x; allow 3x more for noise (quadratic would be 64x).
     assert large < 24 * small + 0.5, f"{name}: {small:.3f} s at depth 1,250 but {large:.3f} s at 10,000"
 
 
-def test_tree_debugprint_of_a_10000_node_chain_has_no_recursion_error():
-    x = sg.vector("x")
-    text = sg.debugprint(deep_chain(x, 10_000))
+def test_tree_debugprint_of_a_10000_node_chain_has_no_recursion_error(chains):
+    text = sg.debugprint(chains[10_000][1])
     assert len(text.splitlines()) == 1 + 10_000 + 5_000  # x, the operations, and their 5,000 constants
 
 
@@ -204,43 +209,27 @@ def test_shared_constant_and_intermediate_names_never_reach_the_source_unescaped
 # ------------------------------------------------------------------ run-time errors point at the user's line
 
 
-def _line(offset=0):
-    return inspect.currentframe().f_back.f_lineno + offset
-
-
-def _failing_cases():
-    """(label, inputs, output, arguments, exception type, op name, line that built the failing node)."""
-    x, m, i = sg.vector("x"), sg.matrix("m"), sg.scalar("i", "int64")
-    cases = []
-    line = _line(1)
-    reshaped = x.reshape((2, 3))
-    cases.append(("reshape", [x], reshaped, [np.zeros(5)], ValueError, "reshape", line))
-    line = _line(1)
-    indexed = x[i]
-    cases.append(("index", [x, i], indexed, [np.zeros(3), 7], IndexError, "getitem", line))
-    line = _line(1)
-    product = m @ x
-    cases.append(("matmul", [m, x], product, [np.zeros((2, 3)), np.zeros(4)], ValueError, "matmul", line))
-    line = _line(1)
-    fused = sg.exp(x) * 2.0 + x[:2]
-    cases.append(("fused", [x], sg.tanh(fused), [np.zeros(3)], ValueError, "add", line))
-    line = _line(1)
-    power = sg.cast(x, "int64") ** sg.constant(-1)
-    cases.append(("integer power", [x], power + 1, [np.ones(3)], ValueError, "power", line))
-    line = _line(1)
-    joined = sg.concatenate([m, x[None, :]], axis=0)
-    cases.append(("concatenate", [m, x], joined, [np.zeros((2, 3)), np.zeros(4)], ValueError, "concatenate", line))
-    line = _line(1)
-    gradient = sg.grad(sg.sum(x.reshape((2, -1))), x)
-    cases.append(("gradient", [x], gradient, [np.zeros(5)], ValueError, "reshape", line))
-    return cases
+# (label, the failing output built from x, m and i, which of them are inputs, arguments, error, failing op):
+# each builder is on one line, so that line is where its nodes were created.
+RUNTIME_FAILURES = [
+    ("reshape", lambda x, m, i: x.reshape((2, 3)), "x", [np.zeros(5)], ValueError, "reshape"),
+    ("index", lambda x, m, i: x[i] * 2.0, "x i", [np.zeros(3), 7], IndexError, "getitem"),
+    ("matmul", lambda x, m, i: m @ x, "m x", [np.zeros((2, 3)), np.zeros(4)], ValueError, "matmul"),
+    ("fused", lambda x, m, i: sg.tanh(sg.exp(x) * 2.0 + x[:2]), "x", [np.zeros(3)], ValueError, "add"),
+    ("integer power", lambda x, m, i: sg.cast(x, "int64") ** sg.constant(-1) + 1, "x", [np.ones(3)], ValueError, "power"),
+    ("concatenate", lambda x, m, i: sg.concatenate([m, x[None, :]]), "m x", [np.zeros((2, 3)), np.zeros(4)],
+     ValueError, "concatenate"),
+    ("gradient", lambda x, m, i: sg.grad(sg.sum(x.reshape((2, -1))), x), "x", [np.zeros(5)], ValueError, "reshape"),
+]
 
 
 @pytest.mark.parametrize("mode", ["fast_run", "fast_compile"])
-@pytest.mark.parametrize("index", range(7), ids=[case[0] for case in _failing_cases()])
-def test_run_time_errors_name_the_node_and_the_users_line(mode, index):
-    label, inputs, output, arguments, error, op_name, line = _failing_cases()[index]
-    f = sg.function(inputs, output, mode=mode)
+@pytest.mark.parametrize("label, build, names, arguments, error, op_name", RUNTIME_FAILURES,
+                         ids=[case[0] for case in RUNTIME_FAILURES])
+def test_run_time_errors_name_the_node_and_the_users_line(mode, label, build, names, arguments, error, op_name):
+    variables = {"x": sg.vector("x"), "m": sg.matrix("m"), "i": sg.scalar("i", "int64")}
+    f = sg.function([variables[n] for n in names.split()], build(**variables), mode=mode)
+    line = build.__code__.co_firstlineno
     with pytest.raises(error, match=rf"{op_name}.*created at {re.escape(__file__)}:{line}"):
         with np.errstate(all="ignore"):
             f(*arguments)

@@ -291,7 +291,8 @@ def test_identity_scaled_product_becomes_row_scaling(product, scale_shape):
     b = sg.matrix("b")
     scaled = sg.eye(4) * s
     result = scaled @ b if product == "matmul" else sg.tensordot(scaled, b, axes=1)
-    f = sg.function([s, b], result)
+    assert "identity_scaled_product" not in sg.function([s, b], result).report.rewrites  # unsafe: off by default
+    f = sg.function([s, b], result, mode=sg.Mode(include=["identity_scaled_product"]))
     assert f.report.rewrites.get("identity_scaled_product") == 1
     assert "matmul" not in f.source and "tensordot" not in f.source
     sv, bv = rng.standard_normal(scale_shape), rng.standard_normal((4, 3))
@@ -300,7 +301,7 @@ def test_identity_scaled_product_becomes_row_scaling(product, scale_shape):
 
 def test_identity_scaled_product_leaves_other_diagonals_alone():
     s, b = sg.vector("s"), sg.matrix("b")
-    f = sg.function([s, b], (sg.eye(4, k=1) * s) @ b)
+    f = sg.function([s, b], (sg.eye(4, k=1) * s) @ b, mode=sg.Mode(include=["unsafe"]))
     assert "identity_scaled_product" not in f.report.rewrites
     sv, bv = np.arange(4.0), np.ones((4, 2))
     np.testing.assert_allclose(f(sv, bv), (np.eye(4, k=1) * sv) @ bv)

@@ -150,11 +150,14 @@ def _is_identity(var):
     return square and fill_value(diagonal) == 0
 
 
-@register_rewrite("identity_scaled_product", "specialize", tracks=[MatMul, TensorDot])
+@register_rewrite("identity_scaled_product", "specialize", tracks=[MatMul, TensorDot], extra_groups=("unsafe",))
 def identity_scaled_product(node, build):
     """(eye(n) * s) @ B -> s[:, None] * B: a diagonal matrix times B scales B's rows, O(n m) not O(n^2 m).
 
-    Batched reverse mode (sg.jacobian) builds exactly this product from the identity of cotangents.
+    Batched reverse mode (sg.jacobian) builds exactly this product from the identity of cotangents. In the
+    "unsafe" group (off by default): the product's 0 * inf and 0 * NaN terms, which make whole columns NaN,
+    are dropped. Switch it on with `sg.Mode(include=["identity_scaled_product"])` for fast Jacobians of
+    maps whose values are finite.
     """
     a, b = node.inputs
     if isinstance(node.op, TensorDot) and (node.op.axes_a, node.op.axes_b) != ((1,), (0,)):

@@ -21,12 +21,13 @@ from .registry import register_rewrite
 
 @register_rewrite("log_softmax", "stabilize", tracks=["log"])
 def log_softmax(node, build):
-    """log(softmax(x)) -> x - logsumexp(x) + 0 * logsumexp(x), and the same under an index,
+    """log(softmax(x)) -> log_softmax(x) + 0 * max(x), and the same under an index,
     log(softmax(x)[idx]) (the form of `categorical_crossentropy(softmax(z), labels)`).
 
-    Finite where softmax underflows to 0. The `0 * logsumexp(x)` term costs one fused multiply-add and
-    keeps NaN where softmax gives NaN: in a slice holding +inf or only -inf (log_softmax alone would
-    give -inf at the slice's finite entries).
+    Finite where softmax underflows to 0, and exact also for logits of large magnitude (log_softmax
+    subtracts the maximum before adding the log of the sum, where x - logsumexp(x) would round the log
+    away). The `0 * max(x)` term costs one fused multiply-add and keeps NaN where softmax gives NaN: in a
+    slice holding NaN, +inf or only -inf (log_softmax alone would give -inf at the slice's finite entries).
     """
     arg = node.inputs[0]
     index = producer_of_type(arg, Index)
@@ -35,9 +36,9 @@ def log_softmax(node, build):
         return None
     x = normalized.inputs[0]
     dtype = normalized.outputs[0].dtype
-    total = build.apply(Reduce("logsumexp", normalized.op.axis, keepdims=True), build.cast(x, dtype))
-    shifted = build.elemwise("subtract", build.cast(x, dtype), total)
-    result = build.elemwise("add", shifted, build.elemwise("multiply", build.constant(0, dtype), total))
+    largest = build.apply(Reduce("max", normalized.op.axis, keepdims=True), build.cast(x, dtype))
+    normalized_log = build.apply(LogSoftmax(normalized.op.axis), x)
+    result = build.elemwise("add", normalized_log, build.elemwise("multiply", build.constant(0, dtype), largest))
     if index is not None:
         result = build.apply(index.op, result, *index.inputs[1:])
     return result

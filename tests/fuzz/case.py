@@ -12,6 +12,7 @@ Example:
     >>> sorted(case.build())
     ['v1', 'x0']
 """
+import contextlib
 import warnings
 from dataclasses import dataclass
 
@@ -112,6 +113,7 @@ def array_literal(value):
 
 
 def sg_namespace():
+    """The names the symgraph spellings use."""
     return {"sg": sg, "np": np, "nan": np.nan, "inf": np.inf}
 
 
@@ -172,7 +174,6 @@ def numpy_sigmoid(x):
 
 _NUMPY_NAMESPACE = {
     "np": np,
-    "special": scipy.special,
     "nan": np.nan,
     "inf": np.inf,
     "set_at": numpy_set_subtensor,
@@ -187,10 +188,17 @@ _NUMPY_NAMESPACE = {
 }
 
 
-def evaluate_numpy(source, values):
-    """The array NumPy computes for `source` with operand names bound to read-only `values`."""
+@contextlib.contextmanager
+def quiet():
+    """No NumPy floating-point warnings: NaN and inf are expected, and compared."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def evaluate_numpy(source, values):
+    """The array NumPy computes for `source` with operand names bound to read-only `values`."""
+    with quiet():
         result = np.asarray(eval(source, dict(_NUMPY_NAMESPACE), values))
     if result.flags.writeable:
         result = result.view()

@@ -24,6 +24,9 @@ ATOL = {"float16": 1e-3, "float32": 1e-6, "float64": 1e-12}
 _COMPARISONS = {"eq", "neq", "lt", "le", "gt", "ge"}
 _TRUTH_VALUES = {"logical_and", "logical_or", "logical_xor", "logical_not", "sign"}
 _STEPS = {"floor", "ceil"}
+_POLES = {"true_divide": 1, "reciprocal": 0, "arctan2": 0}
+"""Row -> the operand at whose zero the row jumps (so the sign of a zero, which rewrites such as 0 - x -> -x
+may flip, decides the result)."""
 
 
 def _tolerances(values):
@@ -58,6 +61,10 @@ def _elemwise_on_jump(name, inputs, output_dtype, rtol, atol):
             quotient = np.asarray(inputs[0], dtype=np.float64) / np.asarray(inputs[1], dtype=np.float64)
         return (_near_integer(quotient, rtol, atol) or _close(inputs[1], 0, rtol, atol)
                 or not np.all(np.isfinite(quotient)))
+    if name in _POLES:  # discontinuous at a zero operand (1/x at +-0 is +-inf; arctan2 at y = +-0, x < 0 is +-pi)
+        return _close(inputs[_POLES[name]], 0, rtol, atol)
+    if name == "power":
+        return _close(inputs[0], 0, rtol, atol) and bool(np.any(np.asarray(inputs[1]) < 0))
     if name == "where":
         return np.asarray(inputs[0]).dtype.kind == "f" and _close(inputs[0], 0, rtol, atol)
     if name == "cast" and np.asarray(inputs[0]).dtype.kind == "f" and output_dtype.kind in "biu":

@@ -12,15 +12,12 @@ Example:
     >>> from fuzz.strategies import graph_cases
     >>> check_forward(graph_cases().example(), ["fast_run"])
 """
-import contextlib
-import warnings
-
 import numpy as np
 from hypothesis import assume
 
 import symgraph as sg
 
-from .case import evaluate_numpy
+from .case import evaluate_numpy, quiet
 from .interpreter import evaluate
 from .strategies import graph_cases, partial_modes
 
@@ -30,7 +27,8 @@ FLOAT_TOLERANCES = {"float16": (1e-2, 1e-2), "float32": (2e-4, 1e-5), "float64":
 NUMPY_TOLERANCES = {"float16": (1e-2, 1e-2), "float32": (1e-5, 1e-6), "float64": (1e-12, 1e-14)}
 """dtype -> (rtol, atol) between the reference interpreter and NumPy (same algorithms, few ulps apart)."""
 
-FINITE_DIFFERENCE_EPS = 1e-6
+FINITE_DIFFERENCE_EPS = (1e-6, 4e-6)
+"""Steps of the central differences: where the two disagree, rounding noise dominates and nothing is judged."""
 PER_ENTRY_LIMIT = 30
 """Gradients of at most this many entries in total are checked entry by entry, others along directions."""
 
@@ -99,14 +97,6 @@ def _call(function, arguments):
 def _reference(outputs, inputs, values):
     with quiet():
         return evaluate(outputs, dict(zip(inputs, values)))
-
-
-@contextlib.contextmanager
-def quiet():
-    """No NumPy floating-point warnings: NaN and inf are expected, and compared."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
 
 
 def check_compiled(case, built, mode, reference, least_precise):
@@ -203,7 +193,8 @@ def _cost(case, built, rng):
 
 
 def _finite_differences(cost, wrt, leaf_values, rng):
-    """(where, numeric derivative, direction per wrt) for each entry or along a few random directions."""
+    """(where, numeric derivatives with each step, direction per wrt) for each entry or along a few random
+    directions."""
     total = sum(leaf_values[v].size for v in wrt)
     if total <= PER_ENTRY_LIMIT:
         directions = []
@@ -215,12 +206,20 @@ def _finite_differences(cost, wrt, leaf_values, rng):
     else:
         directions = [(f"direction {k}", [rng.standard_normal(leaf_values[v].shape) for v in wrt]) for k in range(3)]
     for where, direction in directions:
-        shifted = []
-        for sign in (1, -1):
-            values = dict(leaf_values)
-            values.update({v: leaf_values[v] + sign * FINITE_DIFFERENCE_EPS * d for v, d in zip(wrt, direction)})
-            shifted.append(float(evaluate([cost], values).values[0]))
-        yield where, (shifted[0] - shifted[1]) / (2 * FINITE_DIFFERENCE_EPS), direction
+        yield where, [_central_difference(cost, wrt, leaf_values, direction, eps) for eps in FINITE_DIFFERENCE_EPS], direction
+
+
+def _central_difference(cost, wrt, leaf_values, direction, eps):
+    shifted = []
+    for sign in (1, -1):
+        values = dict(leaf_values)
+        values.update({v: leaf_values[v] + sign * eps * d for v, d in zip(wrt, direction)})
+        shifted.append(float(evaluate([cost], values).values[0]))
+    return (shifted[0] - shifted[1]) / (2 * eps)
+
+
+def _derivatives_agree(a, b, scale):
+    return abs(a - b) <= 1e-6 * scale + 1e-4 * max(abs(a), abs(b))
 
 
 def check_gradient(case):
@@ -240,11 +239,13 @@ def check_gradient(case):
     with quiet():
         reference = evaluate(grads, leaf_values).values
         scale = 1.0 + magnitude
-        for where, numeric, direction in _finite_differences(cost, wrt, leaf_values, rng):
+        for where, (numeric, coarser), direction in _finite_differences(cost, wrt, leaf_values, rng):
+            if not _derivatives_agree(numeric, coarser, scale):
+                continue  # rounding noise (1 - sigmoid(20) cancels) swamps the differences: they cannot judge
             analytic = float(sum(np.sum(g * d) for g, d in zip(reference, direction)))
             forward = float(evaluate([directional], {**leaf_values, **dict(zip(tangents, direction))}).values[0])
             for label, value in (("sg.grad", analytic), ("sg.jvp", forward)):
-                assert abs(value - numeric) <= 1e-6 * scale + 1e-4 * max(abs(value), abs(numeric)), (
+                assert _derivatives_agree(value, numeric, scale), (
                     f"{label} at {where}: reference interpreter {value!r}, finite differences {numeric!r}")
     input_values = [leaf.value for leaf in case.inputs]
     for mode in ("fast_run", "fast_compile"):
