@@ -190,10 +190,6 @@ def test_jvp_of_a_scalar_broadcast_against_size_one_axes_has_the_output_rank(mod
     np.testing.assert_allclose(result[1], np.full((2,) + other_shape, 2.0))
 
 
-@pytest.mark.xfail(strict=True, reason="subtract_from_zero (0 - x -> -x) and add_zero (x + 0.0 -> x) change the sign "
-                   "of a zero result (at x = +0.0 and x = -0.0), which 1/y and arctan2 turn into an inf of the other "
-                   "sign or a result off by pi; canonicalize.py documents the sign change as accepted, the API puts "
-                   "rewrites changing inf results in 'unsafe'")
 @pytest.mark.parametrize("build", [lambda x: 1.0 / (0.0 - x), lambda x: 1.0 / (x + 0.0), lambda x: sg.arctan2(0.0, 0.0 - x)],
                          ids=["reciprocal_of_zero_minus_x", "reciprocal_of_x_plus_zero", "arctan2_of_zero_minus_x"])
 def test_removing_a_zero_keeps_the_sign_of_zero_results(build):

@@ -66,16 +66,19 @@ def mat(name, shape=(None, None), dtype="float64"):
 
 # (rewrite name, input variables, output builder, shapes of the values fed at run time)
 FIRING = [
-    ("add_zero", lambda: [vec("x")], lambda x: x + 0.0, [(8,)]),
-    ("add_zero", lambda: [vec("x", "float32")], lambda x: 0 + x, [(8,)]),
+    ("add_zero", lambda: [vec("x")], lambda x: x + sg.constant(-0.0), [(8,)]),
+    ("add_zero", lambda: [vec("x", "float32")], lambda x: sg.constant(np.float32(-0.0)) + x, [(8,)]),
     ("add_zero", lambda: [vec("x", "int32")], lambda x: x + sg.constant(0), [(8,)]),
+    ("add_zero", lambda: [vec("x", "int32")], lambda x: x + 0.0, [(8,)]),
+    ("add_zero", lambda: [vec("x")], lambda x: x - 0.0, [(8,)]),
     ("multiply_one", lambda: [mat("x")], lambda x: 1.0 * x, [(2, 4)]),
     ("multiply_one", lambda: [vec("x", "bool")], lambda x: x * 1, [(8,)]),
     ("multiply_minus_one", lambda: [vec("x")], lambda x: x * -1.0, [(8,)]),
     ("divide_one", lambda: [vec("x", "int64")], lambda x: x / 1, [(8,)]),
     ("power_one", lambda: [vec("x")], lambda x: x ** 1, [(8,)]),
     ("double_negation", lambda: [vec("x")], lambda x: -(-x) * 3.0, [(8,)]),
-    ("subtract_from_zero", lambda: [vec("x")], lambda x: 0.0 - x, [(8,)]),
+    ("subtract_from_zero", lambda: [vec("x")], lambda x: sg.constant(-0.0) - x, [(8,)]),
+    ("subtract_from_zero", lambda: [vec("x", "int64")], lambda x: 0 - x, [(8,)]),
     ("subtract_negative", lambda: [vec("x"), vec("y")], lambda x, y: x - (-y), [(8,), (8,)]),
     ("add_negative", lambda: [vec("x"), vec("y")], lambda x, y: -x + y, [(8,), (1,)]),
     ("subtract_constant", lambda: [vec("x", "int64")], lambda x: x - 3, [(8,)]),
@@ -153,6 +156,10 @@ UNSAFE = [
     ("subtract_self", lambda x: sg.exp(x) - sg.exp(x)),
     ("divide_self", lambda x: x / x),
 ]
+SIGN_OF_ZERO_UNSAFE = [
+    ("add_float_zero", lambda x: 1.0 / (x + 0.0)),
+    ("subtract_from_float_zero", lambda x: 1.0 / (0.0 - x)),
+]
 
 
 @pytest.mark.parametrize("name, build", UNSAFE, ids=[case[0] for case in UNSAFE])
@@ -167,10 +174,28 @@ def test_unsafe_rewrites_are_off_by_default_and_exact_on_finite_inputs(rng, name
         assert np.isnan(default([np.inf])).all() and not np.isnan(unsafe([np.inf])).any()
 
 
+@pytest.mark.parametrize("name, build", SIGN_OF_ZERO_UNSAFE, ids=[case[0] for case in SIGN_OF_ZERO_UNSAFE])
+def test_unsafe_zero_removals_are_off_by_default_and_exact_except_for_the_sign_of_zero(rng, name, build):
+    x = vec("x")
+    default = sg.function([x], build(x))
+    unsafe = sg.function([x], build(x), mode=sg.Mode(include=["unsafe"]))
+    assert name not in default.report.rewrites and unsafe.report.rewrites[name] == 1
+    values = np.concatenate([rng.standard_normal(6), [np.inf, -np.inf, np.nan]])
+    np.testing.assert_array_equal(unsafe(values), default(values))
+    zeros = [0.0, -0.0]  # 1 / (zero + 0.0) and 1 / (0.0 - zero) are +inf for both signs of zero
+    with np.errstate(divide="ignore"):
+        assert np.array_equal(default(zeros), [np.inf, np.inf]) and np.isneginf(unsafe(zeros)).sum() == 1
+
+
 # (rewrite name, input variables, output builder): look-alikes the rewrite must leave alone
 NOT_FIRING = [
     ("add_zero", lambda: [vec("x", size=4)], lambda x: x + sg.zeros((3, 4))),
     ("add_zero", lambda: [vec("x")], lambda x: x + sg.constant([0.0, 0.0])),
+    ("add_zero", lambda: [vec("x")], lambda x: x + 0.0),
+    ("add_zero", lambda: [vec("x", "complex128")], lambda x: x + 0.0),
+    ("add_zero", lambda: [vec("x")], lambda x: x + sg.constant([-0.0, 0.0])),
+    ("subtract_from_zero", lambda: [vec("x")], lambda x: 0.0 - x),
+    ("subtract_from_zero", lambda: [vec("x", "int64")], lambda x: 0.0 - x),
     ("multiply_one", lambda: [vec("x")], lambda x: x * sg.constant([1.0, 2.0])),
     ("divide_by_constant", lambda: [vec("x")], lambda x: x / 0.0),
     ("divide_by_constant", lambda: [vec("x")], lambda x: x / 1e-310),

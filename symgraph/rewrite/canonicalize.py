@@ -2,9 +2,11 @@
 
 Every rewrite here keeps the result's dtype (operands are cast to the node's dtype where promotion
 differs) and its shape (an identity operand is dropped only when it cannot enlarge the result by
-broadcasting: `x + zeros((3, 4))` with `x` of shape (4,) is not `x`). NaN and infinity propagate as before;
-the only visible difference is the sign of a zero result in `x + 0.0` and `0 - x` at `x = -0.0`.
-Rewrites that change NaN/inf results (`x * 0 -> 0`) are in `unsafe.py`, off by default.
+broadcasting: `x + zeros((3, 4))` with `x` of shape (4,) is not `x`). NaN, infinities and signed zeros come
+out as before: a float `x + 0.0` keeps its addition, since `-0.0 + 0.0` is `+0.0` and `1 / (x + 0.0)` must stay
+`+inf` there (only `x + (-0.0)`, and integer sums, drop the zero). The float forms that ignore the sign of
+zero (`add_float_zero`, `subtract_from_float_zero`) are in the "unsafe" group, off by default, like the
+rewrites in `unsafe.py` that change NaN/inf results (`x * 0 -> 0`).
 
 Example:
     >>> import symgraph as sg
@@ -30,12 +32,39 @@ def _drop_identity(pairs, value):
     return None
 
 
+def _is_negative_zero(var):
+    """Is `var` a constant holding only -0.0 (in both parts, for complex numbers)?"""
+    data = var.data
+    parts = (data.real, data.imag) if data.dtype.kind == "c" else (data,)
+    return all(bool(np.all(np.signbit(part))) for part in parts)
+
+
+def _exact_zero_pairs(pairs, has_signed_zeros):
+    """The (keep, zero) pairs whose zero can be dropped without changing the sign of a zero result: any zero
+    where `has_signed_zeros(keep)` is False, else only a constant -0.0."""
+    return [(keep, zero) for keep, zero in pairs
+            if isinstance(zero, Constant) and (not has_signed_zeros(keep) or _is_negative_zero(zero))]
+
+
+def _add_zero(node, build, exact):
+    x, y = node.inputs
+    pairs = ((x, y), (y, x))
+    if exact:
+        pairs = _exact_zero_pairs(pairs, lambda keep: keep.dtype.kind in "fc")
+    kept = _drop_identity(pairs, 0)
+    return None if kept is None else build.cast(kept, node.outputs[0].dtype)
+
+
 @register_rewrite("add_zero", "canonicalize", tracks=["add"])
 def add_zero(node, build):
-    """x + 0 -> x and 0 + x -> x."""
-    x, y = node.inputs
-    kept = _drop_identity(((x, y), (y, x)), 0)
-    return None if kept is None else build.cast(kept, node.outputs[0].dtype)
+    """x + 0 -> x for integers, and x + (-0.0) -> x for floats (x + 0.0 is +0.0 at x = -0.0, so it stays)."""
+    return _add_zero(node, build, exact=True)
+
+
+@register_rewrite("add_float_zero", "canonicalize", tracks=["add"], extra_groups=("unsafe",))
+def add_float_zero(node, build):
+    """x + 0.0 -> x for floats too (unsafe: at x = -0.0 the result's zero changes sign, so 1 / (x + 0.0) is -inf)."""
+    return _add_zero(node, build, exact=False)
 
 
 @register_rewrite("multiply_one", "canonicalize", tracks=["multiply"])
@@ -79,12 +108,26 @@ def double_negation(node, build):
     return None if inner is None else inner.inputs[0]
 
 
+def _subtract_from_zero(node, build, exact):
+    x, y = node.inputs
+    pairs = ((y, x),)
+    if exact:
+        float_result = node.outputs[0].dtype.kind in "fc"
+        pairs = _exact_zero_pairs(pairs, lambda keep: float_result)
+    kept = _drop_identity(pairs, 0)
+    return None if kept is None else build.negative(build.cast(kept, node.outputs[0].dtype))
+
+
 @register_rewrite("subtract_from_zero", "canonicalize", tracks=["subtract"])
 def subtract_from_zero(node, build):
-    """0 - x -> -x."""
-    x, y = node.inputs
-    kept = _drop_identity(((y, x),), 0)
-    return None if kept is None else build.negative(build.cast(kept, node.outputs[0].dtype))
+    """0 - x -> -x for integer results, and (-0.0) - x -> -x for floats (0.0 - 0.0 is +0.0, not -0.0)."""
+    return _subtract_from_zero(node, build, exact=True)
+
+
+@register_rewrite("subtract_from_float_zero", "canonicalize", tracks=["subtract"], extra_groups=("unsafe",))
+def subtract_from_float_zero(node, build):
+    """0.0 - x -> -x for floats too (unsafe: at x = +0.0 the result is -0.0 instead of +0.0)."""
+    return _subtract_from_zero(node, build, exact=False)
 
 
 def _negation_to_undo(var, node):

@@ -13,9 +13,9 @@ Example:
     >>> from symgraph.rewrite.registry import REWRITES
     >>> x = sg.vector("x")
     >>> counts = {}
-    >>> [y] = RewritePass([REWRITES["add_zero"]], counts).run([(x + 0.0) * 2.0])
+    >>> [y] = RewritePass([REWRITES["subtract_constant"], REWRITES["add_zero"]], counts).run([(x - 0.0) * 2.0])
     >>> y.owner.inputs[0] is x, counts
-    (True, {'add_zero': 1})
+    (True, {'subtract_constant': 1, 'add_zero': 1})
 """
 from collections import Counter
 

@@ -25,8 +25,8 @@ _COMPARISONS = {"eq", "neq", "lt", "le", "gt", "ge"}
 _TRUTH_VALUES = {"logical_and", "logical_or", "logical_xor", "logical_not", "sign"}
 _STEPS = {"floor", "ceil"}
 _POLES = {"true_divide": 1, "reciprocal": 0, "arctan2": 0}
-"""Row -> the operand at whose zero the row jumps (so the sign of a zero, which rewrites such as 0 - x -> -x
-may flip, decides the result)."""
+"""Row -> the operand at whose zero the row jumps (so a rounding-level change upstream that makes a zero, or a
+tiny number of either sign, decides the result)."""
 
 
 def _tolerances(values):
