@@ -181,3 +181,23 @@ def test_fast_run_agrees_with_fast_compile_on_a_mixed_graph(rng, dtype):
     for a, b in zip(fast, slow):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
+
+
+def test_mlp_gradient_graph_is_no_larger_than_hand_written_backprop(rng):
+    n, d, h, k = 8, 5, 4, 3
+    x, w1, b1 = sg.tensor("x", shape=(n, d)), sg.tensor("w1", shape=(d, h)), sg.tensor("b1", shape=(h,))
+    w2, b2, y = sg.tensor("w2", shape=(h, k)), sg.tensor("b2", shape=(k,)), sg.tensor("y", dtype="int64", shape=(n,))
+    hidden = sg.tanh(x @ w1 + b1)
+    logits = hidden @ w2 + b2
+    loss = -sg.mean(sg.log_softmax(logits, axis=1)[sg.arange(n), y])
+    dz = (sg.softmax(logits, axis=1) - sg.eq(y[:, None], sg.arange(k)[None, :])) / n  # the textbook derivation
+    da = (dz @ w2.T) * (1 - hidden ** 2)
+    by_hand = [loss, x.T @ da, da.sum(0), hidden.T @ dz, dz.sum(0)]
+    inputs = [x, y, w1, b1, w2, b2]
+    automatic = sg.function(inputs, [loss] + sg.grad(loss, [w1, b1, w2, b2]))
+    hand_written = sg.function(inputs, by_hand)
+    assert automatic.report.nodes_after <= hand_written.report.nodes_after
+    values = [rng.standard_normal((n, d)), rng.integers(0, k, n), rng.standard_normal((d, h)), rng.standard_normal(h),
+              rng.standard_normal((h, k)), rng.standard_normal(k)]
+    for got, expected in zip(automatic(*values), hand_written(*values)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)

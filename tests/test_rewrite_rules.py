@@ -117,6 +117,8 @@ FIRING = [
     ("logsumexp", lambda: [mat("x", dtype="float32")], lambda x: sg.log(sg.exp(x).sum(keepdims=True)), [(3, 4)]),
     ("softmax_cross_entropy_gradient", lambda: [mat("z", (4, 3)), vec("y", "int64", 4)],
      lambda z, y: sg.grad(-sg.log_softmax(z, axis=1)[sg.arange(4), y].mean(), z), [(4, 3), (4,)]),
+    ("softmax_cross_entropy_gradient", lambda: [mat("z")],  # unknown batch: the mean's scale has shape (1,)
+     lambda z: sg.grad(-sg.log_softmax(z, axis=1)[sg.arange(z.shape[0]), sg.argmax(z, axis=1)].mean(), z), [(4, 3)]),
     ("softmax_gradient_of_log", lambda: [mat("z"), vec("y", "int64")],
      lambda z, y: sg.grad(sg.categorical_crossentropy(sg.softmax(z), y).mean(), z), [(4, 3), (4,)]),
     ("softmax_gradient_of_log", lambda: [mat("z"), mat("t")],
@@ -217,6 +219,8 @@ NOT_FIRING = [
     ("useless_fit_shape", lambda: [vec("x"), vec("y")], lambda x, y: sg.grad(sg.sum(x * y), x)),
     ("softmax_cross_entropy_gradient", lambda: [mat("z"), vec("y", "int64")],
      lambda z, y: sg.grad(-sg.log_softmax(z, axis=1)[sg.arange(z.shape[0]), y].mean(), z)),
+    ("softmax_cross_entropy_gradient", lambda: [mat("z", (1, 3)), vec("y", "int64", 2)],  # 2 entries in row 0
+     lambda z, y: sg.grad(-sg.log_softmax(z, axis=1)[sg.arange(1), y].mean(), z)),
 ]
 
 

@@ -135,19 +135,21 @@ def _covers_rows_in_order(rows, row_key, facts):
 
 
 def _scalar_value(value):
-    """The 0-d value broadcast by `value` (a 0-d variable, its broadcast, or a uniform constant), else None."""
+    """The single value broadcast by `value` (a 0-d or statically one-element variable, its broadcast, or a
+    uniform constant), else None. A one-element result keeps its shape: it broadcasts like a 0-d one."""
     broadcast = producer_of_type(value, BroadcastTo)
     if broadcast is not None:
         value = broadcast.inputs[0]
-    if value.ndim == 0:
+    if value.ndim <= 1 and all(size == 1 for size in value.type.shape):
         return value
     uniform = fill_value(value)
     return None if uniform is None else constant(np.asarray(uniform, dtype=value.dtype))
 
 
 def _row_scatter_value(g, facts):
-    """c when `g` is zeros(n, k) with the 0-d value c added at [arange(n), y], one entry per row
-    (len(y) is provably n), else None."""
+    """c when `g` is zeros(n, k) with the single value c added at [arange(n), y], one entry per row (len(y)
+    is provably n: with n = 1, indexing broadcasts arange(1) against all of y, putting len(y) entries in
+    row 0), else None."""
     write = producer_of_type(g, IndexWrite)
     if write is None or write.op.mode != "inc" or write.op.index != (ARRAY, ARRAY) or g.ndim != 2:
         return None
