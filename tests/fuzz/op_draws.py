@@ -538,7 +538,8 @@ def draw_stop_gradient(draw, pool, smooth):
 REWRITE_PATTERNS = (
     ("({0} + 0)", None, True), ("(0 + {0})", None, True), ("({0} * 1)", None, True), ("(1 * {0})", None, True),
     ("({0} * -1)", None, True), ("({0} / 1)", None, True), ("({0} ** 1)", "np.power({0}, 1)", True),
-    ("(-(-{0}))", None, True), ("(0 - {0})", None, True), ("({0} - (-{1}))", None, True),
+    ("(-(-{0}))", None, True), ("(0 - {0})", None, True), ("(-0.0 - {0})", None, True), ("({0} - 0.0)", None, True),
+    ("({0} - (-{1}))", None, True),
     ("({0} + (-{1}))", None, True), ("((-{0}) + {1})", None, True), ("({0} - 1.5)", None, True),
     ("(({0} + 1) + 2)", None, True), ("(({0} * 2) * 3)", None, True), ("(({0} - 1) + {1})", None, True),
     ("({0} / 4)", None, True), ("({0} / 3.0)", None, True), ("({0} / 0.0)", None, False),
