@@ -123,7 +123,7 @@ class Function:
         >>> f = sg.function([x], sg.exp(x) + 1, name="shifted_exp")
         >>> f(x=[0.0])
         array([2.])
-        >>> f.report.nodes_before, "np.exp" in f.source
+        >>> f.report.nodes_before, "np_exp" in f.source
         (2, True)
     """
 

@@ -3,8 +3,8 @@
 A fused node becomes a few lines of the compiled function itself:
 
     if i0.size < 65536 or (v0 := blocked_kernel_3(i0, c_1)) is None:
-        v0_t0 = np.exp(i0)
-        v0 = np.multiply(v0_t0, c_1)
+        v0_t0 = np_exp(i0)
+        v0 = np_multiply(v0_t0, c_1)
 
 Small arrays take the direct chain (one NumPy call per step, no extra Python frame); large ones run in
 `BlockedKernel` (see blocked.py), which returns None when the operands' layout does not suit it, and the
@@ -15,14 +15,14 @@ Example:
     >>> import symgraph as sg
     >>> x = sg.vector("x")
     >>> f = sg.function([x], sg.exp(x) * 2.0)
-    >>> "np.exp(i0)" in f.source and "blocked_kernel" in f.source
+    >>> "np_exp(i0)" in f.source and "blocked_kernel" in f.source
     True
 """
 import numpy as np
 
 from ..ops.fused import STEP_SITES, Fused
 from .blocked import BlockedKernel
-from .numpy_backend import numpy_name, register_statement_lowering
+from .numpy_backend import elementwise_callee, register_statement_lowering
 
 BLOCKED_MIN_ELEMENTS = 1 << 16
 """Output size from which the blocked kernel beats the direct chain (measured with benchmarks/, see
@@ -88,7 +88,7 @@ def lower_fused(node, input_names, output_names, namespace):
     values = list(input_names) + _temporary_names(op, out)
     lines = []
     for step, (row, refs) in enumerate(op.steps):
-        callee = numpy_name(row.impl) or namespace.bind(row.impl, row.name)
+        callee = elementwise_callee(row, namespace)
         operands = ", ".join(values[r] for r in refs)
         lines.append((f"{values[op.nin + step]} = {callee}({operands})", StepDescription(node, step)))
     if not _may_be_large(node):

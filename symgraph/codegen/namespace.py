@@ -4,6 +4,8 @@ Example:
     >>> ns = Namespace()
     >>> ns.bind(len, "len")
     'len_0'
+    >>> ns.bind(abs, "builtin_abs", exact=True)
+    'builtin_abs'
 """
 import re
 
@@ -29,13 +31,19 @@ class Namespace:
         self._names_by_id = {}
         self._count = 0
 
-    def bind(self, obj, hint: str) -> str:
-        """The global name under which `obj` is visible to the generated code (bound once)."""
+    def bind(self, obj, hint: str, exact=False) -> str:
+        """The global name under which `obj` is visible to the generated code (bound once).
+
+        The name is the sanitized `hint` with a counter appended, or with `exact` the sanitized hint alone
+        while that name is free (for well-known objects such as `np_exp`, to keep the source readable).
+        """
         existing = self._names_by_id.get(id(obj))
         if existing is not None:
             return existing
-        name = f"{safe_identifier(hint)}_{self._count}"
-        self._count += 1
+        name = safe_identifier(hint)
+        if not exact or name in self.globals:
+            name = f"{name}_{self._count}"
+            self._count += 1
         self.globals[name] = obj
         self._names_by_id[id(obj)] = name
         return name
