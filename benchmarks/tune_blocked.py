@@ -1,0 +1,95 @@
+"""Measure the constants of the blocked kernel path: where it starts to pay, and its block size.
+
+`python -m benchmarks.tune_blocked` times two representative fused kernels (the `ew_compute` chain of
+transcendental functions and the `ew_memory` chain of cheap arithmetic) at output sizes from 4K to 4M
+elements, once by the direct chain (one NumPy call per step, a fresh array each) and once by
+`BlockedKernel` (blocks with reused scratch buffers, split across threads), and prints the ratio
+blocked / direct. The smallest size from which the blocked path wins for both kernels is the value for
+`symgraph.codegen.fused_lowering.BLOCKED_MIN_ELEMENTS`. It then times the blocked path on 4M elements
+for block sizes from 4K to 256K elements (`symgraph.codegen.blocked.BLOCK_ELEMENTS`).
+
+Example (one small size, a second or so):
+    >>> rows = crossover_rows(sizes=[4096], repeat=1)
+    >>> [row[0] for row in rows]
+    ['ew_compute', 'ew_memory']
+"""
+import argparse
+
+import numpy as np
+
+import symgraph as sg
+from symgraph.codegen import blocked
+from symgraph.codegen.blocked import BlockedKernel
+from symgraph.graph.basic import Constant
+
+from .harness import median_seconds
+
+SIZES = [1 << k for k in range(12, 23)]
+BLOCK_SIZES = [1 << k for k in range(12, 19)]
+
+
+def _kernels():
+    """(name, Fused op, builder of its inputs for a size) of the two representative kernels."""
+    x = sg.vector("x")
+    a, b, c, d = (sg.vector(name) for name in "abcd")
+    compute = sg.optimize(sg.exp(-x * x / 2) * sg.sin(3 * x) + sg.log1p(x * x) * sg.tanh(x))
+    memory = sg.optimize(((a * b + c) * d - a) / (b + 2.0))
+    rng = np.random.default_rng(0)
+    return [
+        ("ew_compute", compute, lambda n: [rng.uniform(-3, 3, n)]),
+        ("ew_memory", memory, lambda n: [rng.uniform(0.5, 1.5, n) for _ in range(4)]),
+    ]
+
+
+def _operands(kernel, values):
+    """The fused node's operand values: `values` for its variables (in name order), data for constants."""
+    variables = sorted((v for v in kernel.owner.inputs if not isinstance(v, Constant)), key=lambda v: v.name)
+    by_variable = dict(zip(variables, values))
+    return [v.data if isinstance(v, Constant) else by_variable[v] for v in kernel.owner.inputs]
+
+
+def crossover_rows(sizes=SIZES, repeat=7):
+    """Rows (kernel, size, direct seconds, blocked seconds) for each kernel and output size."""
+    rows = []
+    for name, kernel, make_inputs in _kernels():
+        op = kernel.owner.op
+        blocked_kernel = BlockedKernel(op, [v.dtype for v in kernel.owner.inputs])
+        for size in sizes:
+            operands = _operands(kernel, make_inputs(size))
+            direct = median_seconds(lambda: op.perform(*operands), repeat, 0.02)
+            by_blocks = median_seconds(lambda: blocked_kernel.try_run(*operands), repeat, 0.02)
+            rows.append((name, size, direct, by_blocks))
+    return rows
+
+
+def block_size_rows(block_sizes=BLOCK_SIZES, size=1 << 22, repeat=7):
+    """Rows (kernel, block elements, blocked seconds) on `size` output elements."""
+    rows = []
+    saved = blocked.BLOCK_ELEMENTS
+    try:
+        for name, kernel, make_inputs in _kernels():
+            op = kernel.owner.op
+            operands = _operands(kernel, make_inputs(size))
+            for block in block_sizes:
+                blocked.BLOCK_ELEMENTS = block
+                blocked_kernel = BlockedKernel(op, [v.dtype for v in kernel.owner.inputs])
+                rows.append((name, block, median_seconds(lambda: blocked_kernel.try_run(*operands), repeat, 0.05)))
+    finally:
+        blocked.BLOCK_ELEMENTS = saved
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=7, help="repeats per measurement (median is reported)")
+    args = parser.parse_args(argv)
+    print("kernel       elements   direct      blocked     blocked/direct")
+    for name, size, direct, by_blocks in crossover_rows(repeat=args.repeat):
+        print(f"{name:12s} {size:9d}  {direct * 1e3:8.3f} ms {by_blocks * 1e3:8.3f} ms  {by_blocks / direct:6.2f}")
+    print(f"\nkernel       block      blocked on {1 << 22} elements")
+    for name, block, seconds in block_size_rows(repeat=args.repeat):
+        print(f"{name:12s} {block:7d}  {seconds * 1e3:8.3f} ms")
+
+
+if __name__ == "__main__":
+    main()
