@@ -183,7 +183,7 @@ def test_every_table_row_has_a_public_function(name):
     assert output.owner.op.name == name
 
 
-@pytest.mark.parametrize("name, dtypes", dtype_cases())
+@pytest.mark.parametrize("name, dtypes", list(dtype_cases()))
 def test_matches_numpy_for_every_dtype_combination(rng, name, dtypes):
     values = [sample(rng, d, (2, 3), domain(name, i)) for i, d in enumerate(dtypes)]
     operands = [sg.matrix(f"a{i}", d) for i, d in enumerate(dtypes)]
@@ -191,7 +191,7 @@ def test_matches_numpy_for_every_dtype_combination(rng, name, dtypes):
 
 
 @pytest.mark.parametrize("static", [True, False], ids=["static", "unknown"])
-@pytest.mark.parametrize("name, shapes", shape_cases())
+@pytest.mark.parametrize("name, shapes", list(shape_cases()))
 def test_broadcasting_matches_numpy(rng, name, shapes, static):
     dtype = natural_dtype(name)
     values = [sample(rng, dtype, s, domain(name, i)) for i, s in enumerate(shapes)]
@@ -211,7 +211,7 @@ def binary_scalar_cases():
                 yield pytest.param(name, dtype, scalar, side, id=f"{name}-{dtype}-{scalar!r}-{side}")
 
 
-@pytest.mark.parametrize("name, dtype, scalar, side", binary_scalar_cases())
+@pytest.mark.parametrize("name, dtype, scalar, side", list(binary_scalar_cases()))
 def test_python_scalars_are_weak_like_numpy(rng, name, dtype, scalar, side):
     tensor_position = 1 if side == "left" else 0
     value = sample(rng, dtype, (3,), domain(name, tensor_position))
@@ -404,7 +404,7 @@ def test_run_time_broadcast_failure_names_the_node_and_the_user_line():
         f(np.ones(2), np.ones(3))
 
 
-@pytest.mark.parametrize("source, target", itertools.product(DTYPES, DTYPES))
+@pytest.mark.parametrize("source, target", list(itertools.product(DTYPES, DTYPES)))
 def test_cast_matches_astype(rng, source, target):
     value = sample(rng, source, (2, 3), (-3, 3))
     x = sg.matrix("x", source)
