@@ -25,7 +25,8 @@ def _convert_weak(value, dtype, label):
         raise TypeError(f"{label}: cannot convert {_describe(value)} to an array ({exc})") from None
     if natural.dtype.kind not in "biufc":
         raise TypeError(f"{label}: expected numbers of dtype {dtype}, got {_describe(value)}")
-    if np.can_cast(natural.dtype, dtype, "safe"):
+    # An empty list has no values to lose (NumPy still calls it float64).
+    if np.can_cast(natural.dtype, dtype, "safe") or natural.size == 0:
         return natural.astype(dtype, copy=False)
     kinds_ok = (dtype.kind == "f" and natural.dtype.kind in "iuf") or (dtype.kind in "iu" and natural.dtype.kind in "iu") \
         or (dtype.kind == "c" and natural.dtype.kind in "iufc")
@@ -33,7 +34,9 @@ def _convert_weak(value, dtype, label):
         with np.errstate(all="ignore"):
             converted = natural.astype(dtype)
         if dtype.kind in "iu":
-            exact = np.array_equal(converted.astype(natural.dtype), natural)
+            # A range check, not a round trip: int64 <-> uint64 wraps around and back without a trace.
+            info = np.iinfo(dtype)
+            exact = bool(info.min <= natural.min() and natural.max() <= info.max)
         else:
             exact = bool(np.all(np.isfinite(converted) | ~np.isfinite(natural)))
         if exact:

@@ -548,15 +548,20 @@ def _join_tangents(op, inputs, outputs, tangents):
 
 
 def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis, like `np.concatenate`.
+    """Join tensors along an existing axis, like `np.concatenate`; `axis=None` joins them flattened.
 
     Example:
         >>> import symgraph as sg
         >>> a, b = sg.tensor("a", shape=(2, 3)), sg.tensor("b", shape=(4, 3))
         >>> sg.concatenate([a, b]).type
         TensorType(float64, (6, 3))
+        >>> sg.concatenate([a, b], axis=None).type
+        TensorType(float64, (18,))
     """
     tensors = _join_operands(tensors, "concatenate")
+    if axis is None:  # NumPy flattens every operand first (0-d ones included)
+        tensors = [flatten(t) for t in tensors]
+        axis = 0
     if tensors[0].ndim == 0:
         raise ShapeError(f"concatenate: zero-dimensional operand {tensors[0].type} cannot be concatenated")
     return Concatenate(normalize_axis(axis, tensors[0].ndim, "concatenate", tensors[0].type))(*tensors)
