@@ -117,7 +117,7 @@ def test_debugprint_writes_to_file_and_returns_the_same_text():
     buffer = io.StringIO()
     text = sg.debugprint(y, file=buffer)
     assert text == TREE
-    assert buffer.getvalue() == TREE + "\n"
+    assert buffer.getvalue() == TREE
 
 
 def test_debugprint_list_shares_ids_across_outputs():

@@ -35,7 +35,7 @@ STYLES = ("tree", "flat")
 
 
 def debugprint(obj, file=None, print_site=False, style="tree") -> str:
-    """The graph of `obj` as text, one node per line; also written to `file` (with a final newline) if given.
+    """The graph of `obj` as text, one node per line; the same text is also written to `file` if given.
 
     `obj` is a Variable, a list of Variables, or a compiled function (then its optimized graph is shown,
     fused kernels with their inner operations listed below them). Each line shows the op with its
@@ -64,8 +64,8 @@ def debugprint(obj, file=None, print_site=False, style="tree") -> str:
     view = view_of(obj, "debugprint")
     lines = tree_lines(view, print_site) if style == "tree" else flat_lines(view, print_site)
     text = "\n".join(lines)
-    if file is not None:
-        file.write(text + "\n")
+    if file is not None:  # exactly the returned text, so that what was written and returned compare equal
+        file.write(text)
     return text
 
 
