@@ -123,6 +123,22 @@ FIRING = [
      lambda z, y: sg.grad(sg.categorical_crossentropy(sg.softmax(z), y).mean(), z), [(4, 3), (4,)]),
     ("softmax_gradient_of_log", lambda: [mat("z"), mat("t")],
      lambda z, t: sg.grad(-(t * sg.log(sg.softmax(z))).sum(), z), [(4, 3), (4, 3)]),
+    ("softplus", lambda: [vec("x")], lambda x: sg.log(1 + sg.exp(x)), [(8,)]),
+    ("softplus", lambda: [vec("x", "float32")], lambda x: sg.log1p(sg.exp(x)), [(8,)]),
+    ("log_sigmoid_gradient", lambda: [vec("x")], lambda x: sg.grad(sg.log(sg.sigmoid(x)).sum(), x), [(8,)]),
+    ("log_sigmoid_gradient", lambda: [vec("x", "float32"), vec("w", "float32")],
+     lambda x, w: sg.grad((w * sg.log(sg.sigmoid(x))).sum(), x), [(8,), (8,)]),
+    ("log_one_minus_sigmoid_gradient", lambda: [vec("x")],
+     lambda x: sg.grad(sg.log(1 - sg.sigmoid(x)).sum(), x), [(8,)]),
+    ("log_one_minus_sigmoid_gradient", lambda: [vec("x", "float32")],
+     lambda x: sg.grad(sg.log(1 - sg.sigmoid(x)).sum(), x), [(8,)]),
+    ("logsumexp_gradient", lambda: [vec("x")], lambda x: sg.grad(sg.log(sg.exp(x).sum()), x), [(8,)]),
+    ("logsumexp_gradient", lambda: [mat("x", dtype="float32")],
+     lambda x: sg.grad(sg.log(sg.sum(sg.exp(x), axis=0)).sum(), x), [(3, 4)]),
+    ("logsumexp_gradient", lambda: [mat("x")],
+     lambda x: sg.grad(sg.log(sg.exp(x).sum(axis=1, keepdims=True)).sum(), x), [(3, 4)]),
+    ("softplus_gradient", lambda: [vec("x")], lambda x: sg.grad(sg.log(1 + sg.exp(x)).sum(), x), [(8,)]),
+    ("softplus_gradient", lambda: [vec("x", "float32")], lambda x: sg.grad(sg.log1p(sg.exp(x)).sum(), x), [(8,)]),
     ("power_to_multiplications", lambda: [vec("x")], lambda x: x ** 2, [(8,)]),
     ("power_to_multiplications", lambda: [vec("x", "float32")], lambda x: x ** 3, [(8,)]),
     ("power_to_multiplications", lambda: [vec("x", "int32")], lambda x: x ** 4.0, [(8,)]),
@@ -138,7 +154,8 @@ FIRING = [
 ]
 
 
-REMOVES_NAN = {"softmax_gradient_of_log"}
+REMOVES_NAN = {"softmax_gradient_of_log", "log_sigmoid_gradient", "log_one_minus_sigmoid_gradient",
+               "logsumexp_gradient", "softplus_gradient"}
 
 
 @pytest.mark.parametrize("name, make_inputs, build, shapes", FIRING, ids=[case[0] for case in FIRING])
@@ -212,6 +229,18 @@ NOT_FIRING = [
     ("log1p", lambda: [vec("x", size=1)], lambda x: sg.log(x + sg.ones((3,)))),
     ("expm1", lambda: [vec("x")], lambda x: sg.exp(x) - 2),
     ("log_sigmoid", lambda: [vec("x")], lambda x: sg.log(sg.tanh(x))),
+    ("softplus", lambda: [vec("x")], lambda x: sg.log1p(sg.exp(x) * 2)),
+    ("log_sigmoid_gradient", lambda: [vec("x"), vec("g")],
+     lambda x, g: (g / sg.sigmoid(x)) * (sg.sigmoid(x) * (1 - sg.sigmoid(2 * x)))),
+    ("log_sigmoid_gradient", lambda: [vec("x"), vec("g")], lambda x, g: (g / sg.tanh(x)) * (sg.tanh(x) * (1 - sg.tanh(x)))),
+    ("log_one_minus_sigmoid_gradient", lambda: [vec("x"), vec("g")],
+     lambda x, g: (g / (2 - sg.sigmoid(x))) * (sg.sigmoid(x) * (1 - sg.sigmoid(x)))),
+    ("logsumexp_gradient", lambda: [vec("x"), vec("y")], lambda x, y: sg.exp(x) / sg.exp(y).sum()),
+    ("logsumexp_gradient", lambda: [mat("x")], lambda x: sg.exp(x) / sg.exp(x).max()),
+    ("logsumexp_gradient", lambda: [mat("x", (3, 3))],  # summed over rows, spread over columns
+     lambda x: sg.expand_dims(1 / sg.exp(x).sum(axis=1), 0) * sg.exp(x)),
+    ("softplus_gradient", lambda: [vec("x"), vec("g")], lambda x, g: g / (2 + sg.exp(x)) * sg.exp(x)),
+    ("softplus_gradient", lambda: [vec("x"), vec("g")], lambda x, g: g / (1 + sg.exp(x)) * sg.exp(2 * x)),
     ("sum_of_product_to_dot", lambda: [vec("x"), vec("y")], lambda x, y: sg.sum(x * y)),
     ("sum_of_product_to_dot", lambda: [vec("x", "int64")], lambda x: sg.sum(x * sg.exp(x).astype("int64"))),
     ("matmul_of_transposes", lambda: [mat("a"), mat("b")], lambda a, b: a.T @ b),
@@ -334,3 +363,36 @@ def test_identity_scaled_product_leaves_other_diagonals_alone():
     assert "identity_scaled_product" not in f.report.rewrites
     sv, bv = np.arange(4.0), np.ones((4, 2))
     np.testing.assert_allclose(f(sv, bv), (np.eye(4, k=1) * sv) @ bv)
+
+
+def _stable_sigmoid(v):
+    e = np.exp(-np.abs(v))
+    return np.where(v >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _stable_softmax(v):
+    e = np.exp(v - v.max())
+    return e / e.sum()
+
+
+@pytest.mark.parametrize("dtype, extreme", [("float64", 1000.0), ("float64", 1e300), ("float32", 100.0)])
+@pytest.mark.parametrize("cost, closed_form", [
+    (lambda x: sg.log(sg.sigmoid(x)).sum(), lambda v: _stable_sigmoid(-v)),
+    (lambda x: sg.log(1 - sg.sigmoid(x)).sum(), lambda v: -_stable_sigmoid(v)),
+    (lambda x: sg.log(sg.exp(x).sum()), _stable_softmax),
+    (lambda x: sg.log(1 + sg.exp(x)).sum(), _stable_sigmoid),
+], ids=["log_sigmoid", "log_one_minus_sigmoid", "logsumexp", "softplus"])
+def test_gradients_of_stabilized_formulas_are_finite_and_right_at_extreme_inputs(dtype, extreme, cost, closed_form):
+    x = vec("x", dtype)
+    values = np.array([-extreme, -20.0, 0.0, 20.0, extreme], dtype=dtype)
+    value, gradient = sg.function([x], [cost(x), sg.grad(cost(x), x)])(values)
+    assert np.isfinite(value) and value.dtype == gradient.dtype == np.dtype(dtype)
+    # float32 subnormals (exp(-100) ~ 4e-44) carry few digits: below the normal range only the size counts.
+    tolerances = dict(rtol=1e-5, atol=1e-37) if dtype == "float32" else dict(rtol=1e-12, atol=0)
+    np.testing.assert_allclose(gradient, closed_form(values.astype(np.float64)), **tolerances)
+
+
+def test_log_of_one_plus_exp_is_softplus():
+    x = sg.vector("x")
+    result = sg.function([x], sg.log(1 + sg.exp(x)))(np.array([-1000.0, 0.0, 1000.0]))
+    np.testing.assert_allclose(result, [0.0, np.log(2.0), 1000.0])

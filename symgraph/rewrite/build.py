@@ -97,3 +97,33 @@ def broadcasts_into(small, big):
         return False
     offset = len(big_shape) - len(small_shape)
     return all(s == 1 or (b is not None and b == s) for s, b in zip(small_shape, big_shape[offset:]))
+
+
+def factor_orders(node):
+    """Both orders of the two operands of a binary node (for matching a commutative op)."""
+    return node.inputs, node.inputs[::-1]
+
+
+def quotients(var, build):
+    """The (v, d) pairs with `var` built as v / d: v * reciprocal(d) (either order), true_divide(v, d), or
+    reciprocal(d) with v a ones constant of var's rank and dtype (what the pullbacks build when the incoming
+    gradient is 1 and `multiply_one` removed it)."""
+    pairs = []
+    node = producer(var, "multiply")
+    if node is not None:
+        for value, factor in (node.inputs, node.inputs[::-1]):
+            reciprocal = producer(factor, "reciprocal")
+            if reciprocal is not None:
+                pairs.append((value, reciprocal.inputs[0]))
+    node = producer(var, "true_divide")
+    if node is not None:
+        pairs.append(tuple(node.inputs))
+    node = producer(var, "reciprocal")
+    if node is not None:
+        pairs.append((build.constant(np.ones((1,) * var.ndim), var.dtype), node.inputs[0]))
+    return pairs
+
+
+def numerator(var, divisor, build):
+    """v when `var` was built as v / `divisor` (see `quotients`), else None."""
+    return next((value for value, d in quotients(var, build) if d is divisor), None)

@@ -7,7 +7,7 @@ Example:
     >>> float(sg.function([x], sg.log(1 + x))(1e-20))
     1e-20
 """
-from .build import broadcasts_into, is_filled_with, producer
+from .build import broadcasts_into, factor_orders, is_filled_with, numerator, producer, quotients
 from .registry import register_rewrite
 
 
@@ -81,4 +81,80 @@ def log1p(node, build):
     subtracted = _one_minus(arg)
     if subtracted is not None and subtracted.dtype.kind != "u":
         return build.elemwise("log1p", build.negative(build.cast(subtracted, arg.dtype)))
+    return None
+
+
+@register_rewrite("softplus", "stabilize", tracks=["log1p"])
+def softplus(node, build):
+    """log1p(exp(x)) -> softplus(x): no overflow for large x (the log1p rewrite turns log(1 + exp(x)) into
+    log1p(exp(x)))."""
+    exponential = producer(node.inputs[0], "exp")
+    if exponential is None:
+        return None
+    return build.elemwise("softplus", build.cast(exponential.inputs[0], node.outputs[0].dtype))
+
+
+def _sigmoid_derivative(var):
+    """(s, 1 - s) when `var` is s * (1 - s) with s = sigmoid(x) (the factor of the sigmoid pullback), else None."""
+    node = producer(var, "multiply")
+    if node is None:
+        return None
+    for s, complement in factor_orders(node):
+        if producer(s, "sigmoid") is not None and _one_minus(complement) is s:
+            return s, complement
+    return None
+
+
+@register_rewrite("log_sigmoid_gradient", "stabilize", tracks=["multiply"])
+def log_sigmoid_gradient(node, build):
+    """(g / s) * (s * (1 - s)) with s = sigmoid(x) -> g * sigmoid(-x): the pullback of log(sigmoid(x))
+    without dividing by s, which underflows to 0 for very negative x (0 * inf); sigmoid(-x) rather than
+    1 - s keeps the small values for large x."""
+    for quotient, derivative in factor_orders(node):
+        found = _sigmoid_derivative(derivative)
+        g = None if found is None else numerator(quotient, found[0], build)
+        if g is None:
+            continue
+        s = found[0]
+        x = build.cast(s.owner.inputs[0], s.dtype)
+        result = build.elemwise("multiply", g, build.elemwise("sigmoid", build.negative(x)))
+        return build.cast(result, node.outputs[0].dtype)
+    return None
+
+
+@register_rewrite("log_one_minus_sigmoid_gradient", "stabilize", tracks=["multiply"])
+def log_one_minus_sigmoid_gradient(node, build):
+    """(g / (1 - s)) * (s * (1 - s)) with s = sigmoid(x) -> g * s, and -(g / (1 - s)) * (s * (1 - s))
+    -> -(g * s): the pullback of log(1 - sigmoid(x)) without dividing by 1 - s, which rounds to 0 for large
+    x (0 * inf)."""
+    for quotient, derivative in factor_orders(node):
+        found = _sigmoid_derivative(derivative)
+        if found is None:
+            continue
+        s, complement = found
+        negated = producer(quotient, "negative")
+        g = numerator(quotient if negated is None else negated.inputs[0], complement, build)
+        if g is None:
+            continue
+        result = build.elemwise("multiply", g, s)
+        if negated is not None:
+            result = build.negative(result)
+        return build.cast(result, node.outputs[0].dtype)
+    return None
+
+
+@register_rewrite("softplus_gradient", "stabilize", tracks=["multiply"])
+def softplus_gradient(node, build):
+    """(g / (1 + exp(x))) * exp(x) -> g * sigmoid(x): the pullback of log(1 + exp(x)) (and of
+    log1p(exp(x))) without inf / inf where exp(x) overflows."""
+    for quotient, exponential in factor_orders(node):
+        exp_node = producer(exponential, "exp")
+        if exp_node is None:
+            continue
+        for g, divisor in quotients(quotient, build):
+            found = _plus_constant(divisor, 1)
+            if found is not None and found[0] is exponential:
+                x = build.cast(exp_node.inputs[0], exponential.dtype)
+                result = build.elemwise("multiply", g, build.elemwise("sigmoid", x))
+                return build.cast(result, node.outputs[0].dtype)
     return None

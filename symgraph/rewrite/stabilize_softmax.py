@@ -11,11 +11,13 @@ import numpy as np
 
 from ..graph.basic import Constant, constant
 from ..ops.creation import Arange, Full
+from ..ops.gradient_ops import FitShape
 from ..ops.indexing import ARRAY, Index, IndexWrite, index_op
 from ..ops.nnet import LogSoftmax, Softmax
 from ..ops.reduce import Reduce
-from ..ops.shape import BroadcastTo
-from .build import fill_value, is_filled_with, producer, producer_of_type
+from ..ops.shape import NEW_AXIS, BroadcastTo, DimShuffle
+from ..ops.shape_of import Shape
+from .build import factor_orders, fill_value, is_filled_with, numerator, producer, producer_of_type, quotients
 from .registry import register_rewrite
 
 
@@ -57,24 +59,80 @@ def logsumexp(node, build):
     return build.cast(result, node.outputs[0].dtype)
 
 
-def _divided_by(var, divisor):
-    """v when `var` is v / divisor (as v * reciprocal(divisor) or true_divide(v, divisor)), else None."""
-    node = producer(var, "multiply")
-    if node is not None:
-        for value, factor in (node.inputs, node.inputs[::-1]):
-            reciprocal = producer(factor, "reciprocal")
-            if reciprocal is not None and reciprocal.inputs[0] is divisor:
-                return value
-    node = producer(var, "true_divide")
-    if node is not None and node.inputs[1] is divisor:
-        return node.inputs[0]
+def _restores_axes(node, axes):
+    """Is `node` the DimShuffle that puts the reduced `axes` back as size-1 axes, in place?"""
+    kept = iter(range(node.op.input_ndim))
+    order = tuple(NEW_AXIS if axis in axes else next(kept) for axis in range(node.op.input_ndim + len(axes)))
+    return node.op.order == order
+
+
+def _sum_of(var, summand):
+    """The Reduce node of `var` when it is sum(summand) (with no accumulator dtype), else None."""
+    total = producer_of_type(var, Reduce)
+    if total is None or total.op.kind != "sum" or total.op.dtype is not None or total.inputs[0] is not summand:
+        return None
+    return total
+
+
+def _fits_to_shape_of(shape_node, exponential):
+    """Is `shape_node` a fit_shape to the run-time shape of exp(x) (or of x, its shape)? For a gradient of
+    x's rank whose sizes are x's or 1, that is a pure broadcast."""
+    target = producer_of_type(shape_node.inputs[1], Shape)
+    sources = (exponential, exponential.owner.inputs[0])
+    return shape_node.op.batch_ndim == 0 and target is not None and any(target.inputs[0] is v for v in sources)
+
+
+def _unbroadcast(var, exponential):
+    """(the shape nodes outermost first, base): `var` seen through an optional broadcast (broadcast_to, or
+    fit_shape to exp(x)'s shape) and an optional DimShuffle below it (how a reduction's pullback restores the
+    reduced axes)."""
+    chain = []
+    for op_type in (BroadcastTo, FitShape, DimShuffle):
+        shape_node = producer_of_type(var, op_type)
+        if shape_node is not None and (op_type is not FitShape or _fits_to_shape_of(shape_node, exponential)):
+            chain.append(shape_node)
+            var = shape_node.inputs[0]
+    return chain, var
+
+
+def _puts_back_axes(chain, total):
+    """Do the shape nodes `chain` put the axes that `total` reduced back in place (so its result lines up
+    with the summed tensor)?"""
+    expands = [shape_node for shape_node in chain if isinstance(shape_node.op, DimShuffle)]
+    if total.op.keepdims or not total.op.axis:
+        return not expands
+    return len(expands) == 1 and _restores_axes(expands[0], total.op.axis)
+
+
+@register_rewrite("logsumexp_gradient", "stabilize", tracks=["multiply"])
+def logsumexp_gradient(node, build):
+    """(g / sum(exp(x), axis)) * exp(x), with g's summed axes put back (and broadcast),
+    -> g * exp(x - logsumexp(x, axis, keepdims=True)), that is g * softmax(x, axis): the pullback of
+    log(sum(exp(x))) without 0 * inf (or inf / inf) where exp(x) overflows."""
+    for restored, exponential in factor_orders(node):
+        exp_node = producer(exponential, "exp")
+        if exp_node is None:
+            continue
+        chain, quotient = _unbroadcast(restored, exponential)
+        for g, divisor in quotients(quotient, build):
+            total = _sum_of(divisor, exponential)
+            if total is None or g.ndim != quotient.ndim or not _puts_back_axes(chain, total):
+                continue
+            for shape_node in reversed(chain):
+                g = build.apply(shape_node.op, g, *shape_node.inputs[1:])
+            x = build.cast(exp_node.inputs[0], exponential.dtype)
+            # exp(x - logsumexp(x)) rather than the softmax op: an entry at +inf gives NaN at that entry
+            # and 0 at the others, as the original formula does.
+            log_total = build.apply(Reduce("logsumexp", total.op.axis, keepdims=True), x)
+            normalized = build.elemwise("exp", build.elemwise("subtract", x, log_total))
+            return build.cast(build.elemwise("multiply", g, normalized), node.outputs[0].dtype)
     return None
 
 
 def _times_softmax(var, s, build):
     """A variable equal to var * s (mathematically) without dividing by s, when var was built as
     something / s (or as a scatter of something / s[idx]); else None."""
-    quotient = _divided_by(var, s)
+    quotient = numerator(var, s, build)
     if quotient is not None:
         return quotient
     write = producer_of_type(var, IndexWrite)
@@ -82,7 +140,7 @@ def _times_softmax(var, s, build):
         return None
     zeros, value, *index_inputs = write.inputs
     selected = build.apply(index_op(write.op.index), s, *index_inputs)
-    quotient = _divided_by(value, selected)
+    quotient = numerator(value, selected, build)
     if quotient is None:
         return None
     return build.apply(write.op, zeros, quotient, *index_inputs)

@@ -561,6 +561,8 @@ REWRITE_PATTERNS = (
     ("sg.log(sg.sigmoid({0}))", "np.log(expit({0}))", True),
     # 1 - sigmoid(x) cancels for large x: finite differences of the naive formula drown in rounding noise.
     ("sg.log(1 - sg.sigmoid({0}))", "np.log(1 - expit({0}))", lambda x: _all(np.abs(x) < 5)),
+    # softplus without overflow, in the dtype of exp(x) (float16 for a bool x)
+    ("sg.log(1 + sg.exp({0}))", "np.logaddexp(np.zeros_like(np.exp({0})), {0})", True),
     ("sg.log(1 + {0})", "np.log(1 + {0})", False), ("sg.log(1 - {0})", "np.log(1 - {0})", False),
     ("sg.log(sg.softmax({0}, axis=-1))", "np.log(softmax({0}, axis=-1))", True),
     ("sg.log(sg.softmax({0}, axis=-1))[..., 0]", "np.log(softmax({0}, axis=-1))[..., 0]", True),
