@@ -1,4 +1,5 @@
-"""Cache-blocked, multi-threaded evaluation of fused element-wise kernels on large arrays.
+"""Cache-blocked, multi-threaded evaluation of fused element-wise kernels (and of their full reductions)
+on large arrays.
 
 Naive NumPy evaluates `exp(-x*x/2) * sin(3*x)` one whole-array operation at a time: every step streams
 the full arrays through memory and allocates a full-size temporary. Here the output is cut into blocks
@@ -9,6 +10,8 @@ ufunc loops release the GIL, so both cores compute at once).
 The blocked path applies when every operand is either the full output shape and C-contiguous, or holds
 a single element (a scalar after broadcasting); steps on single-element operands only are computed once,
 before the blocks. Other broadcasting patterns take the direct path (one NumPy call per step).
+A kernel feeding a full reduction (`BlockedReduction`) reduces each block as soon as it is computed and
+combines the per-block results, so its full-size result is never allocated.
 
 Example:
     >>> import numpy as np
@@ -81,6 +84,17 @@ class BlockedKernel:
 
     def try_run(self, *arrays):
         """The kernel's result on `arrays` by blocks, or None when the blocked path does not apply."""
+        layout = self.layout(arrays)
+        if layout is None:
+            return None
+        shape, plan, values, full_inputs = layout
+        out = np.empty(shape, dtype=self.out_dtype)
+        share_blocks(out.size, _run_blocks, plan, values, full_inputs, out.reshape(-1))
+        return out
+
+    def layout(self, arrays):
+        """(output shape, plan, block values, indices of the full inputs) for `arrays`, with the
+        single-element steps already computed; None when the blocked path does not apply."""
         shape = blocked_output_shape(arrays)
         if shape is None:
             return None
@@ -88,24 +102,12 @@ class BlockedKernel:
         plan = self._plans.get(full)
         if plan is None:
             plan = self._plans[full] = self._make_plan(full)
-        out = np.empty(shape, dtype=self.out_dtype)
-        flat_out = out.reshape(-1)
         values = [array.reshape(-1) if is_full else array.reshape(()) for array, is_full in zip(arrays, full)]
         values += [None] * len(self.op.steps)
         for step in plan.hoisted:
             values[step.slot] = np.asarray(step.function(*[values[r] for r in step.refs]))
         full_inputs = [i for i, is_full in enumerate(full) if is_full]
-        size = out.size
-        if size < THREADED_MIN_ELEMENTS or _WORKERS == 1:
-            _run_blocks(plan, values, full_inputs, flat_out, 0, size)
-            return out
-        chunk = -(-size // _WORKERS)
-        chunk = -(-chunk // BLOCK_ELEMENTS) * BLOCK_ELEMENTS
-        futures = [_thread_pool().submit(_run_blocks, plan, values, full_inputs, flat_out, lo, min(lo + chunk, size))
-                   for lo in range(0, size, chunk)]
-        for future in futures:
-            future.result()
-        return out
+        return shape, plan, values, full_inputs
 
     def _make_plan(self, full):
         """Hoist single-element steps; give each block step a scratch buffer reused once its value is dead."""
@@ -149,6 +151,67 @@ class BlockedKernel:
         return _Plan(hoisted, plans, buffer_dtypes)
 
 
+_BLOCK_REDUCTIONS = {"sum": np.add.reduce, "mean": np.add.reduce, "max": np.maximum.reduce,
+                     "min": np.minimum.reduce}
+"""How one block is reduced, and how the blocks' partial results are combined (mean divides at the end)."""
+
+
+class BlockedReduction:
+    """Evaluates one FusedReduce op (given its operand dtypes): the kernel runs block by block into a
+    scratch buffer each thread reuses, each block is reduced at once, and the partials are combined, so
+    the full-size kernel result never exists.
+
+    Sums add their partials in a different order than NumPy's pairwise sum, so they may differ in the
+    last bits. Max and min of a block holding NaN are NaN, and so is their result, as in NumPy.
+
+    Example:
+        >>> from symgraph.ops.elemwise import scalar_op
+        >>> from symgraph.ops.fused import FusedReduce
+        >>> op = FusedReduce(2, ((scalar_op("subtract"), (0, 1)), (scalar_op("square"), (2,))), "mean", False)
+        >>> reduction = BlockedReduction(op, [np.dtype("float64"), np.dtype("float64")])
+        >>> a = np.linspace(0, 1, 300_000)
+        >>> bool(np.isclose(reduction.try_run(a, a + 2.0), 4.0))
+        True
+    """
+
+    def __init__(self, op, input_dtypes):
+        self.kernel = BlockedKernel(op, input_dtypes)
+        self.kind = op.kind
+        self.keepdims = op.keepdims
+        self.dtype = self.kernel.out_dtype
+        # np.mean accumulates float16 in float32 and rounds the mean back; other floats in their own type
+        self.partial_dtype = np.result_type(self.dtype, np.float32) if self.kind == "mean" else self.dtype
+
+    def try_run(self, *arrays):
+        """The reduction of the kernel's result on `arrays`, or None when the blocked path does not apply."""
+        layout = self.kernel.layout(arrays)
+        if layout is None:
+            return None
+        shape, plan, values, full_inputs = layout
+        size = int(np.prod(shape))
+        shares = share_blocks(size, _reduce_blocks, plan, values, full_inputs, self.dtype, self.partial_dtype,
+                              _BLOCK_REDUCTIONS[self.kind])
+        partials = np.array([partial for share in shares for partial in share], dtype=self.partial_dtype)
+        result = _BLOCK_REDUCTIONS[self.kind](partials)
+        if self.kind == "mean":
+            result = np.true_divide(result, size)
+        return np.asarray(result, dtype=self.dtype).reshape((1,) * len(shape) if self.keepdims else ())
+
+
+def _reduce_blocks(plan, shared_values, full_inputs, dtype, partial_dtype, reduce, start, stop):
+    """The reductions of the kernel's result over each block of elements [start, stop), in order."""
+    values = list(shared_values)
+    scratch = [np.empty(BLOCK_ELEMENTS, dtype=buffer_dtype) for buffer_dtype in plan.buffer_dtypes]
+    result = np.empty(BLOCK_ELEMENTS, dtype=dtype)
+    partials = []
+    for lo in range(start, stop, BLOCK_ELEMENTS):
+        hi = min(lo + BLOCK_ELEMENTS, stop)
+        block = result[: hi - lo]
+        run_block(plan, shared_values, full_inputs, values, scratch, lo, hi, block)
+        partials.append(reduce(block, dtype=partial_dtype))
+    return partials
+
+
 def blocked_output_shape(arrays):
     """The output shape when every array is C-contiguous with that shape or holds one element, else None."""
     shape = None
@@ -167,23 +230,41 @@ def blocked_output_shape(arrays):
     return shape
 
 
+def share_blocks(size, work, *arguments):
+    """[work(*arguments, start, stop) for each thread's share of elements [0, size)], in element order.
+
+    Shares are whole blocks; small sizes run on the calling thread only.
+    """
+    if size < THREADED_MIN_ELEMENTS or _WORKERS == 1:
+        return [work(*arguments, 0, size)]
+    chunk = -(-size // _WORKERS)
+    chunk = -(-chunk // BLOCK_ELEMENTS) * BLOCK_ELEMENTS
+    futures = [_thread_pool().submit(work, *arguments, lo, min(lo + chunk, size)) for lo in range(0, size, chunk)]
+    return [future.result() for future in futures]
+
+
 def _run_blocks(plan, shared_values, full_inputs, flat_out, start, stop):
     """Run the plan's block steps on elements [start, stop) of the output, one block at a time."""
     values = list(shared_values)
     scratch = [np.empty(BLOCK_ELEMENTS, dtype=dtype) for dtype in plan.buffer_dtypes]
     for lo in range(start, stop, BLOCK_ELEMENTS):
         hi = min(lo + BLOCK_ELEMENTS, stop)
-        for i in full_inputs:
-            values[i] = shared_values[i][lo:hi]
-        for step in plan.block_steps:
-            operands = [values[r] for r in step.refs]
-            if step.writes_out:
-                target = flat_out[lo:hi]
-                if isinstance(step.function, np.ufunc):
-                    step.function(*operands, out=target)
-                else:
-                    target[...] = step.function(*operands)
-            elif step.buffer is not None:
-                values[step.slot] = step.function(*operands, out=scratch[step.buffer][: hi - lo])
+        run_block(plan, shared_values, full_inputs, values, scratch, lo, hi, flat_out[lo:hi])
+
+
+def run_block(plan, shared_values, full_inputs, values, scratch, lo, hi, target):
+    """Compute elements [lo, hi) of the kernel's result into `target`; `values` and `scratch` are the
+    calling thread's own (its view of the values and its scratch buffers)."""
+    for i in full_inputs:
+        values[i] = shared_values[i][lo:hi]
+    for step in plan.block_steps:
+        operands = [values[r] for r in step.refs]
+        if step.writes_out:
+            if isinstance(step.function, np.ufunc):
+                step.function(*operands, out=target)
             else:
-                values[step.slot] = step.function(*operands)
+                target[...] = step.function(*operands)
+        elif step.buffer is not None:
+            values[step.slot] = step.function(*operands, out=scratch[step.buffer][: hi - lo])
+        else:
+            values[step.slot] = step.function(*operands)

@@ -1,4 +1,5 @@
-"""NumPy lowering of `Fused` kernels: inline NumPy calls for small arrays, cache-blocked threads for large.
+"""NumPy lowering of `Fused` kernels (and of `FusedReduce`, a kernel reduced over all its axes): inline
+NumPy calls for small arrays, cache-blocked threads for large.
 
 A fused node becomes a few lines of the compiled function itself:
 
@@ -11,17 +12,29 @@ Small arrays take the direct chain (one NumPy call per step, no extra Python fra
 direct chain runs instead. Each step's line knows the operation it computes, so an error names the
 failing operation, its operand types and the user line that created it.
 
+A fused reduction's direct path ends with the NumPy reduction of the kernel's result; its blocked path
+(`BlockedReduction`) reduces each block as it is computed, so no full-size array is ever made:
+
+    if i0.size < 65536 or (v0 := blocked_reduction_3(i0, i1)) is None:
+        v0_t0 = np_exp(i0)
+        v0_t0 = np_multiply(v0_t0, i1)
+        v0 = np.sum(v0_t0)
+        del v0_t0
+
 Example:
     >>> import symgraph as sg
     >>> x = sg.vector("x")
     >>> f = sg.function([x], sg.exp(x) * 2.0)
     >>> "np_exp(i0)" in f.source and "blocked_kernel" in f.source
     True
+    >>> g = sg.function([x], sg.sum(sg.exp(x) * 2.0))
+    >>> "np.sum(v0_t" in g.source and "blocked_reduction" in g.source
+    True
 """
 import numpy as np
 
-from ..ops.fused import STEP_SITES, Fused
-from .blocked import BlockedKernel
+from ..ops.fused import STEP_SITES, Fused, FusedReduce
+from .blocked import BlockedKernel, BlockedReduction
 from .numpy_backend import elementwise_callee, register_statement_lowering
 
 BLOCKED_MIN_ELEMENTS = 1 << 16
@@ -50,7 +63,8 @@ class StepDescription:
 
 
 def _temporary_names(op, out):
-    """A name per step; a name is reused once its value is dead, which frees the array it held."""
+    """A name per step; a name is reused once its value is dead, which frees the array it held. The last
+    step's name is its own, not `out`: callers name the node's result."""
     last_use = {}
     for step, (_, refs) in enumerate(op.steps):
         for r in refs:
@@ -62,7 +76,6 @@ def _temporary_names(op, out):
             if r >= op.nin and last_use[r] == step:
                 free.append(names[r - op.nin])
         names.append(free.pop() if free else f"{out}_t{len(names)}")
-    names[-1] = out
     return names
 
 
@@ -72,8 +85,8 @@ def _probe_input(node):
     return max(range(len(ranks)), key=lambda i: (ranks[i], -i))
 
 
-def _may_be_large(node):
-    shape = node.outputs[0].type.shape
+def _may_be_large(shape):
+    """Can a kernel result of static `shape` reach the blocked path's size?"""
     if not shape:
         return False
     if None in shape:
@@ -81,21 +94,50 @@ def _may_be_large(node):
     return int(np.prod(shape)) >= BLOCKED_MIN_ELEMENTS
 
 
-@register_statement_lowering(Fused)
-def lower_fused(node, input_names, output_names, namespace):
+def _kernel_lines(node, values, namespace):
+    """One (line, description) per kernel step, assigning `values[nin + step]`."""
     op = node.op
-    (out,) = output_names
-    values = list(input_names) + _temporary_names(op, out)
     lines = []
     for step, (row, refs) in enumerate(op.steps):
         callee = elementwise_callee(row, namespace)
         operands = ", ".join(values[r] for r in refs)
         lines.append((f"{values[op.nin + step]} = {callee}({operands})", StepDescription(node, step)))
-    if not _may_be_large(node):
-        return lines
-    kernel = BlockedKernel(op, [v.dtype for v in node.inputs])
-    blocked = namespace.bind(kernel.try_run, "blocked_kernel")
+    return lines
+
+
+def _with_blocked_path(node, input_names, out, runner, lines):
+    """`lines` (the direct path) behind a test that first tries `runner` (bound as a name) on large operands."""
     probe = input_names[_probe_input(node)]
     head = (f"if {probe}.size < {BLOCKED_MIN_ELEMENTS} or "
-            f"({out} := {blocked}({', '.join(input_names)})) is None:")
+            f"({out} := {runner}({', '.join(input_names)})) is None:")
     return [head] + [("    " + text, description) for text, description in lines]
+
+
+@register_statement_lowering(Fused)
+def lower_fused(node, input_names, output_names, namespace):
+    op = node.op
+    (out,) = output_names
+    names = _temporary_names(op, out)
+    names[-1] = out
+    lines = _kernel_lines(node, list(input_names) + names, namespace)
+    if not _may_be_large(node.outputs[0].type.shape):
+        return lines
+    kernel = BlockedKernel(op, [v.dtype for v in node.inputs])
+    return _with_blocked_path(node, input_names, out, namespace.bind(kernel.try_run, "blocked_kernel"), lines)
+
+
+@register_statement_lowering(FusedReduce)
+def lower_fused_reduce(node, input_names, output_names, namespace):
+    op = node.op
+    (out,) = output_names
+    names = _temporary_names(op, out)
+    lines = _kernel_lines(node, list(input_names) + names, namespace)
+    keep = ", keepdims=True" if op.keepdims else ""
+    lines.append((f"{out} = np.{op.kind}({names[-1]}{keep})", None))
+    # the kernel's full-size arrays are dead once reduced: free them now, not when the function returns
+    lines.append((f"del {', '.join(sorted(set(names)))}", None))
+    kernel_shape = op.value_types(*[v.type for v in node.inputs])[-1].shape
+    if not _may_be_large(kernel_shape):
+        return lines
+    reduction = BlockedReduction(op, [v.dtype for v in node.inputs])
+    return _with_blocked_path(node, input_names, out, namespace.bind(reduction.try_run, "blocked_reduction"), lines)

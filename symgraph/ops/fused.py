@@ -1,6 +1,7 @@
-"""`Fused`: a chain (or small DAG) of element-wise rows computed as one operation.
+"""`Fused`: a chain (or small DAG) of element-wise rows computed as one operation; `FusedReduce`: such a
+kernel followed by a full reduction (sum, mean, max or min over every axis of the kernel's result).
 
-The optimizer's fusion phase builds it; users do not. Its kernel is a list of steps `(row, refs)`: step
+The optimizer's fusion phase builds them; users do not. Its kernel is a list of steps `(row, refs)`: step
 `k` applies the element-wise row to the values named by `refs`, where a ref `r < nin` is the kernel's input
 `r` and `r >= nin` is the result of step `r - nin`. The last step's result is the output. Broadcasting and
 dtype promotion are those of the rows, step by step, exactly as if the nodes had not been fused.
@@ -12,12 +13,18 @@ Example:
     >>> x, y = sg.vector("x"), sg.vector("y")
     >>> op(x, y).owner.op.inner_names, op.name
     (['exp', 'add'], 'fused')
+    >>> total = FusedReduce(op.nin, op.steps, "sum", keepdims=False)(x, y)
+    >>> total.owner.op.inner_names, total.ndim
+    (['exp', 'add', 'sum'], 0)
 """
 import weakref
+
+import numpy as np
 
 from ..errors import NotDifferentiableError
 from ..graph.op import Op
 from .elemwise import Elemwise
+from .reduce import Reduce
 
 STEP_SITES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 """For each Apply node of a Fused op: the creation sites of the nodes it replaced, one per step, so that a
@@ -78,4 +85,82 @@ class Fused(Op):
         raise NotDifferentiableError(
             f"{self} is a fused element-wise kernel made by the optimizer; differentiate the graph "
             "before optimizing it (sg.jvp on the original variables)"
+        )
+
+
+FUSABLE_REDUCTIONS = ("sum", "mean", "max", "min")
+"""Reduction kinds a kernel can feed block by block: each combines per-block partial results exactly."""
+
+
+class FusedReduce(Op):
+    """The element-wise kernel `Fused(nin, steps)` reduced by `kind` over all its axes (kept as size 1 when
+    `keepdims`); the kernel's result must be floating point. Its value is that of the unfused graph.
+
+    Example:
+        >>> import numpy as np
+        >>> from symgraph.ops.elemwise import scalar_op
+        >>> op = FusedReduce(1, ((scalar_op("exp"), (0,)),), "max", keepdims=True)
+        >>> op.perform(np.zeros((2, 3)))
+        array([[1.]])
+    """
+
+    __props__ = ("nin", "steps", "kind", "keepdims")
+
+    def __init__(self, nin, steps, kind, keepdims):
+        if kind not in FUSABLE_REDUCTIONS:
+            raise ValueError(f"fused reduction: kind {kind!r} is not one of {FUSABLE_REDUCTIONS}")
+        kernel = Fused(nin, steps)
+        self.nin = kernel.nin
+        self.steps = kernel.steps
+        self.kind = kind
+        self.keepdims = bool(keepdims)
+
+    @property
+    def name(self):
+        return "fused"
+
+    @property
+    def kernel(self):
+        """The element-wise part, as a `Fused` op."""
+        return Fused(self.nin, self.steps)
+
+    @property
+    def inner_names(self):
+        """Names of the element-wise operations inside, in the order they are computed, then the reduction."""
+        return self.kernel.inner_names + [self.kind]
+
+    def __str__(self):
+        keep = ", keepdims=True" if self.keepdims else ""
+        return f"fused{{{','.join(self.inner_names)}{keep}}}"
+
+    __repr__ = __str__
+
+    def value_types(self, *input_types):
+        """Types of the kernel's values: its inputs, then each step's result (the reduced one excluded)."""
+        return self.kernel.value_types(*input_types)
+
+    def reduction(self, ndim):
+        """The `Reduce` op this node applies to the kernel's result of rank `ndim`."""
+        return Reduce(self.kind, tuple(range(ndim)), self.keepdims)
+
+    def output_types(self, *input_types):
+        kernel_type = self.value_types(*input_types)[-1]
+        if kernel_type.dtype.kind != "f":
+            raise TypeError(f"{self}: the kernel's result must be floating point, got {kernel_type}")
+        return self.reduction(kernel_type.ndim).output_types(kernel_type)
+
+    def perform(self, *values):
+        kernel_value = self.kernel.perform(*values)
+        return self.reduction(np.ndim(kernel_value)).perform(kernel_value)
+
+    def pullback(self, inputs, outputs, output_grads):
+        raise NotDifferentiableError(
+            f"{self} is a fused reduction of an element-wise kernel made by the optimizer; differentiate the "
+            "graph before optimizing it (sg.grad on the original variables)"
+        )
+
+    def pushforward(self, inputs, outputs, tangents):
+        raise NotDifferentiableError(
+            f"{self} is a fused reduction of an element-wise kernel made by the optimizer; differentiate the "
+            "graph before optimizing it (sg.jvp on the original variables)"
         )

@@ -7,21 +7,30 @@ of the kernel that computes it and an input of the kernels that use it, so kerne
 nothing is computed twice. Growing clusters only through producers whose uses are all inside keeps every
 cluster convex (no path leaves it and comes back), so fusing never creates a cycle. One linear pass.
 
+Then a sum, mean, max or min over every axis of a floating-point kernel (a `Fused` node or a single
+element-wise node) whose value nothing else uses joins it as one `FusedReduce` node, which is evaluated
+block by block without making the kernel's full-size result (see codegen/blocked.py).
+
 Example:
     >>> import symgraph as sg
     >>> x = sg.vector("x")
     >>> y = sg.optimize(sg.exp(x) * 2.0 + 1.0)
     >>> y.owner.op.name, y.owner.op.inner_names
     ('fused', ['exp', 'multiply', 'add'])
+    >>> sg.optimize(sg.mean(sg.exp(x) * 2.0)).owner.op.inner_names
+    ['exp', 'multiply', 'mean']
 """
 from ..graph.basic import apply_op
 from ..graph.traversal import toposort
 from ..ops.elemwise import Elemwise
-from ..ops.fused import STEP_SITES, Fused
+from ..ops.fused import FUSABLE_REDUCTIONS, STEP_SITES, Fused, FusedReduce
+from ..ops.reduce import Reduce
 from .registry import register_pass_name
 
 FUSION = "elemwise_fusion"
 register_pass_name(FUSION, "fusion")
+REDUCTION_FUSION = "reduction_fusion"
+register_pass_name(REDUCTION_FUSION, "fusion")
 
 
 def _use_counts(nodes, outputs):
@@ -112,4 +121,65 @@ def fuse_elemwise(outputs, counts):
                 rebuilt = apply_op(node.op, new_inputs, node.site)
                 memo.update(zip(node.outputs, rebuilt.outputs))
     counts[FUSION] = counts.get(FUSION, 0) + len(clusters)
+    return [new(var) for var in outputs]
+
+
+def _private_kernel(node, uses):
+    """The kernel node (Fused or Elemwise) that `node` reduces over all axes when nothing else uses its
+    floating-point value and the reduction can combine per-block results; else None."""
+    op = node.op
+    if type(op) is not Reduce or op.kind not in FUSABLE_REDUCTIONS or op.dtype is not None:
+        return None
+    (value,) = node.inputs
+    kernel = value.owner
+    if kernel is None or type(kernel.op) not in (Fused, Elemwise) or uses.get(kernel) != 1:
+        return None
+    if op.axis != tuple(range(value.ndim)) or value.dtype.kind != "f":
+        return None
+    return kernel
+
+
+def _kernel_steps(kernel):
+    """(nin, steps, creation site of each step) of a Fused or Elemwise node."""
+    if type(kernel.op) is Fused:
+        return kernel.op.nin, kernel.op.steps, STEP_SITES.get(kernel)
+    nin = len(kernel.inputs)
+    return nin, ((kernel.op.scalar, tuple(range(nin))),), (kernel.site,)
+
+
+def fuse_reductions(outputs, counts):
+    """`outputs` recomputed with every full reduction of a private kernel fused into a `FusedReduce`;
+    `counts[REDUCTION_FUSION]` += fused reductions made."""
+    nodes = toposort(outputs)
+    uses = _use_counts(nodes, outputs)
+    kernel_of = {}
+    for node in nodes:
+        kernel = _private_kernel(node, uses)
+        if kernel is not None:
+            kernel_of[node] = kernel
+    if not kernel_of:
+        return list(outputs)
+    absorbed = set(kernel_of.values())
+    memo = {}
+
+    def new(var):
+        return memo.get(var, var)
+
+    for node in nodes:
+        if node in kernel_of:
+            kernel = kernel_of[node]
+            nin, steps, sites = _kernel_steps(kernel)
+            op = FusedReduce(nin, steps, node.op.kind, node.op.keepdims)
+            fused = apply_op(op, tuple(new(v) for v in kernel.inputs), node.site)
+            if sites is not None:
+                STEP_SITES.setdefault(fused, sites)
+            memo[node.outputs[0]] = fused.outputs[0]
+        elif node not in absorbed:
+            new_inputs = tuple(new(v) for v in node.inputs)
+            if any(a is not b for a, b in zip(new_inputs, node.inputs)):
+                rebuilt = apply_op(node.op, new_inputs, node.site)
+                if node in STEP_SITES:
+                    STEP_SITES.setdefault(rebuilt, STEP_SITES[node])
+                memo.update(zip(node.outputs, rebuilt.outputs))
+    counts[REDUCTION_FUSION] = counts.get(REDUCTION_FUSION, 0) + len(kernel_of)
     return [new(var) for var in outputs]

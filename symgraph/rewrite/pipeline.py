@@ -6,7 +6,9 @@
 4. stabilize: numerically stable forms (log1p, log_softmax, logsumexp, softplus ...);
 5. specialize: cheaper special cases (square instead of power, dot instead of sum of products ...);
 6. fusion: connected element-wise nodes become one kernel;
-7. sympy (off by default): small kernels simplified by SymPy (see sympy_simplify.py).
+7. sympy (off by default): small kernels simplified by SymPy (see sympy_simplify.py);
+8. reduction_fusion (in the fusion group): a full sum/mean/max/min of a kernel joins it, to be evaluated
+   block by block (after sympy, which simplifies plain kernels only).
 Constant folding also runs inside phases 3-5, as their rewrites can leave constant-only nodes behind.
 The "unsafe" rewrites (off by default) run in the canonicalize phase when switched on; the "inplace"
 group is reserved for buffer reuse and holds no rewrite yet.
@@ -23,7 +25,7 @@ import time
 
 from ..graph.traversal import toposort
 from .engine import RewriteIndex, RewritePass
-from .fusion import FUSION, fuse_elemwise
+from .fusion import FUSION, REDUCTION_FUSION, fuse_elemwise, fuse_reductions
 from .merge import constant_merge_map
 from .mode import Mode, get_mode
 from .registry import REWRITES, enabled_rewrites
@@ -73,6 +75,8 @@ def _phases(mode, nodes, counts):
         steps.append(("fusion", lambda outputs: fuse_elemwise(outputs, counts)))
         if mode.enabled(SYMPY_SIMPLIFY, ("sympy",)):
             steps.append(("sympy", lambda outputs: simplify_kernels(outputs, counts)))
+    if mode.enabled(REDUCTION_FUSION, ("fusion",)):
+        steps.append(("reduction_fusion", lambda outputs: fuse_reductions(outputs, counts)))
     return steps
 
 
