@@ -1,12 +1,13 @@
-"""Measure the constants of the blocked kernel path: where it starts to pay, and its block size.
+"""Measure the constants of the blocked kernel path: where blocks and threads pay, and the block size.
 
 `python -m benchmarks.tune_blocked` times two representative fused kernels (the `ew_compute` chain of
 transcendental functions and the `ew_memory` chain of cheap arithmetic) at output sizes from 4K to 4M
-elements, once by the direct chain (one NumPy call per step, a fresh array each) and once by
-`BlockedKernel` (blocks with reused scratch buffers, split across threads), and prints the ratio
-blocked / direct. The smallest size from which the blocked path wins for both kernels is the value for
-`symgraph.codegen.fused_lowering.BLOCKED_MIN_ELEMENTS`. It then times the blocked path on 4M elements
-for block sizes from 4K to 256K elements (`symgraph.codegen.blocked.BLOCK_ELEMENTS`).
+elements: by the direct chain (one NumPy call per step, a fresh array each), by `BlockedKernel` on the
+calling thread, and by `BlockedKernel` split across threads, with the kernel's estimated work
+(`kernel_nanoseconds` times the size). The estimated work from which blocks beat the direct chain, and
+threads beat one thread, for both kernels gives `BLOCKED_MIN_NANOSECONDS` and `THREADED_MIN_NANOSECONDS`
+in `symgraph.codegen.blocked`. It then times the blocked path on 4M elements for block sizes from 4K to
+256K elements (`BLOCK_ELEMENTS`).
 
 Example (one small size, a second or so):
     >>> rows = crossover_rows(sizes=[4096], repeat=1)
@@ -19,7 +20,7 @@ import numpy as np
 
 import symgraph as sg
 from symgraph.codegen import blocked
-from symgraph.codegen.blocked import BlockedKernel
+from symgraph.codegen.blocked import BlockedKernel, kernel_nanoseconds
 from symgraph.graph.basic import Constant
 
 from .harness import median_seconds
@@ -49,16 +50,18 @@ def _operands(kernel, values):
 
 
 def crossover_rows(sizes=SIZES, repeat=7):
-    """Rows (kernel, size, direct seconds, blocked seconds) for each kernel and output size."""
+    """Rows (kernel, size, estimated seconds of work, direct seconds, blocked seconds on one thread, blocked
+    seconds on all threads) for each kernel and output size."""
     rows = []
     for name, kernel, make_inputs in _kernels():
         op = kernel.owner.op
-        blocked_kernel = BlockedKernel(op, [v.dtype for v in kernel.owner.inputs])
+        one_thread, threads = (BlockedKernel(op, [v.dtype for v in kernel.owner.inputs]) for _ in range(2))
+        one_thread.threaded_min_elements, threads.threaded_min_elements = 1 << 62, 0
         for size in sizes:
             operands = _operands(kernel, make_inputs(size))
-            direct = median_seconds(lambda: op.perform(*operands), repeat, 0.02)
-            by_blocks = median_seconds(lambda: blocked_kernel.try_run(*operands), repeat, 0.02)
-            rows.append((name, size, direct, by_blocks))
+            estimate = size * kernel_nanoseconds(op.steps) * 1e-9
+            rows.append((name, size, estimate, *(median_seconds(lambda: run(*operands), repeat, 0.02)
+                                       for run in (op.perform, one_thread.try_run, threads.try_run))))
     return rows
 
 
@@ -83,9 +86,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=7, help="repeats per measurement (median is reported)")
     args = parser.parse_args(argv)
-    print("kernel       elements   direct      blocked     blocked/direct")
-    for name, size, direct, by_blocks in crossover_rows(repeat=args.repeat):
-        print(f"{name:12s} {size:9d}  {direct * 1e3:8.3f} ms {by_blocks * 1e3:8.3f} ms  {by_blocks / direct:6.2f}")
+    print("kernel       elements   direct       blocked, 1 thread   blocked, threads   (ratios to direct)  est. work")
+    for name, size, estimate, direct, one, threads in crossover_rows(repeat=args.repeat):
+        print(f"{name:12s} {size:9d}  {direct * 1e3:8.3f} ms  {one * 1e3:8.3f} ms {one / direct:5.2f}"
+              f"  {threads * 1e3:8.3f} ms {threads / direct:5.2f}  {estimate * 1e3:8.3f} ms")
     print(f"\nkernel       block      blocked on {1 << 22} elements")
     for name, block, seconds in block_size_rows(repeat=args.repeat):
         print(f"{name:12s} {block:7d}  {seconds * 1e3:8.3f} ms")

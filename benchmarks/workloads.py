@@ -104,6 +104,36 @@ def ew_memory(quick):
     return (lambda: numpy_version(a_v, b_v, c_v, d_v)), systems
 
 
+def ew_reduce(quick):
+    """A reduction of an element-wise chain: the mean squared error of two 1e7 float64 vectors."""
+    n = 1_000_000 if quick else 10_000_000
+    rng = np.random.default_rng(5)
+    a_v, b_v = (rng.standard_normal(n) for _ in range(2))
+
+    def numpy_version(a, b):
+        return np.mean((a - b) ** 2)
+
+    a, b = sg.vector("a"), sg.vector("b")
+    compiled = sg.function([a, b], sg.mean((a - b) ** 2))
+    systems = {"symgraph": lambda: compiled(a_v, b_v)}
+    ne = optional("numexpr")
+    systems["numexpr"] = (lambda: ne.evaluate("sum((a - b)**2)", local_dict={"a": a_v, "b": b_v}) / n) \
+        if ne else "numexpr not installed"
+    jax, jnp = _jax_numpy()
+    if jax:
+        systems["jax"] = _blocked(jax.jit(lambda a, b: jnp.mean((a - b) ** 2)), jnp.asarray(a_v), jnp.asarray(b_v))
+    else:
+        systems["jax"] = "jax not installed"
+    pytensor, pt = _pytensor()
+    if pytensor:
+        at, bt = (pt.vector(name, dtype="float64") for name in "ab")
+        pf = pytensor.function([at, bt], pt.mean((at - bt) ** 2))
+        systems["pytensor"] = lambda: pf(a_v, b_v)
+    else:
+        systems["pytensor"] = "pytensor not installed"
+    return (lambda: numpy_version(a_v, b_v)), systems
+
+
 # ---------------------------------------------------------------- call overhead
 
 def call_overhead(quick):
@@ -306,6 +336,7 @@ def jacobian(quick):
 WORKLOADS = {
     "ew_compute": (ew_compute, "exp(-x*x/2)*sin(3x) + log1p(x*x)*tanh(x), 4e6 float64"),
     "ew_memory": (ew_memory, "((a*b + c) * d - a) / (b + 2.0), four 1e7 float64 inputs"),
+    "ew_reduce": (ew_reduce, "mean((a - b) ** 2), two 1e7 float64 inputs"),
     "run_mlp": (run_mlp, "loss + 4 gradients, 784-256-10 tanh MLP, batch 512"),
     "call_overhead": (call_overhead, "x*y+z on length-10 vectors"),
     "grad_deep": (grad_deep, "30-layer width-64 tanh MLP, loss + all gradients"),

@@ -6,14 +6,22 @@ import numpy as np
 import pytest
 
 import symgraph as sg
-from symgraph.codegen.blocked import BLOCK_ELEMENTS, THREADED_MIN_ELEMENTS, BlockedKernel
-from symgraph.codegen.fused_lowering import BLOCKED_MIN_ELEMENTS
+from symgraph.codegen import blocked
+from symgraph.codegen.blocked import BLOCK_ELEMENTS, BlockedKernel, blocked_min_elements
 from symgraph.ops.elemwise import scalar_op
 from symgraph.ops.fused import Fused
 
 LARGE = 3 * BLOCK_ELEMENTS + 17
-THREADED = THREADED_MIN_ELEMENTS + 2 * BLOCK_ELEMENTS + 5
+THREADED = 4 * BLOCK_ELEMENTS + 5
 UNFUSED = sg.Mode(exclude=["fusion"])
+
+
+@pytest.fixture
+def blocks_and_threads_from_small_sizes(monkeypatch):
+    """The blocked and threaded paths from a few thousand elements on (THREADED is above both), whatever
+    a kernel's estimated cost, so that tests of those paths stay small."""
+    monkeypatch.setattr(blocked, "BLOCKED_MIN_NANOSECONDS", 1_000)
+    monkeypatch.setattr(blocked, "THREADED_MIN_NANOSECONDS", 10_000)
 
 
 def _kernel(nin, *steps):
@@ -22,7 +30,7 @@ def _kernel(nin, *steps):
 
 
 @pytest.mark.parametrize("size", [LARGE, THREADED])
-def test_blocked_kernel_equals_the_step_by_step_reference(size, rng):
+def test_blocked_kernel_equals_the_step_by_step_reference(size, rng, blocks_and_threads_from_small_sizes):
     op = _kernel(2, ("exp", (0,)), ("multiply", (2, 1)), ("sin", (3,)), ("add", (4, 0)))
     x, y = rng.standard_normal(size), rng.standard_normal(size)
     result = BlockedKernel(op, [x.dtype, y.dtype]).try_run(x, y)
@@ -66,7 +74,7 @@ def test_layouts_the_blocked_path_does_not_take_return_none(make_operands, rng):
     ],
 )
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_compiled_kernels_match_numpy_on_large_arrays(build, reference, dtype, rng):
+def test_compiled_kernels_match_numpy_on_large_arrays(build, reference, dtype, rng, blocks_and_threads_from_small_sizes):
     x, y = sg.vector("x", dtype), sg.vector("y", dtype)
     f = sg.function([x, y], build(x, y))
     assert "blocked_kernel" in f.source
@@ -83,11 +91,11 @@ def test_compiled_kernels_match_numpy_on_large_arrays(build, reference, dtype, r
 def test_large_kernel_with_a_broadcast_operand_falls_back_to_the_direct_path(rng):
     x, b = sg.matrix("x"), sg.vector("b")
     f = sg.function([x, b], sg.tanh(x + b) * 2)
-    xv, bv = rng.standard_normal((BLOCKED_MIN_ELEMENTS // 8, 8)), rng.standard_normal(8)
+    xv, bv = rng.standard_normal((blocked_min_elements(f.graph.nodes[-1].op) // 8 + 1, 8)), rng.standard_normal(8)
     np.testing.assert_allclose(f(xv, bv), np.tanh(xv + bv) * 2, rtol=1e-15)
 
 
-def test_blocked_path_is_correct_when_called_from_many_threads(rng):
+def test_blocked_path_is_correct_when_called_from_many_threads(rng, blocks_and_threads_from_small_sizes):
     x = sg.vector("x")
     f = sg.function([x], sg.exp(-x * x) * 3 + x)
     inputs = [rng.standard_normal(THREADED) for _ in range(6)]
@@ -159,3 +167,22 @@ def test_nan_guard_keeps_operations_unfused_and_is_off_by_default():
     assert "isfinite" not in sg.function([x], sg.exp(x) * 2).source
     with np.errstate(over="ignore"):
         assert np.isinf(sg.function([x], sg.exp(x) * 2)([1000.0])).all()
+
+
+def test_blocks_and_threads_start_where_a_kernels_estimated_work_pays(monkeypatch, rng):
+    cheap = _kernel(2, ("multiply", (0, 1)), ("add", (2, 0)))
+    costly = _kernel(1, ("sin", (0,)), ("exp", (1,)))
+    assert blocked_min_elements(costly) < blocked_min_elements(cheap)
+    x = sg.vector("x")
+    assert f"i0.size < {blocked_min_elements(costly)} " in sg.function([x], sg.exp(sg.sin(x))).source
+    shares = []
+    original = blocked._run_blocks
+    monkeypatch.setattr(blocked, "_WORKERS", 2)
+    monkeypatch.setattr(blocked, "_run_blocks", lambda *args: shares.append(args[-2:]) or original(*args))
+    size = 4 * BLOCK_ELEMENTS  # 131072 elements: about 0.1 ms of arithmetic, 1.2 ms of sin and exp
+    x, y = rng.standard_normal(size), rng.standard_normal(size)
+    np.testing.assert_array_equal(BlockedKernel(cheap, [x.dtype, y.dtype]).try_run(x, y), x * y + x)
+    assert shares == [(0, size)]
+    shares.clear()
+    np.testing.assert_array_equal(BlockedKernel(costly, [x.dtype]).try_run(x), np.exp(np.sin(x)))
+    assert sorted(shares) == [(0, size // 2), (size // 2, size)]

@@ -23,17 +23,65 @@ Example:
     >>> bool(np.allclose(kernel.try_run(x, np.array(2.0)), np.exp(x) * 2.0))
     True
 """
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-BLOCK_ELEMENTS = 32768
-"""Elements per block: a few float64 scratch buffers of this size fit in a 1 MiB L2 cache (measured best
-among 4K..256K on the development machine, see benchmarks/)."""
+BLOCK_ELEMENTS = 65536
+"""Elements per block (512 KiB of float64 per buffer): fastest among 4K..256K for both kernels of
+`python -m benchmarks.tune_blocked` in three runs (10-25% ahead of 32K, which fits the 1 MiB L2 cache
+better but makes twice as many Python-level calls)."""
 
-THREADED_MIN_ELEMENTS = 1 << 17
-"""Below this many output elements, one thread: handing blocks to the pool costs more than it saves."""
+STEP_NANOSECONDS = dict.fromkeys(
+    ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "reciprocal", "sinh", "cosh", "tan", "tanh",
+     "arcsin", "arccos", "arctan", "arctanh", "arcsinh", "arctan2", "power", "where", "clip", "sign", "relu",
+     "logical_and", "logical_or", "logical_xor", "logical_not"], 1.0)
+STEP_NANOSECONDS.update(dict.fromkeys(
+    ["sin", "cos", "erf", "erfc", "arccosh", "mod", "floor_divide", "sigmoid", "softplus"], 8.0))
+"""Single-thread time per float64 element of each element-wise row, in three tiers read off a measurement
+of every row on 32K elements (rows not listed, the arithmetic and comparisons, take about 0.3 ns)."""
+DEFAULT_STEP_NANOSECONDS = 0.3
+
+BLOCKED_MIN_NANOSECONDS = 250_000
+"""Below this much estimated work, a kernel runs as the direct chain of NumPy calls: with fewer Python-level
+steps it wins on small arrays. `benchmarks.tune_blocked` shows the crossover near 0.25 ms for a chain of
+cheap arithmetic (262K elements of `ew_memory`) and for transcendental functions (16K of `ew_compute`)."""
+
+THREADED_MIN_NANOSECONDS = 750_000
+"""Below this much estimated work, blocks stay on the calling thread: a hand-off to the pool costs about
+0.1 ms here, repaid from about 0.75 ms of work (512K elements of `ew_memory`, 64K of `ew_compute`)."""
+
+
+def kernel_nanoseconds(steps):
+    """Estimated single-thread nanoseconds per output element of a kernel's `steps` ((row, refs) pairs).
+
+    Example:
+        >>> from symgraph.ops.elemwise import scalar_op
+        >>> kernel_nanoseconds([(scalar_op("sin"), (0,)), (scalar_op("add"), (1, 0))])
+        8.3
+    """
+    return sum(STEP_NANOSECONDS.get(row.name, DEFAULT_STEP_NANOSECONDS) for row, _ in steps)
+
+
+def elements_for(nanoseconds, steps):
+    """The output size from which a kernel of `steps` does `nanoseconds` of work (at least one element)."""
+    return max(1, math.ceil(nanoseconds / kernel_nanoseconds(steps)))
+
+
+def blocked_min_elements(op):
+    """Output size from which a kernel op's blocked path beats its direct chain (BLOCKED_MIN_NANOSECONDS
+    of estimated work).
+
+    Example:
+        >>> from symgraph.ops.elemwise import scalar_op
+        >>> from symgraph.ops.fused import Fused
+        >>> blocked_min_elements(Fused(1, [(scalar_op("sin"), (0,)), (scalar_op("add"), (1, 0))]))
+        30121
+    """
+    return elements_for(BLOCKED_MIN_NANOSECONDS, op.steps)
+
 
 _WORKERS = max(1, min(os.cpu_count() or 1, 8))
 _pool = None
@@ -42,7 +90,7 @@ _pool = None
 def _thread_pool():
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="symgraph-kernel")
+        _pool = ThreadPoolExecutor(max_workers=_WORKERS - 1, thread_name_prefix="symgraph-kernel")
     return _pool
 
 
@@ -80,6 +128,7 @@ class BlockedKernel:
         for row, refs in op.steps:
             self.value_dtypes.append(row.output_dtype([self.value_dtypes[r] for r in refs]))
         self.out_dtype = self.value_dtypes[-1]
+        self.threaded_min_elements = elements_for(THREADED_MIN_NANOSECONDS, op.steps)
         self._plans = {}
 
     def try_run(self, *arrays):
@@ -89,7 +138,7 @@ class BlockedKernel:
             return None
         shape, plan, values, full_inputs = layout
         out = np.empty(shape, dtype=self.out_dtype)
-        share_blocks(out.size, _run_blocks, plan, values, full_inputs, out.reshape(-1))
+        share_blocks(out.size, self.threaded_min_elements, _run_blocks, plan, values, full_inputs, out.reshape(-1))
         return out
 
     def layout(self, arrays):
@@ -189,7 +238,7 @@ class BlockedReduction:
             return None
         shape, plan, values, full_inputs = layout
         size = int(np.prod(shape))
-        shares = share_blocks(size, _reduce_blocks, plan, values, full_inputs, self.dtype, self.partial_dtype,
+        shares = share_blocks(size, self.kernel.threaded_min_elements, _reduce_blocks, plan, values, full_inputs, self.dtype, self.partial_dtype,
                               _BLOCK_REDUCTIONS[self.kind])
         partials = np.array([partial for share in shares for partial in share], dtype=self.partial_dtype)
         result = _BLOCK_REDUCTIONS[self.kind](partials)
@@ -230,17 +279,21 @@ def blocked_output_shape(arrays):
     return shape
 
 
-def share_blocks(size, work, *arguments):
+def share_blocks(size, threaded_min_elements, work, *arguments):
     """[work(*arguments, start, stop) for each thread's share of elements [0, size)], in element order.
 
-    Shares are whole blocks; small sizes run on the calling thread only.
+    Shares are whole blocks; sizes below `threaded_min_elements` run on the calling thread only. Otherwise the calling thread
+    computes the first share itself while the pool computes the others: it would only wait idle, and each
+    hand-off to the pool costs tens of microseconds.
     """
-    if size < THREADED_MIN_ELEMENTS or _WORKERS == 1:
+    if size < threaded_min_elements or _WORKERS == 1:
         return [work(*arguments, 0, size)]
     chunk = -(-size // _WORKERS)
     chunk = -(-chunk // BLOCK_ELEMENTS) * BLOCK_ELEMENTS
-    futures = [_thread_pool().submit(work, *arguments, lo, min(lo + chunk, size)) for lo in range(0, size, chunk)]
-    return [future.result() for future in futures]
+    bounds = [(lo, min(lo + chunk, size)) for lo in range(0, size, chunk)]
+    futures = [_thread_pool().submit(work, *arguments, lo, hi) for lo, hi in bounds[1:]]
+    first = work(*arguments, *bounds[0])
+    return [first] + [future.result() for future in futures]
 
 
 def _run_blocks(plan, shared_values, full_inputs, flat_out, start, stop):

@@ -3,19 +3,20 @@ NumPy calls for small arrays, cache-blocked threads for large.
 
 A fused node becomes a few lines of the compiled function itself:
 
-    if i0.size < 65536 or (v0 := blocked_kernel_3(i0, c_1)) is None:
+    if i0.size < 192308 or (v0 := blocked_kernel_3(i0, c_1)) is None:
         v0_t0 = np_exp(i0)
         v0 = np_multiply(v0_t0, c_1)
 
 Small arrays take the direct chain (one NumPy call per step, no extra Python frame); large ones run in
-`BlockedKernel` (see blocked.py), which returns None when the operands' layout does not suit it, and the
+`BlockedKernel` (see blocked.py; "large" is a size from which the kernel's estimated work pays for
+blocks, here 192308 elements for exp and multiply at about 1.3 ns per element), which returns None when the operands' layout does not suit it, and the
 direct chain runs instead. Each step's line knows the operation it computes, so an error names the
 failing operation, its operand types and the user line that created it.
 
 A fused reduction's direct path ends with the NumPy reduction of the kernel's result; its blocked path
 (`BlockedReduction`) reduces each block as it is computed, so no full-size array is ever made:
 
-    if i0.size < 65536 or (v0 := blocked_reduction_3(i0, i1)) is None:
+    if i0.size < 192308 or (v0 := blocked_reduction_3(i0, i1)) is None:
         v0_t0 = np_exp(i0)
         v0_t0 = np_multiply(v0_t0, i1)
         v0 = np.sum(v0_t0)
@@ -34,13 +35,8 @@ Example:
 import numpy as np
 
 from ..ops.fused import STEP_SITES, Fused, FusedReduce
-from .blocked import BlockedKernel, BlockedReduction
+from .blocked import BlockedKernel, BlockedReduction, blocked_min_elements
 from .numpy_backend import elementwise_callee, register_statement_lowering
-
-BLOCKED_MIN_ELEMENTS = 1 << 16
-"""Output size from which the blocked kernel beats the direct chain (measured with benchmarks/, see
-README "Performance"); below it, the direct chain's fewer Python-level steps win."""
-
 
 class StepDescription:
     """Describes step `step` of a fused node for error messages: operation, operand types, user line."""
@@ -85,13 +81,13 @@ def _probe_input(node):
     return max(range(len(ranks)), key=lambda i: (ranks[i], -i))
 
 
-def _may_be_large(shape):
-    """Can a kernel result of static `shape` reach the blocked path's size?"""
+def _may_be_large(shape, op):
+    """Can a kernel result of static `shape` reach the size from which `op` takes the blocked path?"""
     if not shape:
         return False
     if None in shape:
         return True
-    return int(np.prod(shape)) >= BLOCKED_MIN_ELEMENTS
+    return int(np.prod(shape)) >= blocked_min_elements(op)
 
 
 def _kernel_lines(node, values, namespace):
@@ -108,7 +104,7 @@ def _kernel_lines(node, values, namespace):
 def _with_blocked_path(node, input_names, out, runner, lines):
     """`lines` (the direct path) behind a test that first tries `runner` (bound as a name) on large operands."""
     probe = input_names[_probe_input(node)]
-    head = (f"if {probe}.size < {BLOCKED_MIN_ELEMENTS} or "
+    head = (f"if {probe}.size < {blocked_min_elements(node.op)} or "
             f"({out} := {runner}({', '.join(input_names)})) is None:")
     return [head] + [("    " + text, description) for text, description in lines]
 
@@ -120,7 +116,7 @@ def lower_fused(node, input_names, output_names, namespace):
     names = _temporary_names(op, out)
     names[-1] = out
     lines = _kernel_lines(node, list(input_names) + names, namespace)
-    if not _may_be_large(node.outputs[0].type.shape):
+    if not _may_be_large(node.outputs[0].type.shape, op):
         return lines
     kernel = BlockedKernel(op, [v.dtype for v in node.inputs])
     return _with_blocked_path(node, input_names, out, namespace.bind(kernel.try_run, "blocked_kernel"), lines)
@@ -137,7 +133,7 @@ def lower_fused_reduce(node, input_names, output_names, namespace):
     # the kernel's full-size arrays are dead once reduced: free them now, not when the function returns
     lines.append((f"del {', '.join(sorted(set(names)))}", None))
     kernel_shape = op.value_types(*[v.type for v in node.inputs])[-1].shape
-    if not _may_be_large(kernel_shape):
+    if not _may_be_large(kernel_shape, op):
         return lines
     reduction = BlockedReduction(op, [v.dtype for v in node.inputs])
     return _with_blocked_path(node, input_names, out, namespace.bind(reduction.try_run, "blocked_reduction"), lines)
