@@ -186,3 +186,31 @@ def test_blocks_and_threads_start_where_a_kernels_estimated_work_pays(monkeypatc
     shares.clear()
     np.testing.assert_array_equal(BlockedKernel(costly, [x.dtype]).try_run(x), np.exp(np.sin(x)))
     assert sorted(shares) == [(0, size // 2), (size // 2, size)]
+
+
+@pytest.mark.parametrize("x_shape, y_shape", [((3, 4), (3, 4)), ((3, 1), (3, 4)), ((3, 4), (4,)), ((1, 4), (3, 1))])
+def test_direct_path_writes_into_dying_temporaries_only_when_shapes_allow(x_shape, y_shape, rng):
+    x, y = sg.matrix("x"), sg.tensor("y", shape=(None,) * len(y_shape))
+    f = sg.function([x, y], (sg.exp(x) * y + 1.0) * 2.0)
+    assert "out=v0_t0" in f.source  # exp(x) * y: in place when y has exp(x)'s shape, checked at run time
+    xv, yv = rng.standard_normal(x_shape), rng.standard_normal(y_shape)
+    saved = xv.copy(), yv.copy()
+    np.testing.assert_allclose(f(xv, yv), (np.exp(xv) * yv + 1.0) * 2.0, rtol=1e-15)
+    np.testing.assert_array_equal(xv, saved[0])
+    np.testing.assert_array_equal(yv, saved[1])
+
+
+def test_direct_path_of_a_long_chain_holds_one_temporary(monkeypatch, rng):
+    monkeypatch.setattr(blocked, "BLOCKED_MIN_NANOSECONDS", 1e15)  # keep the direct path
+    x = sg.vector("x")
+    f = sg.function([x], sg.tanh(sg.exp(sg.sin(x) * 2.0) + 1.0) - 3.0)
+    value = rng.standard_normal(500_000)  # 4 MB per array
+    f(value)
+    tracemalloc.start()
+    try:
+        result = f(value)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * value.nbytes  # the result, computed in place step after step
+    np.testing.assert_allclose(result, np.tanh(np.exp(np.sin(value) * 2.0) + 1.0) - 3.0, rtol=1e-15)

@@ -202,7 +202,8 @@ def test_direct_path_is_readable_numpy():
     x, y = sg.vector("x"), sg.vector("y")
     source = sg.function([x, y], sg.mean((x - y) ** 2, keepdims=True)).source
     assert re.search(r"if i0.size < \d+ or \(v0 := blocked_reduction_\d+\(i0, i1\)\) is None:", source)
-    assert "v0_t0 = np_subtract(i0, i1)" in source and "v0 = np.mean(v0_t0, keepdims=True)" in source
+    assert "v0_k_t0 = np_subtract(i0, i1)" in source and "v0_k = np_square(v0_k_t0, out=v0_k_t0)" in source
+    assert "v0 = np.mean(v0_k, keepdims=True)" in source
     z = sg.vector("z", shape=(8,))
     small = sg.function([z], sg.sum(sg.exp(z)))
     nodes = fused_reduce_nodes(small)

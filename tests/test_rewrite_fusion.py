@@ -144,7 +144,7 @@ def test_kernel_lowers_to_one_numpy_call_per_step():
     x, y = sg.vector("x"), sg.vector("y")
     source = sg.function([x, y], sg.sigmoid(x) * y).source
     assert re.search(r"v0_t0 = sigmoid_\d+\(i0\)", source)
-    assert "v0 = np_multiply(v0_t0, i1)" in source
+    assert "v0 = np_multiply(v0_t0, i1)" in source  # no out=: only a ufunc's result is surely a new array
 
 
 def test_compiled_function_has_direct_and_blocked_paths_and_pickles():

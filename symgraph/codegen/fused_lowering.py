@@ -5,22 +5,26 @@ A fused node becomes a few lines of the compiled function itself:
 
     if i0.size < 192308 or (v0 := blocked_kernel_3(i0, c_1)) is None:
         v0_t0 = np_exp(i0)
-        v0 = np_multiply(v0_t0, c_1)
+        v0 = np_multiply(v0_t0, c_1, out=v0_t0)
+        del v0_t0
 
 Small arrays take the direct chain (one NumPy call per step, no extra Python frame); large ones run in
-`BlockedKernel` (see blocked.py; "large" is a size from which the kernel's estimated work pays for
-blocks, here 192308 elements for exp and multiply at about 1.3 ns per element), which returns None when the operands' layout does not suit it, and the
-direct chain runs instead. Each step's line knows the operation it computes, so an error names the
-failing operation, its operand types and the user line that created it.
+`BlockedKernel` (see blocked.py), which returns None when the operands' layout does not suit it, and the
+direct chain runs instead. "Large" starts where the kernel's estimated work pays for blocks: 192308
+elements for exp and multiply, at about 1.3 ns per element. In the direct chain a step writes into a
+temporary of the kernel that dies there (`out=`), when its operands cannot make the result larger; a
+check on the operands' shapes is added where static shapes do not tell. Each step's line knows the
+operation it computes, so an error names the failing operation, its operand types and the user line
+that created it.
 
 A fused reduction's direct path ends with the NumPy reduction of the kernel's result; its blocked path
 (`BlockedReduction`) reduces each block as it is computed, so no full-size array is ever made:
 
     if i0.size < 192308 or (v0 := blocked_reduction_3(i0, i1)) is None:
-        v0_t0 = np_exp(i0)
-        v0_t0 = np_multiply(v0_t0, i1)
-        v0 = np.sum(v0_t0)
-        del v0_t0
+        v0_k_t0 = np_exp(i0)
+        v0_k = np_multiply(v0_k_t0, i1, out=v0_k_t0) if i1.shape == v0_k_t0.shape else np_multiply(v0_k_t0, i1)
+        v0 = np.sum(v0_k)
+        del v0_k, v0_k_t0
 
 Example:
     >>> import symgraph as sg
@@ -29,11 +33,12 @@ Example:
     >>> "np_exp(i0)" in f.source and "blocked_kernel" in f.source
     True
     >>> g = sg.function([x], sg.sum(sg.exp(x) * 2.0))
-    >>> "np.sum(v0_t" in g.source and "blocked_reduction" in g.source
+    >>> "np.sum(v0_k)" in g.source and "blocked_reduction" in g.source
     True
 """
 import numpy as np
 
+from ..graph.type import broadcasts_into
 from ..ops.fused import STEP_SITES, Fused, FusedReduce
 from .blocked import BlockedKernel, BlockedReduction, blocked_min_elements
 from .numpy_backend import elementwise_callee, register_statement_lowering
@@ -58,21 +63,73 @@ class StepDescription:
         return f"{row.name}({operands}){where}, step {self.step + 1} of {op}"
 
 
-def _temporary_names(op, out):
-    """A name per step; a name is reused once its value is dead, which frees the array it held. The last
-    step's name is its own, not `out`: callers name the node's result."""
+class _Step:
+    """How the direct path computes one step: the name of its result and, when it writes into a
+    temporary of the kernel that dies here, that temporary's name and the run-time shape checks
+    (operands whose broadcasting could enlarge the result beyond the temporary)."""
+
+    __slots__ = ("name", "into", "checks")
+
+    def __init__(self, name, into=None, checks=()):
+        self.name = name
+        self.into = into
+        self.checks = checks
+
+
+def _shape_checks(operands, target, value_types, values):
+    """Run-time conditions under which broadcasting the `operands` refs gives the temporary `target`'s
+    shape (those provable from static shapes are left out), or None when it never can."""
+    target_shape = value_types[target].shape
+    checks = []
+    for r in dict.fromkeys(operands):
+        shape = value_types[r].shape
+        if r == target or broadcasts_into(shape, target_shape):
+            continue
+        if len(shape) != len(target_shape):
+            return None
+        checks.append(f"{values[r]}.shape == {values[target]}.shape")
+    return checks
+
+
+def _can_hold(temporary_type, result_type):
+    """Can a temporary of `temporary_type` be the `out=` of a result of `result_type`? Same dtype and rank,
+    and not 0-d (ufuncs give NumPy scalars, not arrays, for 0-d operands)."""
+    return (temporary_type.dtype == result_type.dtype and temporary_type.ndim == result_type.ndim
+            and result_type.ndim > 0)
+
+
+def _step_plan(op, value_types, values, out):
+    """A `_Step` per kernel step for the direct path. A temporary whose value dies at a step is reused:
+    a ufunc step of the same result type writes into it with `out=` (when a ufunc made it) (no new array, no page faults for a
+    large one: NumPy's allocator returns big arrays to the system when they are freed), else its name is
+    rebound, which frees it. The last step's result is named `out`."""
     last_use = {}
     for step, (_, refs) in enumerate(op.steps):
         for r in refs:
             last_use[r] = step
+    # only a ufunc's result is certainly a new array: another row's function may return (a view of) its input
+    fresh = [False] * op.nin + [isinstance(row.impl, np.ufunc) for row, _ in op.steps]
     free = []
-    names = []
-    for step, (_, refs) in enumerate(op.steps):
-        for r in set(refs):
-            if r >= op.nin and last_use[r] == step:
-                free.append(names[r - op.nin])
-        names.append(free.pop() if free else f"{out}_t{len(names)}")
-    return names
+    plan = []
+    for step, (row, refs) in enumerate(op.steps):
+        slot = op.nin + step
+        dying = [r for r in dict.fromkeys(refs) if r >= op.nin and last_use[r] == step]
+        into = checks = None
+        for r in dying:
+            if into is None and fresh[r] and isinstance(row.impl, np.ufunc) and _can_hold(value_types[r], value_types[slot]):
+                checks = _shape_checks(refs, r, value_types, values)
+                if checks is not None:
+                    into = r
+                    continue
+            free.append(plan[r - op.nin].name)
+        if into is not None:
+            name = out if step == len(op.steps) - 1 else plan[into - op.nin].name
+            plan.append(_Step(name, plan[into - op.nin].name, checks))
+        else:
+            name = out if step == len(op.steps) - 1 else (free.pop() if free else f"{out}_t{step}")
+            plan.append(_Step(name))
+        values[slot] = name
+    return plan
 
 
 def _probe_input(node):
@@ -90,15 +147,24 @@ def _may_be_large(shape, op):
     return int(np.prod(shape)) >= blocked_min_elements(op)
 
 
-def _kernel_lines(node, values, namespace):
-    """One (line, description) per kernel step, assigning `values[nin + step]`."""
+def _kernel_lines(node, input_names, out, namespace):
+    """(lines, temporary names) of the direct path: one (line, description) per kernel step, the last
+    assigning `out`, then a `del` of the kernel's temporaries (freed now, not when the function returns)."""
     op = node.op
+    value_types = op.value_types(*[v.type for v in node.inputs])
+    values = list(input_names) + [None] * len(op.steps)
+    plan = _step_plan(op, value_types, values, out)
     lines = []
-    for step, (row, refs) in enumerate(op.steps):
+    for step, ((row, refs), planned) in enumerate(zip(op.steps, plan)):
         callee = elementwise_callee(row, namespace)
         operands = ", ".join(values[r] for r in refs)
-        lines.append((f"{values[op.nin + step]} = {callee}({operands})", StepDescription(node, step)))
-    return lines
+        call = f"{callee}({operands})"
+        if planned.into is not None:
+            in_place = f"{callee}({operands}, out={planned.into})"
+            call = f"{in_place} if {' and '.join(planned.checks)} else {call}" if planned.checks else in_place
+        lines.append((f"{planned.name} = {call}", StepDescription(node, step)))
+    temporaries = sorted({planned.name for planned in plan} - {out})
+    return lines, temporaries
 
 
 def _with_blocked_path(node, input_names, out, runner, lines):
@@ -113,9 +179,9 @@ def _with_blocked_path(node, input_names, out, runner, lines):
 def lower_fused(node, input_names, output_names, namespace):
     op = node.op
     (out,) = output_names
-    names = _temporary_names(op, out)
-    names[-1] = out
-    lines = _kernel_lines(node, list(input_names) + names, namespace)
+    lines, temporaries = _kernel_lines(node, input_names, out, namespace)
+    if temporaries:
+        lines.append((f"del {', '.join(temporaries)}", None))
     if not _may_be_large(node.outputs[0].type.shape, op):
         return lines
     kernel = BlockedKernel(op, [v.dtype for v in node.inputs])
@@ -126,12 +192,11 @@ def lower_fused(node, input_names, output_names, namespace):
 def lower_fused_reduce(node, input_names, output_names, namespace):
     op = node.op
     (out,) = output_names
-    names = _temporary_names(op, out)
-    lines = _kernel_lines(node, list(input_names) + names, namespace)
+    kernel_result = f"{out}_k"
+    lines, temporaries = _kernel_lines(node, input_names, kernel_result, namespace)
     keep = ", keepdims=True" if op.keepdims else ""
-    lines.append((f"{out} = np.{op.kind}({names[-1]}{keep})", None))
-    # the kernel's full-size arrays are dead once reduced: free them now, not when the function returns
-    lines.append((f"del {', '.join(sorted(set(names)))}", None))
+    lines.append((f"{out} = np.{op.kind}({kernel_result}{keep})", None))
+    lines.append((f"del {', '.join(sorted(temporaries + [kernel_result]))}", None))
     kernel_shape = op.value_types(*[v.type for v in node.inputs])[-1].shape
     if not _may_be_large(kernel_shape, op):
         return lines

@@ -125,3 +125,17 @@ def broadcast_static_shapes(*shapes, op_name="broadcast", types=None) -> tuple:
         else:
             result.append(1)
     return tuple(result)
+
+
+def broadcasts_into(small_shape, big_shape) -> bool:
+    """Is broadcasting a shape `big_shape` with `small_shape` certain to give `big_shape` (static shapes,
+    None unknown), so that the smaller operand changes no size?
+
+    Example:
+        >>> broadcasts_into((1, 3), (None, 3)), broadcasts_into((None,), (None,))
+        (True, False)
+    """
+    if len(small_shape) > len(big_shape):
+        return False
+    offset = len(big_shape) - len(small_shape)
+    return all(s == 1 or (b is not None and b == s) for s, b in zip(small_shape, big_shape[offset:]))

@@ -12,6 +12,7 @@ Example:
 import numpy as np
 
 from ..graph.basic import Constant, apply_op, constant
+from ..graph.type import broadcasts_into as shapes_broadcast_into
 from ..ops.elemwise import Elemwise, cast_row, scalar_op
 
 MAX_FOLDED_SIZE = 1 << 16
@@ -92,11 +93,7 @@ def is_filled_with(var, value):
 
 def broadcasts_into(small, big):
     """Is broadcasting `big` with `small` certain to give `big`'s shape (so `small` changes no size)?"""
-    small_shape, big_shape = small.type.shape, big.type.shape
-    if len(small_shape) > len(big_shape):
-        return False
-    offset = len(big_shape) - len(small_shape)
-    return all(s == 1 or (b is not None and b == s) for s, b in zip(small_shape, big_shape[offset:]))
+    return shapes_broadcast_into(small.type.shape, big.type.shape)
 
 
 def factor_orders(node):
