@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from .codegen.linker import EntrySpec, link_function
+from .codegen.memory import BUFFER_REUSE
 from .function_args import check_shape, convert_argument
 from .graph.basic import Constant, SharedVariable, Variable
 from .graph.replace import clone_replace
@@ -185,8 +186,11 @@ class Function:
             locate=locator,
             trust_input=self.trust_input,
             nan_guard=self.mode.nan_guard,
+            reuse_buffers=self.mode.enabled(BUFFER_REUSE, ("inplace",)),
         )
         program = link_function(inputs, shared, optimized, spec, name=name or "symgraph_fn")
+        if program.buffer_reuses:
+            self.report.rewrites[BUFFER_REUSE] = program.buffer_reuses
         locator.program = program
         return program
 

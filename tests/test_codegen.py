@@ -214,3 +214,47 @@ def test_direct_path_of_a_long_chain_holds_one_temporary(monkeypatch, rng):
         tracemalloc.stop()
     assert peak < 1.5 * value.nbytes  # the result, computed in place step after step
     np.testing.assert_allclose(result, np.tanh(np.exp(np.sin(value) * 2.0) + 1.0) - 3.0, rtol=1e-15)
+
+
+@pytest.mark.parametrize("b_size", [5, 1])  # a bias of length 1 broadcasts: the matmul's array is too small
+def test_element_wise_nodes_write_into_a_dead_matmul_result(b_size, rng):
+    x, w, b = sg.matrix("x"), sg.matrix("w"), sg.vector("b")
+    xv, wv, bv = rng.standard_normal((3, 4)), rng.standard_normal((4, 5)), rng.standard_normal(b_size)
+    for mode, expected in [(None, np.tanh(xv @ wv + bv)), (UNFUSED, xv @ wv + bv)]:
+        f = sg.function([x, w, b], sg.tanh(x @ w + b) if mode is None else x @ w + b, mode=mode)
+        assert "out=v0" in f.source and f.report.rewrites["buffer_reuse"] == 1
+        np.testing.assert_allclose(f(xv, wv, bv), expected, rtol=1e-15)
+
+
+def test_blocked_kernel_writes_into_a_dead_operand(rng):
+    x, w, b = sg.matrix("x"), sg.matrix("w"), sg.vector("b")
+    f = sg.function([x, w, b], sg.tanh(x @ w + b) * 2.0)
+    xv, wv, bv = rng.standard_normal((700, 30)), rng.standard_normal((30, 700)), rng.standard_normal(700)
+    assert f.source.count("out=v0") >= 2  # the direct path and the blocked kernel
+    np.testing.assert_allclose(f(xv, wv, bv), np.tanh(xv @ wv + bv) * 2.0, rtol=1e-14)
+
+
+@pytest.mark.parametrize("build", [
+    lambda x, w: [sg.exp(x @ w), x @ w],  # the matmul result is also an output
+    lambda x, w: [sg.exp(x @ w), (x @ w).T],  # a view of it is an output
+    lambda x, w: [sg.exp(x @ w) + sg.sum((x @ w)[0])],  # a view of it is read later
+    lambda x, w: [sg.exp(x) * 2.0 + w],  # inputs are never written
+])
+def test_arrays_that_live_on_are_never_written_into(build, rng):
+    x, w = sg.matrix("x"), sg.matrix("w")
+    xv, wv = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    saved = xv.copy(), wv.copy()
+    f = sg.function([x, w], build(x, w))
+    reference = sg.function([x, w], build(x, w), mode="fast_compile")
+    assert "buffer_reuse" not in f.report.rewrites
+    for got, expected in zip(f(xv, wv), reference(xv, wv)):
+        np.testing.assert_allclose(got, expected, rtol=1e-15)
+    np.testing.assert_array_equal(xv, saved[0])
+    np.testing.assert_array_equal(wv, saved[1])
+
+
+@pytest.mark.parametrize("excluded", ["inplace", "buffer_reuse"])
+def test_buffer_reuse_is_switched_off_with_the_inplace_group(excluded):
+    x, w = sg.matrix("x"), sg.matrix("w")
+    f = sg.function([x, w], sg.exp(x @ w), mode=sg.Mode(exclude=[excluded]))
+    assert "out=v0" not in f.source and "buffer_reuse" not in f.report.rewrites

@@ -131,13 +131,18 @@ class BlockedKernel:
         self.threaded_min_elements = elements_for(THREADED_MIN_NANOSECONDS, op.steps)
         self._plans = {}
 
-    def try_run(self, *arrays):
-        """The kernel's result on `arrays` by blocks, or None when the blocked path does not apply."""
+    def try_run(self, *arrays, out=None):
+        """The kernel's result on `arrays` by blocks, or None when the blocked path does not apply.
+
+        `out`, an array the caller no longer needs (it may be one of `arrays`: each block is read before
+        its results are written), receives the result when it has the result's shape, dtype and layout.
+        """
         layout = self.layout(arrays)
         if layout is None:
             return None
         shape, plan, values, full_inputs = layout
-        out = np.empty(shape, dtype=self.out_dtype)
+        if out is None or out.shape != shape or out.dtype != self.out_dtype or not out.flags.c_contiguous:
+            out = np.empty(shape, dtype=self.out_dtype)
         share_blocks(out.size, self.threaded_min_elements, _run_blocks, plan, values, full_inputs, out.reshape(-1))
         return out
 

@@ -39,9 +39,10 @@ Example:
 import numpy as np
 
 from ..graph.type import broadcasts_into
+from ..ops.elemwise import Elemwise
 from ..ops.fused import STEP_SITES, Fused, FusedReduce
 from .blocked import BlockedKernel, BlockedReduction, blocked_min_elements
-from .numpy_backend import elementwise_callee, register_statement_lowering
+from .numpy_backend import elementwise_callee, register_in_place_lowering, register_statement_lowering
 
 class StepDescription:
     """Describes step `step` of a fused node for error messages: operation, operand types, user line."""
@@ -85,9 +86,10 @@ def _shape_checks(operands, target, value_types, values):
         shape = value_types[r].shape
         if r == target or broadcasts_into(shape, target_shape):
             continue
-        if len(shape) != len(target_shape):
+        if len(shape) > len(target_shape):
             return None
-        checks.append(f"{values[r]}.shape == {values[target]}.shape")
+        trailing = f"[{len(target_shape) - len(shape)}:]" if len(shape) < len(target_shape) else ""
+        checks.append(f"{values[r]}.shape == {values[target]}.shape{trailing}")
     return checks
 
 
@@ -98,33 +100,36 @@ def _can_hold(temporary_type, result_type):
             and result_type.ndim > 0)
 
 
-def _step_plan(op, value_types, values, out):
-    """A `_Step` per kernel step for the direct path. A temporary whose value dies at a step is reused:
-    a ufunc step of the same result type writes into it with `out=` (when a ufunc made it) (no new array, no page faults for a
-    large one: NumPy's allocator returns big arrays to the system when they are freed), else its name is
-    rebound, which frees it. The last step's result is named `out`."""
+def _step_plan(op, value_types, values, out, reusable=()):
+    """A `_Step` per kernel step for the direct path. A value that dies at a step is reused: a ufunc step of
+    the same result type writes into it with `out=` (no new array, and no page faults for a large one:
+    NumPy's allocator returns big arrays to the system when they are freed), else a temporary's name is
+    rebound, which frees it. Values that may be written into are the temporaries a ufunc made (another
+    row's function may return a view of its input) and the operands at positions `reusable` (see
+    memory.py). The last step's result is named `out`."""
     last_use = {}
     for step, (_, refs) in enumerate(op.steps):
         for r in refs:
             last_use[r] = step
-    # only a ufunc's result is certainly a new array: another row's function may return (a view of) its input
-    fresh = [False] * op.nin + [isinstance(row.impl, np.ufunc) for row, _ in op.steps]
+    writable = [r in reusable for r in range(op.nin)] + [isinstance(row.impl, np.ufunc) for row, _ in op.steps]
     free = []
     plan = []
     for step, (row, refs) in enumerate(op.steps):
         slot = op.nin + step
-        dying = [r for r in dict.fromkeys(refs) if r >= op.nin and last_use[r] == step]
+        dying = [r for r in dict.fromkeys(refs) if last_use[r] == step and (r >= op.nin or writable[r])]
         into = checks = None
         for r in dying:
-            if into is None and fresh[r] and isinstance(row.impl, np.ufunc) and _can_hold(value_types[r], value_types[slot]):
+            if into is None and writable[r] and isinstance(row.impl, np.ufunc) and _can_hold(value_types[r], value_types[slot]):
                 checks = _shape_checks(refs, r, value_types, values)
                 if checks is not None:
                     into = r
                     continue
-            free.append(plan[r - op.nin].name)
+            if r >= op.nin:
+                free.append(values[r])
         if into is not None:
-            name = out if step == len(op.steps) - 1 else plan[into - op.nin].name
-            plan.append(_Step(name, plan[into - op.nin].name, checks))
+            last = step == len(op.steps) - 1
+            name = out if last else (f"{out}_t{step}" if into < op.nin else values[into])
+            plan.append(_Step(name, values[into], checks))
         else:
             name = out if step == len(op.steps) - 1 else (free.pop() if free else f"{out}_t{step}")
             plan.append(_Step(name))
@@ -147,13 +152,13 @@ def _may_be_large(shape, op):
     return int(np.prod(shape)) >= blocked_min_elements(op)
 
 
-def _kernel_lines(node, input_names, out, namespace):
+def _kernel_lines(node, input_names, out, namespace, reusable=()):
     """(lines, temporary names) of the direct path: one (line, description) per kernel step, the last
-    assigning `out`, then a `del` of the kernel's temporaries (freed now, not when the function returns)."""
+    assigning `out`; the caller deletes the temporaries (freed now, not when the function returns)."""
     op = node.op
     value_types = op.value_types(*[v.type for v in node.inputs])
     values = list(input_names) + [None] * len(op.steps)
-    plan = _step_plan(op, value_types, values, out)
+    plan = _step_plan(op, value_types, values, out, reusable)
     lines = []
     for step, ((row, refs), planned) in enumerate(zip(op.steps, plan)):
         callee = elementwise_callee(row, namespace)
@@ -163,37 +168,66 @@ def _kernel_lines(node, input_names, out, namespace):
             in_place = f"{callee}({operands}, out={planned.into})"
             call = f"{in_place} if {' and '.join(planned.checks)} else {call}" if planned.checks else in_place
         lines.append((f"{planned.name} = {call}", StepDescription(node, step)))
-    temporaries = sorted({planned.name for planned in plan} - {out})
+    temporaries = sorted({planned.name for planned in plan} - {out} - set(input_names))
     return lines, temporaries
 
 
-def _with_blocked_path(node, input_names, out, runner, lines):
-    """`lines` (the direct path) behind a test that first tries `runner` (bound as a name) on large operands."""
+def _with_blocked_path(node, input_names, out, runner, lines, into=None):
+    """`lines` (the direct path) behind a test that first tries `runner` (bound as a name) on large operands,
+    writing into the operand named `into` if given (it checks that the operand fits)."""
     probe = input_names[_probe_input(node)]
+    arguments = ", ".join(input_names) + (f", out={into}" if into is not None else "")
     head = (f"if {probe}.size < {blocked_min_elements(node.op)} or "
-            f"({out} := {runner}({', '.join(input_names)})) is None:")
+            f"({out} := {runner}({arguments})) is None:")
     return [head] + [("    " + text, description) for text, description in lines]
 
 
+@register_in_place_lowering(Fused)
 @register_statement_lowering(Fused)
-def lower_fused(node, input_names, output_names, namespace):
+def lower_fused(node, input_names, output_names, namespace, reusable=()):
     op = node.op
     (out,) = output_names
-    lines, temporaries = _kernel_lines(node, input_names, out, namespace)
+    lines, temporaries = _kernel_lines(node, input_names, out, namespace, reusable)
     if temporaries:
         lines.append((f"del {', '.join(temporaries)}", None))
     if not _may_be_large(node.outputs[0].type.shape, op):
         return lines
     kernel = BlockedKernel(op, [v.dtype for v in node.inputs])
-    return _with_blocked_path(node, input_names, out, namespace.bind(kernel.try_run, "blocked_kernel"), lines)
+    into = next((input_names[p] for p in reusable if _can_hold(node.inputs[p].type, node.outputs[0].type)), None)
+    return _with_blocked_path(node, input_names, out, namespace.bind(kernel.try_run, "blocked_kernel"), lines, into)
 
 
+@register_in_place_lowering(Elemwise)
+def lower_elementwise_in_place(node, input_names, output_names, namespace, reusable):
+    """An element-wise node that writes into the operand at the first of the positions `reusable` that
+    can hold its result: `v3 = np_add(v2, i5, out=v2) if i5.shape == v2.shape[1:] else np_add(v2, i5)`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> x, w, b = sg.matrix("x"), sg.matrix("w"), sg.vector("b")
+        >>> f = sg.function([x, w, b], (x @ w) + b, mode=sg.Mode(exclude=["fusion"]))
+        >>> "np_add(v0, i2, out=v0) if i2.shape == v0.shape[1:] else np_add(v0, i2)" in f.source
+        True
+    """
+    (out,) = output_names
+    types = [v.type for v in node.inputs]
+    callee = elementwise_callee(node.op.scalar, namespace)
+    call = f"{callee}({', '.join(input_names)})"
+    for position in reusable:
+        checks = _shape_checks(range(len(types)), position, types, input_names)
+        if _can_hold(types[position], node.outputs[0].type) and checks is not None:
+            in_place = f"{callee}({', '.join(input_names)}, out={input_names[position]})"
+            return [f"{out} = {in_place} if {' and '.join(checks)} else {call}" if checks else f"{out} = {in_place}"]
+    return [f"{out} = {call}"]
+
+
+@register_in_place_lowering(FusedReduce)
 @register_statement_lowering(FusedReduce)
-def lower_fused_reduce(node, input_names, output_names, namespace):
+def lower_fused_reduce(node, input_names, output_names, namespace, reusable=()):
     op = node.op
     (out,) = output_names
     kernel_result = f"{out}_k"
-    lines, temporaries = _kernel_lines(node, input_names, kernel_result, namespace)
+    lines, temporaries = _kernel_lines(node, input_names, kernel_result, namespace, reusable)
     keep = ", keepdims=True" if op.keepdims else ""
     lines.append((f"{out} = np.{op.kind}({kernel_result}{keep})", None))
     lines.append((f"del {', '.join(sorted(temporaries + [kernel_result]))}", None))

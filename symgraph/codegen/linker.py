@@ -24,6 +24,7 @@ from ..graph.basic import Constant
 from ..graph.traversal import toposort
 from ..ops.elemwise import Elemwise
 from ..ops.linalg import MatMul
+from .memory import reusable_operands
 from .namespace import Namespace, comment_text, safe_identifier
 from .numpy_backend import lower_statements
 
@@ -33,15 +34,17 @@ _counter = itertools.count()
 class Program:
     """A compiled graph: the callable (or entry), its source, and the map from source lines to nodes."""
 
-    __slots__ = ("callable", "source", "filename", "line_nodes", "line_descriptions", "nodes", "__weakref__")
+    __slots__ = ("callable", "source", "filename", "line_nodes", "line_descriptions", "nodes", "buffer_reuses",
+                 "__weakref__")
 
-    def __init__(self, function, source, filename, line_nodes, line_descriptions, nodes):
+    def __init__(self, function, source, filename, line_nodes, line_descriptions, nodes, buffer_reuses=0):
         self.callable = function
         self.source = source
         self.filename = filename
         self.line_nodes = line_nodes
         self.line_descriptions = line_descriptions
         self.nodes = nodes
+        self.buffer_reuses = buffer_reuses
 
     def node_at_line(self, lineno):
         return self.line_nodes.get(lineno)
@@ -73,11 +76,13 @@ class _Source:
             self.line_descriptions[len(self.lines)] = description
 
 
-def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_guard=False):
-    """Append one statement (or a few) per scheduled node; return (result names, scheduled nodes).
+def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_guard=False, reuse_buffers=False):
+    """Append one statement (or a few) per scheduled node; return (result names, scheduled nodes, number
+    of nodes that may write into an operand's array).
 
     With `nan_guard`, each floating-point output is checked right after its node and the first one
-    holding NaN or inf raises FloatingPointError naming the node.
+    holding NaN or inf raises FloatingPointError naming the node. With `reuse_buffers`, element-wise
+    nodes write into dead intermediate arrays where memory.py allows it.
     """
     names = {id(var): name for var, name in zip(inputs, input_names)}
 
@@ -91,6 +96,7 @@ def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_gua
 
     nodes = toposort(outputs, stop_at=inputs)
     dead_after = _dead_after(nodes, outputs)
+    reusable = reusable_operands(nodes, outputs, dead_after) if reuse_buffers else {}
     counter = itertools.count()
     for node in nodes:
         in_names = [name_of(var) for var in node.inputs]
@@ -99,7 +105,7 @@ def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_gua
             out_name = f"v{next(counter)}"
             names[id(out)] = out_name
             out_names.append(out_name)
-        statements = lower_statements(node, in_names, out_names, namespace)
+        statements = lower_statements(node, in_names, out_names, namespace, reusable.get(node, ()))
         for position, statement in enumerate(statements):
             text, description = statement if isinstance(statement, tuple) else (statement, None)
             comment = _site_comment(node) if position == len(statements) - 1 else ""
@@ -109,7 +115,7 @@ def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_gua
         dead = [names[id(var)] for var in dead_after.get(node, ())]
         if dead:
             source.add(f"{indent}del {', '.join(dead)}")
-    return [name_of(out) for out in outputs], nodes
+    return [name_of(out) for out in outputs], nodes, len(reusable)
 
 
 class NonFiniteError:
@@ -183,7 +189,7 @@ def link(inputs, outputs, name="symgraph_fn"):
     source.add(f"def {name}({', '.join(params)}):")
     for param, var in zip(params, inputs):
         source.add(f"    # {param}: {_describe_leaf(var)}")
-    results, nodes = _write_body(source, "    ", inputs, params, outputs, namespace)
+    results, nodes, _ = _write_body(source, "    ", inputs, params, outputs, namespace)
     results = [f"{r}.copy()" if out.owner is None else r for r, out in zip(results, outputs)]
     source.add(f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})")
     text = "\n".join(source.lines) + "\n"
@@ -205,12 +211,12 @@ class EntrySpec:
     is a context manager held while shared values are read and replaced; `output_kind` is "single",
     "list" or "none"; `owned(array, sources, others)` copies an array the caller may not own;
     `locate(exc)` returns the error naming the failing node; `nan_guard` checks every floating-point
-    result for NaN/inf. Keyword arguments go through the compiled function's `_call_general(args,
+    result for NaN/inf; `reuse_buffers` lets element-wise nodes write into dead intermediates (memory.py). Keyword arguments go through the compiled function's `_call_general(args,
     kwargs)`, which binds them and calls again positionally.
     """
 
     def __init__(self, check_input, shared_containers, update_containers, locked, output_kind, owned, locate,
-                 trust_input, nan_guard=False):
+                 trust_input, nan_guard=False, reuse_buffers=False):
         self.check_input = check_input
         self.shared_containers = shared_containers
         self.update_containers = update_containers
@@ -220,6 +226,7 @@ class EntrySpec:
         self.locate = locate
         self.trust_input = trust_input
         self.nan_guard = nan_guard
+        self.reuse_buffers = reuse_buffers
 
 
 def _fresh(var):
@@ -260,8 +267,8 @@ def link_function(inputs, shared, outputs, spec, name="symgraph_fn"):
         source.add(f"{indent}{shared_name} = {namespace.bind(container, 'container')}.value")
     try_line = len(source.lines)
     source.add(f"{indent}try:")
-    results, nodes = _write_body(source, indent + "    ", inputs + shared, params + shared_names, outputs, namespace,
-                                 spec.nan_guard)
+    results, nodes, buffer_reuses = _write_body(source, indent + "    ", inputs + shared, params + shared_names,
+                                                outputs, namespace, spec.nan_guard, spec.reuse_buffers)
     if nodes:
         source.add(f"{indent}except Exception as exc:")
         source.add(f"{indent}    raise locate(exc) from exc")
@@ -288,7 +295,7 @@ def link_function(inputs, shared, outputs, spec, name="symgraph_fn"):
         source.add(f"{indent}return [{', '.join(user_outputs)}]")
     text = "\n".join(source.lines) + "\n"
     function, filename = _compile(text, name, namespace)
-    return Program(function, text, filename, source.line_nodes, source.line_descriptions, nodes)
+    return Program(function, text, filename, source.line_nodes, source.line_descriptions, nodes, buffer_reuses)
 
 
 _GENERAL_CALL = "_call_general"

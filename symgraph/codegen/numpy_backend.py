@@ -17,6 +17,7 @@ from ..ops.elemwise import Elemwise
 
 LOWERINGS = {}
 STATEMENT_LOWERINGS = {}
+IN_PLACE_LOWERINGS = {}
 
 
 def register_lowering(op_type):
@@ -39,12 +40,27 @@ def register_statement_lowering(op_type):
     return decorate
 
 
-def lower_statements(node, input_names, output_names, namespace) -> list:
+def register_in_place_lowering(op_type):
+    """Decorator registering a statement lowering of `op_type` that may write its result into the arrays
+    of the operands at given positions (`lowering(node, input_names, output_names, namespace, positions)`;
+    see memory.py for when an operand's array may be overwritten)."""
+
+    def decorate(function):
+        IN_PLACE_LOWERINGS[op_type] = function
+        return function
+
+    return decorate
+
+
+def lower_statements(node, input_names, output_names, namespace, reusable=()) -> list:
     """Source lines assigning `output_names` (unindented; nested blocks indented by four spaces).
 
     A line may be a (text, description) pair, where `description`'s str() says what the line computes
-    when that is finer than the node (errors then name it).
+    when that is finer than the node (errors then name it). `reusable`: positions of operands whose
+    arrays the node may write its result into.
     """
+    if reusable:
+        return IN_PLACE_LOWERINGS[type(node.op)](node, input_names, output_names, namespace, reusable)
     lowering = STATEMENT_LOWERINGS.get(type(node.op))
     if lowering is not None:
         return lowering(node, input_names, output_names, namespace)

@@ -1,0 +1,90 @@
+"""The memory plan: which dead intermediate array an element-wise node may write its result into.
+
+NumPy's allocator hands large arrays back to the system when they are freed, so every fresh large
+temporary faults its pages in again (and the kernel zeroes them). A node that computes element by
+element can instead write into an operand's array when that array is certainly the function's own and
+nothing will read it again:
+
+- it was made by an operation that always returns a new array (a matmul, a ufunc, a fused kernel
+  ending in a ufunc), so it is no input, constant, shared value or view of one;
+- this node is its last use and it is not an output;
+- no operation that may return a view of it (a transpose, a reshape, an index...) uses it, so no alias
+  of it lives on.
+
+Whether the result really has the operand's shape (broadcasting may enlarge it) is proved from static
+shapes or checked when the function runs, by the lowering of the node. The plan is the rewrite group
+"inplace" (`sg.Mode(exclude=["inplace"])` switches it off); `f.report.rewrites["buffer_reuse"]` counts
+the nodes that write into an operand.
+
+Example:
+    >>> import symgraph as sg
+    >>> x, w, b = sg.matrix("x"), sg.matrix("w"), sg.vector("b")
+    >>> f = sg.function([x, w, b], sg.tanh(x @ w + b))
+    >>> "out=v0" in f.source, f.report.rewrites["buffer_reuse"]
+    (True, 1)
+"""
+import numpy as np
+
+from ..ops.elemwise import Elemwise
+from ..ops.fused import Fused, FusedReduce
+from ..ops.linalg import MatMul
+from ..ops.reduce import Reduce
+from ..ops.shape_of import Shape
+from ..rewrite.registry import register_pass_name
+from ..rewrite.specialized_ops import FitLike, FullLike
+
+BUFFER_REUSE = "buffer_reuse"
+register_pass_name(BUFFER_REUSE, "inplace")
+
+
+def _ends_in_ufunc(op):
+    """Does an element-wise op (or kernel) compute its result with a ufunc, which returns a new array?"""
+    if type(op) is Elemwise:
+        return isinstance(op.scalar.impl, np.ufunc)
+    if type(op) is Fused:
+        return isinstance(op.steps[-1][0].impl, np.ufunc)
+    return False
+
+
+def _makes_new_arrays(op):
+    """Is every result of `op` a new array (never an input, a constant or a view of one)?"""
+    return type(op) is MatMul or _ends_in_ufunc(op)
+
+
+def _may_alias(node, position):
+    """May `node`'s output be (a view of) its input at `position`? Unknown operations: yes."""
+    op = node.op
+    if _ends_in_ufunc(op) or type(op) in (FusedReduce, MatMul, Reduce, Shape, FullLike):
+        return False
+    if type(op) is FitLike:
+        return position == 0  # the target's array only gives its shape
+    return True
+
+
+def _computes_in_place(node):
+    """Can `node` write its result into an operand's array (an element-wise ufunc or kernel)?"""
+    return _ends_in_ufunc(node.op) or type(node.op) is FusedReduce
+
+
+def reusable_operands(nodes, outputs, last_uses):
+    """{node: input positions whose array the node may overwrite} for the scheduled `nodes`.
+
+    `last_uses` maps each node to the variables whose last use it is (see the linker's liveness).
+    """
+    aliased = set()
+    for node in nodes:
+        for position, var in enumerate(node.inputs):
+            if _may_alias(node, position):
+                aliased.add(var)
+    kept = set(outputs)
+    plan = {}
+    for node in nodes:
+        if not _computes_in_place(node):
+            continue
+        dying = set(last_uses.get(node, ()))
+        positions = [position for position, var in enumerate(node.inputs)
+                     if var in dying and var not in kept and var not in aliased and var.ndim > 0
+                     and var.owner is not None and _makes_new_arrays(var.owner.op)]
+        if positions:
+            plan[node] = positions
+    return plan
