@@ -31,6 +31,12 @@ STEP_SITES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 run-time error inside the kernel names the user's line that built the failing operation."""
 
 
+def _made_by_the_optimizer(op, what, transform):
+    """The error for differentiating an op that only the optimizer makes."""
+    return NotDifferentiableError(f"{op} is {what} made by the optimizer; differentiate the graph before "
+                                  f"optimizing it ({transform} on the original variables)")
+
+
 class Fused(Op):
     """Element-wise kernel over `nin` inputs; `steps` is a tuple of (ScalarOp, tuple of refs)."""
 
@@ -76,16 +82,10 @@ class Fused(Op):
         return values[-1]
 
     def pullback(self, inputs, outputs, output_grads):
-        raise NotDifferentiableError(
-            f"{self} is a fused element-wise kernel made by the optimizer; differentiate the graph "
-            "before optimizing it (sg.grad on the original variables)"
-        )
+        raise _made_by_the_optimizer(self, "a fused element-wise kernel", "sg.grad")
 
     def pushforward(self, inputs, outputs, tangents):
-        raise NotDifferentiableError(
-            f"{self} is a fused element-wise kernel made by the optimizer; differentiate the graph "
-            "before optimizing it (sg.jvp on the original variables)"
-        )
+        raise _made_by_the_optimizer(self, "a fused element-wise kernel", "sg.jvp")
 
 
 FUSABLE_REDUCTIONS = ("sum", "mean", "max", "min")
@@ -154,13 +154,7 @@ class FusedReduce(Op):
         return self.reduction(np.ndim(kernel_value)).perform(kernel_value)
 
     def pullback(self, inputs, outputs, output_grads):
-        raise NotDifferentiableError(
-            f"{self} is a fused reduction of an element-wise kernel made by the optimizer; differentiate the "
-            "graph before optimizing it (sg.grad on the original variables)"
-        )
+        raise _made_by_the_optimizer(self, "a fused reduction of an element-wise kernel", "sg.grad")
 
     def pushforward(self, inputs, outputs, tangents):
-        raise NotDifferentiableError(
-            f"{self} is a fused reduction of an element-wise kernel made by the optimizer; differentiate the "
-            "graph before optimizing it (sg.jvp on the original variables)"
-        )
+        raise _made_by_the_optimizer(self, "a fused reduction of an element-wise kernel", "sg.jvp")

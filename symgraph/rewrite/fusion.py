@@ -96,6 +96,29 @@ def _kernel(members, position):
     return Fused(len(inputs), steps), inputs, tuple(node.site for node in ordered)
 
 
+def _rewire(nodes, outputs, replacements, removed):
+    """`outputs` recomputed over the scheduled `nodes`: a node in `replacements` gives way to the variable
+    `replacements[node](new)` builds (`new` maps a variable to its recomputed self), a node in `removed`
+    disappears (a replacement computes it), and any other node is rebuilt when one of its inputs changed
+    (keeping the creation sites of a kernel's steps)."""
+    memo = {}
+
+    def new(var):
+        return memo.get(var, var)
+
+    for node in nodes:
+        if node in replacements:
+            memo[node.outputs[0]] = replacements[node](new)
+        elif node not in removed:
+            new_inputs = tuple(new(v) for v in node.inputs)
+            if any(a is not b for a, b in zip(new_inputs, node.inputs)):
+                rebuilt = apply_op(node.op, new_inputs, node.site)
+                if node in STEP_SITES:
+                    STEP_SITES.setdefault(rebuilt, STEP_SITES[node])
+                memo.update(zip(node.outputs, rebuilt.outputs))
+    return [new(var) for var in outputs]
+
+
 def fuse_elemwise(outputs, counts):
     """`outputs` recomputed with every cluster of element-wise nodes fused; `counts[FUSION]` += kernels made."""
     nodes = toposort(outputs)
@@ -103,25 +126,20 @@ def fuse_elemwise(outputs, counts):
     if not clusters:
         return list(outputs)
     position = {node: index for index, node in enumerate(nodes)}
-    fused_member = {member for members in clusters.values() for member in members}
-    memo = {}
 
-    def new(var):
-        return memo.get(var, var)
-
-    for node in nodes:
-        if node in clusters:
-            op, inputs, sites = _kernel(clusters[node], position)
-            kernel = apply_op(op, tuple(new(v) for v in inputs), node.site)
+    def kernel_for(root):
+        def build(new):
+            op, inputs, sites = _kernel(clusters[root], position)
+            kernel = apply_op(op, tuple(new(v) for v in inputs), root.site)
             STEP_SITES.setdefault(kernel, sites)
-            memo[node.outputs[0]] = kernel.outputs[0]
-        elif node not in fused_member:
-            new_inputs = tuple(new(v) for v in node.inputs)
-            if any(a is not b for a, b in zip(new_inputs, node.inputs)):
-                rebuilt = apply_op(node.op, new_inputs, node.site)
-                memo.update(zip(node.outputs, rebuilt.outputs))
+            return kernel.outputs[0]
+
+        return build
+
+    fused_member = {member for members in clusters.values() for member in members}
+    rewired = _rewire(nodes, outputs, {root: kernel_for(root) for root in clusters}, fused_member)
     counts[FUSION] = counts.get(FUSION, 0) + len(clusters)
-    return [new(var) for var in outputs]
+    return rewired
 
 
 def _private_kernel(node, uses):
@@ -159,27 +177,18 @@ def fuse_reductions(outputs, counts):
             kernel_of[node] = kernel
     if not kernel_of:
         return list(outputs)
-    absorbed = set(kernel_of.values())
-    memo = {}
-
-    def new(var):
-        return memo.get(var, var)
-
-    for node in nodes:
-        if node in kernel_of:
+    def reduction_for(node):
+        def build(new):
             kernel = kernel_of[node]
             nin, steps, sites = _kernel_steps(kernel)
             op = FusedReduce(nin, steps, node.op.kind, node.op.keepdims)
             fused = apply_op(op, tuple(new(v) for v in kernel.inputs), node.site)
             if sites is not None:
                 STEP_SITES.setdefault(fused, sites)
-            memo[node.outputs[0]] = fused.outputs[0]
-        elif node not in absorbed:
-            new_inputs = tuple(new(v) for v in node.inputs)
-            if any(a is not b for a, b in zip(new_inputs, node.inputs)):
-                rebuilt = apply_op(node.op, new_inputs, node.site)
-                if node in STEP_SITES:
-                    STEP_SITES.setdefault(rebuilt, STEP_SITES[node])
-                memo.update(zip(node.outputs, rebuilt.outputs))
+            return fused.outputs[0]
+
+        return build
+
+    rewired = _rewire(nodes, outputs, {node: reduction_for(node) for node in kernel_of}, set(kernel_of.values()))
     counts[REDUCTION_FUSION] = counts.get(REDUCTION_FUSION, 0) + len(kernel_of)
-    return [new(var) for var in outputs]
+    return rewired
