@@ -199,3 +199,25 @@ def test_removing_a_zero_keeps_the_sign_of_zero_results(build):
         expected = sg.function([x], build(x), mode="fast_compile")(values)
         result = sg.function([x], build(x))(values)
     np.testing.assert_array_equal(result, expected)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_constants_are_not_gathered_across_a_widening_that_follows_a_wrap_around(mode):
+    # found by the fuzzer: (x - 1) + int64(1) at x = INT32_MIN wraps to INT32_MAX in int32 first, then widens
+    x = sg.tensor("x", dtype="int32", shape=())
+    one = sg.constant(np.array(1, dtype="int64"))
+    f = compiled([x], [(x - 1) + one], mode)
+    value = np.array(np.iinfo(np.int32).min, dtype=np.int32)
+    with np.errstate(over="ignore"):
+        expected = (value - np.int32(1)) + np.int64(1)
+    assert f(value)[0] == expected == 2**31
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_constants_are_not_gathered_across_a_widening_that_follows_an_overflow(mode):
+    x = sg.tensor("x", dtype="float32", shape=(None,))
+    f = compiled([x], [(x + np.float32(1e38)) + sg.constant(np.array(-1e38))], mode)
+    values = np.array([3e38, 1.0], dtype=np.float32)
+    with np.errstate(over="ignore"):
+        expected = (values + np.float32(1e38)) + np.float64(-1e38)
+    np.testing.assert_array_equal(f(values)[0], expected)  # inf where float32 overflowed, as NumPy

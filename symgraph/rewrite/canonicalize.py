@@ -202,7 +202,9 @@ def _combine_constants(node, combine, is_unsafe):
         return None
     x, c1 = inner
     dtype = node.outputs[0].dtype
-    if np.result_type(x.dtype, dtype) != dtype:
+    # the inner operation must already compute in the result's dtype: an int32 x - 1 wraps around (and a
+    # float32 one overflows) before a wider outer + 1 could undo it
+    if inner_node.outputs[0].dtype != dtype:
         return None
     shape = np.broadcast_shapes(c1.data.shape, c2.data.shape)
     if math.prod(shape) > MAX_FOLDED_SIZE:
