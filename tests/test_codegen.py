@@ -188,7 +188,8 @@ def test_blocks_and_threads_start_where_a_kernels_estimated_work_pays(monkeypatc
     assert sorted(shares) == [(0, size // 2), (size // 2, size)]
 
 
-@pytest.mark.parametrize("x_shape, y_shape", [((3, 4), (3, 4)), ((3, 1), (3, 4)), ((3, 4), (4,)), ((1, 4), (3, 1))])
+@pytest.mark.parametrize("x_shape, y_shape", [((300, 400), (300, 400)), ((300, 1), (300, 400)), ((300, 400), (400,)),
+                                              ((1, 400), (300, 1)), ((3, 4), (3, 4))])  # large enough to check, and small
 def test_direct_path_writes_into_dying_temporaries_only_when_shapes_allow(x_shape, y_shape, rng):
     x, y = sg.matrix("x"), sg.tensor("y", shape=(None,) * len(y_shape))
     f = sg.function([x, y], (sg.exp(x) * y + 1.0) * 2.0)
@@ -216,14 +217,16 @@ def test_direct_path_of_a_long_chain_holds_one_temporary(monkeypatch, rng):
     np.testing.assert_allclose(result, np.tanh(np.exp(np.sin(value) * 2.0) + 1.0) - 3.0, rtol=1e-15)
 
 
-@pytest.mark.parametrize("b_size", [5, 1])  # a bias of length 1 broadcasts: the matmul's array is too small
+@pytest.mark.parametrize("b_size", [500, 1])  # a bias of length 1 broadcasts: the matmul's array is too small
 def test_element_wise_nodes_write_into_a_dead_matmul_result(b_size, rng):
     x, w, b = sg.matrix("x"), sg.matrix("w"), sg.vector("b")
-    xv, wv, bv = rng.standard_normal((3, 4)), rng.standard_normal((4, 5)), rng.standard_normal(b_size)
+    xv, wv, bv = rng.standard_normal((60, 4)), rng.standard_normal((4, 500)), rng.standard_normal(b_size)
     for mode, expected in [(None, np.tanh(xv @ wv + bv)), (UNFUSED, xv @ wv + bv)]:
         f = sg.function([x, w, b], sg.tanh(x @ w + b) if mode is None else x @ w + b, mode=mode)
         assert "out=v0" in f.source and f.report.rewrites["buffer_reuse"] == 1
         np.testing.assert_allclose(f(xv, wv, bv), expected, rtol=1e-15)
+        if b_size == 1:
+            np.testing.assert_allclose(f(xv[:, :4], wv[:, :5], bv), expected[:, :5], rtol=1e-15)  # small
 
 
 def test_blocked_kernel_writes_into_a_dead_operand(rng):

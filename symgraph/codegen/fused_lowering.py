@@ -13,16 +13,17 @@ Small arrays take the direct chain (one NumPy call per step, no extra Python fra
 direct chain runs instead. "Large" starts where the kernel's estimated work pays for blocks: 192308
 elements for exp and multiply, at about 1.3 ns per element. In the direct chain a step writes into a
 temporary of the kernel that dies there (`out=`), when its operands cannot make the result larger; a
-check on the operands' shapes is added where static shapes do not tell. Each step's line knows the
+check on the operands' shapes is added where static shapes do not tell (only for arrays of 128 KiB or
+more, by the size the blocked-path test read: smaller ones gain nothing). Each step's line knows the
 operation it computes, so an error names the failing operation, its operand types and the user line
 that created it.
 
 A fused reduction's direct path ends with the NumPy reduction of the kernel's result; its blocked path
 (`BlockedReduction`) reduces each block as it is computed, so no full-size array is ever made:
 
-    if i0.size < 192308 or (v0 := blocked_reduction_3(i0, i1)) is None:
+    if (v0_n := i0.size) < 192308 or (v0 := blocked_reduction_3(i0, i1)) is None:
         v0_k_t0 = np_exp(i0)
-        v0_k = np_multiply(v0_k_t0, i1, out=v0_k_t0) if i1.shape == v0_k_t0.shape else np_multiply(v0_k_t0, i1)
+        v0_k = np_multiply(v0_k_t0, i1, out=v0_k_t0) if v0_n >= 16384 and i1.shape == v0_k_t0.shape else ...
         v0 = np.sum(v0_k)
         del v0_k, v0_k_t0
 
@@ -77,20 +78,28 @@ class _Step:
         self.checks = checks
 
 
-def _shape_checks(operands, target, value_types, values):
-    """Run-time conditions under which broadcasting the `operands` refs gives the temporary `target`'s
-    shape (those provable from static shapes are left out), or None when it never can."""
+IN_PLACE_MIN_BYTES = 1 << 17
+"""Arrays from this size on are written into when that needs a run-time shape check. glibc hands arrays
+of 128 KiB and more back to the system when freed (so a fresh one faults its pages in again); smaller
+ones are recycled at no cost, and the check (~0.2 us) would only slow small calls down."""
+
+
+def _shape_checks(operands, target, value_types, values, large):
+    """Run-time conditions under which writing into the value `target` pays and is right: `large` (a
+    condition that the arrays are big enough, or None when no check may be added) and, for each operand
+    whose static shape does not prove that broadcasting it gives `target`'s shape, a shape comparison.
+    None when that can never hold or needs a check that may not be added; [] when nothing needs checking."""
     target_shape = value_types[target].shape
     checks = []
     for r in dict.fromkeys(operands):
         shape = value_types[r].shape
         if r == target or broadcasts_into(shape, target_shape):
             continue
-        if len(shape) > len(target_shape):
+        if len(shape) > len(target_shape) or large is None:
             return None
         trailing = f"[{len(target_shape) - len(shape)}:]" if len(shape) < len(target_shape) else ""
         checks.append(f"{values[r]}.shape == {values[target]}.shape{trailing}")
-    return checks
+    return [large] + checks if checks else checks
 
 
 def _can_hold(temporary_type, result_type):
@@ -100,13 +109,14 @@ def _can_hold(temporary_type, result_type):
             and result_type.ndim > 0)
 
 
-def _step_plan(op, value_types, values, out, reusable=()):
+def _step_plan(op, value_types, values, out, reusable=(), large=None):
     """A `_Step` per kernel step for the direct path. A value that dies at a step is reused: a ufunc step of
     the same result type writes into it with `out=` (no new array, and no page faults for a large one:
     NumPy's allocator returns big arrays to the system when they are freed), else a temporary's name is
     rebound, which frees it. Values that may be written into are the temporaries a ufunc made (another
     row's function may return a view of its input) and the operands at positions `reusable` (see
-    memory.py). The last step's result is named `out`."""
+    memory.py). `large`: the condition under which a write that needs a shape check is worth it (None:
+    no such writes). The last step's result is named `out`."""
     last_use = {}
     for step, (_, refs) in enumerate(op.steps):
         for r in refs:
@@ -120,7 +130,7 @@ def _step_plan(op, value_types, values, out, reusable=()):
         into = checks = None
         for r in dying:
             if into is None and writable[r] and isinstance(row.impl, np.ufunc) and _can_hold(value_types[r], value_types[slot]):
-                checks = _shape_checks(refs, r, value_types, values)
+                checks = _shape_checks(refs, r, value_types, values, large)
                 if checks is not None:
                     into = r
                     continue
@@ -152,13 +162,14 @@ def _may_be_large(shape, op):
     return int(np.prod(shape)) >= blocked_min_elements(op)
 
 
-def _kernel_lines(node, input_names, out, namespace, reusable=()):
-    """(lines, temporary names) of the direct path: one (line, description) per kernel step, the last
-    assigning `out`; the caller deletes the temporaries (freed now, not when the function returns)."""
+def _kernel_lines(node, input_names, out, namespace, reusable=(), large=None):
+    """(lines, temporary names, whether a line tests `large`) of the direct path: one (line, description)
+    per kernel step, the last assigning `out`; the caller deletes the temporaries (freed now, not when the
+    function returns)."""
     op = node.op
     value_types = op.value_types(*[v.type for v in node.inputs])
     values = list(input_names) + [None] * len(op.steps)
-    plan = _step_plan(op, value_types, values, out, reusable)
+    plan = _step_plan(op, value_types, values, out, reusable, large)
     lines = []
     for step, ((row, refs), planned) in enumerate(zip(op.steps, plan)):
         callee = elementwise_callee(row, namespace)
@@ -169,15 +180,33 @@ def _kernel_lines(node, input_names, out, namespace, reusable=()):
             call = f"{in_place} if {' and '.join(planned.checks)} else {call}" if planned.checks else in_place
         lines.append((f"{planned.name} = {call}", StepDescription(node, step)))
     temporaries = sorted({planned.name for planned in plan} - {out} - set(input_names))
-    return lines, temporaries
+    return lines, temporaries, any(planned.checks for planned in plan)
 
 
-def _with_blocked_path(node, input_names, out, runner, lines, into=None):
+def _size_name(out):
+    """The name the blocked-path test gives the probed operand's size, for the direct path's checks."""
+    return f"{out}_n"
+
+
+def _large(node, out):
+    """The direct path's condition that a kernel's arrays reach IN_PLACE_MIN_BYTES (from the size the
+    blocked-path test already read), or None when the kernel has no such test."""
+    op = node.op
+    kernel_type = op.value_types(*[v.type for v in node.inputs])[op.nin + len(op.steps) - 1]
+    if not _may_be_large(kernel_type.shape, op):
+        return None
+    return f"{_size_name(out)} >= {max(1, IN_PLACE_MIN_BYTES // kernel_type.dtype.itemsize)}"
+
+
+def _with_blocked_path(node, input_names, out, runner, lines, into=None, keep_size=False):
     """`lines` (the direct path) behind a test that first tries `runner` (bound as a name) on large operands,
-    writing into the operand named `into` if given (it checks that the operand fits)."""
-    probe = input_names[_probe_input(node)]
+    writing into the operand named `into` if given (it checks that the operand fits); with `keep_size` the
+    test keeps the probed size in `_size_name(out)` for the direct path."""
+    probe = f"{input_names[_probe_input(node)]}.size"
+    if keep_size:
+        probe = f"({_size_name(out)} := {probe})"
     arguments = ", ".join(input_names) + (f", out={into}" if into is not None else "")
-    head = (f"if {probe}.size < {blocked_min_elements(node.op)} or "
+    head = (f"if {probe} < {blocked_min_elements(node.op)} or "
             f"({out} := {runner}({arguments})) is None:")
     return [head] + [("    " + text, description) for text, description in lines]
 
@@ -187,26 +216,28 @@ def _with_blocked_path(node, input_names, out, runner, lines, into=None):
 def lower_fused(node, input_names, output_names, namespace, reusable=()):
     op = node.op
     (out,) = output_names
-    lines, temporaries = _kernel_lines(node, input_names, out, namespace, reusable)
+    lines, temporaries, checks_size = _kernel_lines(node, input_names, out, namespace, reusable, _large(node, out))
     if temporaries:
         lines.append((f"del {', '.join(temporaries)}", None))
     if not _may_be_large(node.outputs[0].type.shape, op):
         return lines
     kernel = BlockedKernel(op, [v.dtype for v in node.inputs])
     into = next((input_names[p] for p in reusable if _can_hold(node.inputs[p].type, node.outputs[0].type)), None)
-    return _with_blocked_path(node, input_names, out, namespace.bind(kernel.try_run, "blocked_kernel"), lines, into)
+    runner = namespace.bind(kernel.try_run, "blocked_kernel")
+    return _with_blocked_path(node, input_names, out, runner, lines, into, checks_size)
 
 
 @register_in_place_lowering(Elemwise)
 def lower_elementwise_in_place(node, input_names, output_names, namespace, reusable):
     """An element-wise node that writes into the operand at the first of the positions `reusable` that
-    can hold its result: `v3 = np_add(v2, i5, out=v2) if i5.shape == v2.shape[1:] else np_add(v2, i5)`.
+    can hold its result: `v3 = np_add(v2, i5, out=v2) if v2.nbytes >= 131072 and i5.shape == v2.shape[1:] else
+    np_add(v2, i5)`.
 
     Example:
         >>> import symgraph as sg
         >>> x, w, b = sg.matrix("x"), sg.matrix("w"), sg.vector("b")
         >>> f = sg.function([x, w, b], (x @ w) + b, mode=sg.Mode(exclude=["fusion"]))
-        >>> "np_add(v0, i2, out=v0) if i2.shape == v0.shape[1:] else np_add(v0, i2)" in f.source
+        >>> "np_add(v0, i2, out=v0) if v0.nbytes >= 131072 and i2.shape == v0.shape[1:] else np_add(v0, i2)" in f.source
         True
     """
     (out,) = output_names
@@ -214,7 +245,8 @@ def lower_elementwise_in_place(node, input_names, output_names, namespace, reusa
     callee = elementwise_callee(node.op.scalar, namespace)
     call = f"{callee}({', '.join(input_names)})"
     for position in reusable:
-        checks = _shape_checks(range(len(types)), position, types, input_names)
+        large = f"{input_names[position]}.nbytes >= {IN_PLACE_MIN_BYTES}"
+        checks = _shape_checks(range(len(types)), position, types, input_names, large)
         if _can_hold(types[position], node.outputs[0].type) and checks is not None:
             in_place = f"{callee}({', '.join(input_names)}, out={input_names[position]})"
             return [f"{out} = {in_place} if {' and '.join(checks)} else {call}" if checks else f"{out} = {in_place}"]
@@ -227,7 +259,8 @@ def lower_fused_reduce(node, input_names, output_names, namespace, reusable=()):
     op = node.op
     (out,) = output_names
     kernel_result = f"{out}_k"
-    lines, temporaries = _kernel_lines(node, input_names, kernel_result, namespace, reusable)
+    lines, temporaries, checks_size = _kernel_lines(node, input_names, kernel_result, namespace, reusable,
+                                                    _large(node, out))
     keep = ", keepdims=True" if op.keepdims else ""
     lines.append((f"{out} = np.{op.kind}({kernel_result}{keep})", None))
     lines.append((f"del {', '.join(sorted(temporaries + [kernel_result]))}", None))
@@ -235,4 +268,5 @@ def lower_fused_reduce(node, input_names, output_names, namespace, reusable=()):
     if not _may_be_large(kernel_shape, op):
         return lines
     reduction = BlockedReduction(op, [v.dtype for v in node.inputs])
-    return _with_blocked_path(node, input_names, out, namespace.bind(reduction.try_run, "blocked_reduction"), lines)
+    runner = namespace.bind(reduction.try_run, "blocked_reduction")
+    return _with_blocked_path(node, input_names, out, runner, lines, keep_size=checks_size)
