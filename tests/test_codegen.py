@@ -261,3 +261,15 @@ def test_buffer_reuse_is_switched_off_with_the_inplace_group(excluded):
     x, w = sg.matrix("x"), sg.matrix("w")
     f = sg.function([x, w], sg.exp(x @ w), mode=sg.Mode(exclude=[excluded]))
     assert "out=v0" not in f.source and "buffer_reuse" not in f.report.rewrites
+
+
+def test_a_later_use_of_only_the_shape_does_not_keep_an_array_from_being_written_into(rng):
+    # the gradient's fit_shape nodes read the matmul result's shape alone, after the kernel wrote into it
+    x, w, b = sg.matrix("x"), sg.matrix("w"), sg.vector("b")
+    cost = sg.sum(sg.tanh(x @ w + b) * 3.0)
+    f = sg.function([x, w, b], sg.grad(cost, [w, b]))
+    assert f.report.rewrites["buffer_reuse"] == 2 and "out=v1" in f.source
+    xv, wv, bv = rng.standard_normal((300, 20)), rng.standard_normal((20, 200)), rng.standard_normal(200)
+    expected = sg.function([x, w, b], sg.grad(cost, [w, b]), mode="fast_compile")(xv, wv, bv)
+    for got, want in zip(f(xv, wv, bv), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12)

@@ -96,7 +96,7 @@ def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_gua
 
     nodes = toposort(outputs, stop_at=inputs)
     dead_after = _dead_after(nodes, outputs)
-    reusable = reusable_operands(nodes, outputs, dead_after) if reuse_buffers else {}
+    reusable = reusable_operands(nodes, outputs) if reuse_buffers else {}
     counter = itertools.count()
     for node in nodes:
         in_names = [name_of(var) for var in node.inputs]

@@ -7,7 +7,8 @@ nothing will read it again:
 
 - it was made by an operation that always returns a new array (a matmul, a ufunc, a fused kernel
   ending in a ufunc), so it is no input, constant, shared value or view of one;
-- this node is its last use and it is not an output;
+- this node is the last to read its values (later uses of its shape alone do not count: writing into
+  it keeps its shape) and it is not an output;
 - no operation that may return a view of it (a transpose, a reshape, an index...) uses it, so no alias
   of it lives on.
 
@@ -66,24 +67,28 @@ def _computes_in_place(node):
     return _ends_in_ufunc(node.op) or type(node.op) is FusedReduce
 
 
-def reusable_operands(nodes, outputs, last_uses):
-    """{node: input positions whose array the node may overwrite} for the scheduled `nodes`.
+def _reads_only_shape(node, position):
+    """Does `node` use its input at `position` only for its shape (which writing into it keeps)?"""
+    return (type(node.op) is Shape and position == 0) or (type(node.op) in (FitLike, FullLike) and position == 1)
 
-    `last_uses` maps each node to the variables whose last use it is (see the linker's liveness).
-    """
+
+def reusable_operands(nodes, outputs):
+    """{node: input positions whose array the node may overwrite} for the scheduled `nodes`."""
     aliased = set()
+    last_reader = {}
     for node in nodes:
         for position, var in enumerate(node.inputs):
             if _may_alias(node, position):
                 aliased.add(var)
+            if not _reads_only_shape(node, position):
+                last_reader[var] = node
     kept = set(outputs)
     plan = {}
     for node in nodes:
         if not _computes_in_place(node):
             continue
-        dying = set(last_uses.get(node, ()))
         positions = [position for position, var in enumerate(node.inputs)
-                     if var in dying and var not in kept and var not in aliased and var.ndim > 0
+                     if last_reader.get(var) is node and var not in kept and var not in aliased and var.ndim > 0
                      and var.owner is not None and _makes_new_arrays(var.owner.op)]
         if positions:
             plan[node] = positions
