@@ -5,7 +5,8 @@
     python -m benchmarks --only ew_compute call_overhead --json results.json
 
 Every system's result is checked against the baseline before it is timed; a wrong result is reported as
-wrong and never timed. PyTensor, JAX and numexpr columns appear when installed (`pip install ".[bench]"`).
+wrong and never timed. The systems of a workload are timed in turn, a batch each per round, and a ratio
+is the median of the per-round ratios, so that drift of a shared machine's speed affects all alike. PyTensor, JAX and numexpr columns appear when installed (`pip install ".[bench]"`).
 """
 import argparse
 import json
@@ -13,33 +14,37 @@ import platform
 import sys
 import time
 
-from .harness import Row, median_seconds, results_agree
+from .harness import Row, interleaved_medians, results_agree
 from .workloads import WORKLOADS
 
 
 def measure(name, builder, quick, repeat, min_batch):
-    """Rows for one workload: the baseline first, then each system with its ratio to the baseline."""
+    """Rows for one workload: the baseline first, then each system with its ratio to the baseline (the
+    median of per-round ratios, all systems timed in turn in each round)."""
     try:
         baseline, systems = builder(quick)
     except Exception as exc:  # a workload that cannot even be built is reported, not hidden
         return [Row(name, "symgraph", status=f"failed to build: {type(exc).__name__}: {exc}")]
     expected = baseline()
-    base_seconds = median_seconds(baseline, repeat, min_batch)
-    rows = [Row(name, "numpy", base_seconds, 1.0)]
+    problems = {}
+    timed = {"numpy": baseline}
     for system, call in systems.items():
         if isinstance(call, str):
-            rows.append(Row(name, system, status=f"skipped: {call}"))
+            problems[system] = f"skipped: {call}"
             continue
         try:
             agrees = results_agree(expected, call())
         except Exception as exc:
-            rows.append(Row(name, system, status=f"error: {type(exc).__name__}: {exc}"[:200]))
+            problems[system] = f"error: {type(exc).__name__}: {exc}"[:200]
             continue
-        if not agrees:
-            rows.append(Row(name, system, status="WRONG RESULT (not timed)"))
-            continue
-        seconds = median_seconds(call, repeat, min_batch)
-        rows.append(Row(name, system, seconds, seconds / base_seconds))
+        if agrees:
+            timed[system] = call
+        else:
+            problems[system] = "WRONG RESULT (not timed)"
+    medians = interleaved_medians(timed, repeat, min_batch)
+    rows = [Row(name, "numpy", *medians["numpy"])]
+    for system in systems:
+        rows.append(Row(name, system, *medians[system]) if system in medians else Row(name, system, status=problems[system]))
     return rows
 
 
