@@ -55,8 +55,10 @@ def _makes_new_arrays(op):
 def _may_alias(node, position):
     """May `node`'s output be (a view of) its input at `position`? Unknown operations: yes."""
     op = node.op
-    if _ends_in_ufunc(op) or type(op) in (FusedReduce, MatMul, Reduce, Shape, FullLike):
+    if _ends_in_ufunc(op) or type(op) in (FusedReduce, MatMul, Shape, FullLike):
         return False
+    if type(op) is Reduce:
+        return not op.axis  # a reduction over no axis may hand its operand back
     if type(op) is FitLike:
         return position == 0  # the target's array only gives its shape
     return True
