@@ -59,7 +59,7 @@ def crossover_rows(sizes=SIZES, repeat=7):
         one_thread.threaded_min_elements, threads.threaded_min_elements = 1 << 62, 0
         for size in sizes:
             operands = _operands(kernel, make_inputs(size))
-            estimate = size * kernel_nanoseconds(op.steps) * 1e-9
+            estimate = size * kernel_nanoseconds(op) * 1e-9
             rows.append((name, size, estimate, *(median_seconds(lambda: run(*operands), repeat, 0.02)
                                        for run in (op.perform, one_thread.try_run, threads.try_run))))
     return rows

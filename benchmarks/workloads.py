@@ -134,6 +134,37 @@ def ew_reduce(quick):
     return (lambda: numpy_version(a_v, b_v)), systems
 
 
+def ew_softmax(quick):
+    """Softmax over rows of standardized scores: a kernel with row-vector operands feeding a softmax."""
+    rows = 400 if quick else 4000
+    rng = np.random.default_rng(6)
+    x_v = rng.standard_normal((rows, 1000))
+    mu_v, sigma_v = rng.standard_normal(1000), rng.uniform(0.5, 2.0, 1000)
+
+    def numpy_version(x, mu, sigma):
+        z = (x - mu) / sigma
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    x, mu, sigma = sg.matrix("x"), sg.vector("mu"), sg.vector("sigma")
+    compiled = sg.function([x, mu, sigma], sg.softmax((x - mu) / sigma, axis=1))
+    systems = {"symgraph": lambda: compiled(x_v, mu_v, sigma_v)}
+    jax, jnp = _jax_numpy()
+    if jax:
+        jitted = jax.jit(lambda x, mu, sigma: jax.nn.softmax((x - mu) / sigma, axis=1))
+        systems["jax"] = _blocked(jitted, *(jnp.asarray(v) for v in (x_v, mu_v, sigma_v)))
+    else:
+        systems["jax"] = "jax not installed"
+    pytensor, pt = _pytensor()
+    if pytensor:
+        xt, mut, sigmat = pt.matrix("x", dtype="float64"), pt.vector("mu", dtype="float64"), pt.vector("s", dtype="float64")
+        pf = pytensor.function([xt, mut, sigmat], pt.special.softmax((xt - mut) / sigmat, axis=1))
+        systems["pytensor"] = lambda: pf(x_v, mu_v, sigma_v)
+    else:
+        systems["pytensor"] = "pytensor not installed"
+    return (lambda: numpy_version(x_v, mu_v, sigma_v)), systems
+
+
 # ---------------------------------------------------------------- call overhead
 
 def call_overhead(quick):
@@ -337,6 +368,7 @@ WORKLOADS = {
     "ew_compute": (ew_compute, "exp(-x*x/2)*sin(3x) + log1p(x*x)*tanh(x), 4e6 float64"),
     "ew_memory": (ew_memory, "((a*b + c) * d - a) / (b + 2.0), four 1e7 float64 inputs"),
     "ew_reduce": (ew_reduce, "mean((a - b) ** 2), two 1e7 float64 inputs"),
+    "ew_softmax": (ew_softmax, "softmax((x - mu) / sigma, axis=1), x 4000x1000 float64"),
     "run_mlp": (run_mlp, "loss + 4 gradients, 784-256-10 tanh MLP, batch 512"),
     "call_overhead": (call_overhead, "x*y+z on length-10 vectors"),
     "grad_deep": (grad_deep, "30-layer width-64 tanh MLP, loss + all gradients"),

@@ -1,5 +1,6 @@
 """Full reductions of element-wise kernels fused into `FusedReduce`: the rewrite, its results (direct,
-blocked and threaded paths), its errors, its inspection and its pickling."""
+blocked and threaded paths), its errors, its inspection and its pickling. Reductions over some axes,
+logsumexp and the softmaxes are in test_fused_partial_reduce.py."""
 import inspect
 import pickle
 import re
@@ -10,9 +11,11 @@ import numpy as np
 import pytest
 
 import symgraph as sg
-from symgraph.codegen.blocked import BLOCK_ELEMENTS, THREADED_MIN_NANOSECONDS, BlockedReduction, blocked_min_elements, elements_for
+from symgraph.codegen.blocked import BLOCK_ELEMENTS, THREADED_MIN_NANOSECONDS, blocked_min_elements, elements_for
+from symgraph.codegen.blocked_reduce import BlockedReduction
 from symgraph.ops.elemwise import scalar_op
 from symgraph.ops.fused import FusedReduce
+from symgraph.ops.reduce import Reduce
 
 KINDS = {"sum": (sg.sum, np.sum), "mean": (sg.mean, np.mean), "max": (sg.max, np.max), "min": (sg.min, np.min)}
 RTOL = {"float32": 1e-5, "float64": 1e-12}
@@ -73,17 +76,7 @@ def test_matrices_with_a_scalar_operand_take_the_blocked_path(rng, kind):
     values = rng.standard_normal((600, 700)), np.float64(1.5)
     expected = KINDS[kind][1](np.tanh(values[0]) * values[1], keepdims=True)
     np.testing.assert_allclose(f(*values), expected, rtol=1e-12)
-    assert BlockedReduction(f.graph.nodes[0].op, [np.dtype("float64")] * 2).try_run(*values) is not None
-
-
-@pytest.mark.parametrize("kind", list(KINDS))
-def test_a_row_vector_operand_falls_back_to_the_direct_path(rng, kind):
-    x, row = sg.matrix("x"), sg.tensor("row", shape=(1, None))
-    f = sg.function([x, row], KINDS[kind][0](sg.exp(x) * row))
-    values = rng.standard_normal((600, 700)), rng.standard_normal((1, 700))
-    assert len(fused_reduce_nodes(f)) == 1
-    assert BlockedReduction(f.graph.nodes[0].op, [np.dtype("float64")] * 2).try_run(*values) is None
-    np.testing.assert_allclose(f(*values), KINDS[kind][1](np.exp(values[0]) * values[1]), rtol=1e-12)
+    assert BlockedReduction(f.graph.nodes[0].op, [np.dtype("float64")] * 2, 2).try_run(*values) is not None
 
 
 def test_a_non_contiguous_operand_falls_back_to_the_direct_path(rng):
@@ -125,13 +118,14 @@ def test_large_reductions_are_shared_between_threads(rng, monkeypatch):
     from symgraph.codegen import blocked
 
     calls = []
-    original = blocked._reduce_blocks
+    original = BlockedReduction._reduce_along
     monkeypatch.setattr(blocked, "_WORKERS", 2)
-    monkeypatch.setattr(blocked, "_reduce_blocks", lambda *args: calls.append(args[-2:]) or original(*args))
-    op = FusedReduce(1, ((scalar_op("exp"), (0,)),), "mean", keepdims=False)
-    value = rng.standard_normal(2 * elements_for(THREADED_MIN_NANOSECONDS, op.steps))
-    result = BlockedReduction(op, [value.dtype]).try_run(value)
-    assert len(calls) == 2 and calls[0][0] == 0 and calls[-1][1] == value.size
+    monkeypatch.setattr(BlockedReduction, "_reduce_along", lambda *args: calls.append(args[-2:]) or original(*args))
+    op = FusedReduce(1, ((scalar_op("exp"), (0,)),), Reduce("mean", (0,)))
+    value = rng.standard_normal(2 * elements_for(THREADED_MIN_NANOSECONDS, op))
+    result = BlockedReduction(op, [value.dtype], 1).try_run(value)
+    blocks = -(-value.size // BLOCK_ELEMENTS)
+    assert len(calls) == 2 and calls[0][0] == 0 and calls[-1][1] == blocks
     np.testing.assert_allclose(result, np.mean(np.exp(value)), rtol=1e-12)
 
 
@@ -164,9 +158,11 @@ def kernel_used_elsewhere(x):
     kernel_used_as_output,
     kernel_used_twice,
     kernel_used_elsewhere,
-    lambda x: [sg.sum(sg.exp(x) * 2.0, axis=0)],
+    lambda x: [sg.sum(sg.exp(x) * 2.0, axis=())],
+    lambda x: [sg.softmax(sg.exp(x) * 2.0, axis=())],
     lambda x: [sg.sum(sg.exp(x) * 2.0, dtype="float32")],
     lambda x: [sg.prod(sg.exp(x) * 2.0)],
+    lambda x: [sg.var(sg.exp(x) * 2.0, axis=1)],
     lambda x: [sg.sum(sg.cast(x, "int64") * 2)],
 ])
 def test_the_rewrite_leaves_other_reductions_alone(rng, build):
@@ -229,14 +225,16 @@ def test_compiled_function_pickles(rng):
 
 
 def test_op_pickles_compares_by_value_and_has_no_gradient():
-    op = FusedReduce(2, ((scalar_op("exp"), (0,)), (scalar_op("add"), (2, 1))), "sum", keepdims=False)
+    op = FusedReduce(2, ((scalar_op("exp"), (0,)), (scalar_op("add"), (2, 1))), Reduce("sum", (0,)))
     copy = pickle.loads(pickle.dumps(op))
     assert copy == op and hash(copy) == hash(op) and copy.inner_names == ["exp", "add", "sum"]
     assert float(copy.perform(np.zeros(3), np.ones(3))) == 6.0
     x, y = sg.vector("x"), sg.vector("y")
     with pytest.raises(sg.NotDifferentiableError, match="fused reduction.*differentiate"):
         sg.grad(op(x, y), x)
-    with pytest.raises(ValueError, match="kind 'prod'"):
-        FusedReduce(1, ((scalar_op("exp"), (0,)),), "prod", keepdims=False)
+    with pytest.raises(ValueError, match=r"prod\{axis=\(0,\)\} cannot consume a kernel"):
+        FusedReduce(1, ((scalar_op("exp"), (0,)),), Reduce("prod", (0,)))
+    with pytest.raises(ValueError, match="at least one axis"):
+        FusedReduce(1, ((scalar_op("exp"), (0,)),), Reduce("sum", ()))
     with pytest.raises(TypeError, match="floating point"):
-        FusedReduce(1, ((scalar_op("negative"), (0,)),), "sum", keepdims=False)(sg.vector("n", dtype="int32"))
+        FusedReduce(1, ((scalar_op("negative"), (0,)),), Reduce("sum", (0,)))(sg.vector("n", dtype="int32"))

@@ -44,6 +44,10 @@ STEP_NANOSECONDS.update(dict.fromkeys(
 of every row on 32K elements (rows not listed, the arithmetic and comparisons, take about 0.3 ns)."""
 DEFAULT_STEP_NANOSECONDS = 0.3
 
+CONSUMER_NANOSECONDS = {"logsumexp": 1.6, "softmax": 2.4, "log_softmax": 2.4}
+"""Single-thread time per float64 element of the consumer of a fused reduction, measured on 64x1024 blocks
+(max, subtract, exp, sum and divide for softmax); sum, mean, max and min take about 0.3 ns."""
+
 BLOCKED_MIN_NANOSECONDS = 250_000
 """Below this much estimated work, a kernel runs as the direct chain of NumPy calls: with fewer Python-level
 steps it wins on small arrays. `benchmarks.tune_blocked` shows the crossover near 0.25 ms for a chain of
@@ -54,25 +58,30 @@ THREADED_MIN_NANOSECONDS = 750_000
 0.1 ms here, repaid from about 0.75 ms of work (512K elements of `ew_memory`, 64K of `ew_compute`)."""
 
 
-def kernel_nanoseconds(steps):
-    """Estimated single-thread nanoseconds per output element of a kernel's `steps` ((row, refs) pairs).
+def kernel_nanoseconds(op):
+    """Estimated single-thread nanoseconds per element of a `Fused` or `FusedReduce` op's work: each step
+    of its kernel, and its consumer's.
 
     Example:
         >>> from symgraph.ops.elemwise import scalar_op
-        >>> kernel_nanoseconds([(scalar_op("sin"), (0,)), (scalar_op("add"), (1, 0))])
+        >>> from symgraph.ops.fused import Fused
+        >>> kernel_nanoseconds(Fused(1, [(scalar_op("sin"), (0,)), (scalar_op("add"), (1, 0))]))
         8.3
     """
-    return sum(STEP_NANOSECONDS.get(row.name, DEFAULT_STEP_NANOSECONDS) for row, _ in steps)
+    steps = sum(STEP_NANOSECONDS.get(row.name, DEFAULT_STEP_NANOSECONDS) for row, _ in op.steps)
+    consumer = getattr(op, "consumer", None)
+    return steps if consumer is None else steps + CONSUMER_NANOSECONDS.get(consumer.name, DEFAULT_STEP_NANOSECONDS)
 
 
-def elements_for(nanoseconds, steps):
-    """The output size from which a kernel of `steps` does `nanoseconds` of work (at least one element)."""
-    return max(1, math.ceil(nanoseconds / kernel_nanoseconds(steps)))
+def elements_for(nanoseconds, op):
+    """The kernel size from which `op` (a Fused or FusedReduce op) does `nanoseconds` of work (at least
+    one element)."""
+    return max(1, math.ceil(nanoseconds / kernel_nanoseconds(op)))
 
 
 def blocked_min_elements(op):
-    """Output size from which a kernel op's blocked path beats its direct chain (BLOCKED_MIN_NANOSECONDS
-    of estimated work).
+    """Kernel size from which an op's blocked path beats its direct chain (BLOCKED_MIN_NANOSECONDS of
+    estimated work).
 
     Example:
         >>> from symgraph.ops.elemwise import scalar_op
@@ -80,7 +89,7 @@ def blocked_min_elements(op):
         >>> blocked_min_elements(Fused(1, [(scalar_op("sin"), (0,)), (scalar_op("add"), (1, 0))]))
         30121
     """
-    return elements_for(BLOCKED_MIN_NANOSECONDS, op.steps)
+    return elements_for(BLOCKED_MIN_NANOSECONDS, op)
 
 
 _WORKERS = max(1, min(os.cpu_count() or 1, 8))
@@ -128,7 +137,7 @@ class BlockedKernel:
         for row, refs in op.steps:
             self.value_dtypes.append(row.output_dtype([self.value_dtypes[r] for r in refs]))
         self.out_dtype = self.value_dtypes[-1]
-        self.threaded_min_elements = elements_for(THREADED_MIN_NANOSECONDS, op.steps)
+        self.threaded_min_elements = elements_for(THREADED_MIN_NANOSECONDS, op)
         self._plans = {}
 
     def try_run(self, *arrays, out=None):
@@ -143,7 +152,8 @@ class BlockedKernel:
         shape, plan, values, full_inputs = layout
         if out is None or out.shape != shape or out.dtype != self.out_dtype or not out.flags.c_contiguous:
             out = np.empty(shape, dtype=self.out_dtype)
-        share_blocks(out.size, self.threaded_min_elements, _run_blocks, plan, values, full_inputs, out.reshape(-1))
+        blocks = -(-out.size // BLOCK_ELEMENTS)
+        share(blocks, out.size, self.threaded_min_elements, _run_blocks, plan, values, full_inputs, out.reshape(-1))
         return out
 
     def layout(self, arrays):
@@ -153,15 +163,22 @@ class BlockedKernel:
         if shape is None:
             return None
         full = tuple(array.size != 1 for array in arrays)
+        views = [array.reshape(-1) if is_full else array for array, is_full in zip(arrays, full)]
+        plan, values = self.prepare(views, full)
+        return shape, plan, values, [i for i, is_full in enumerate(full) if is_full]
+
+    def prepare(self, views, full):
+        """(plan, values) for operand `views`, of which those flagged in `full` are sliced into blocks and
+        the others hold one element: values lists the operands (single elements as 0-d arrays), then one
+        slot per step, filled for the steps computed once, before the blocks."""
         plan = self._plans.get(full)
         if plan is None:
             plan = self._plans[full] = self._make_plan(full)
-        values = [array.reshape(-1) if is_full else array.reshape(()) for array, is_full in zip(arrays, full)]
+        values = [view if is_full else view.reshape(()) for view, is_full in zip(views, full)]
         values += [None] * len(self.op.steps)
         for step in plan.hoisted:
             values[step.slot] = np.asarray(step.function(*[values[r] for r in step.refs]))
-        full_inputs = [i for i, is_full in enumerate(full) if is_full]
-        return shape, plan, values, full_inputs
+        return plan, values
 
     def _make_plan(self, full):
         """Hoist single-element steps; give each block step a scratch buffer reused once its value is dead."""
@@ -205,67 +222,6 @@ class BlockedKernel:
         return _Plan(hoisted, plans, buffer_dtypes)
 
 
-_BLOCK_REDUCTIONS = {"sum": np.add.reduce, "mean": np.add.reduce, "max": np.maximum.reduce,
-                     "min": np.minimum.reduce}
-"""How one block is reduced, and how the blocks' partial results are combined (mean divides at the end)."""
-
-
-class BlockedReduction:
-    """Evaluates one FusedReduce op (given its operand dtypes): the kernel runs block by block into a
-    scratch buffer each thread reuses, each block is reduced at once, and the partials are combined, so
-    the full-size kernel result never exists.
-
-    Sums add their partials in a different order than NumPy's pairwise sum, so they may differ in the
-    last bits. Max and min of a block holding NaN are NaN, and so is their result, as in NumPy.
-
-    Example:
-        >>> from symgraph.ops.elemwise import scalar_op
-        >>> from symgraph.ops.fused import FusedReduce
-        >>> op = FusedReduce(2, ((scalar_op("subtract"), (0, 1)), (scalar_op("square"), (2,))), "mean", False)
-        >>> reduction = BlockedReduction(op, [np.dtype("float64"), np.dtype("float64")])
-        >>> a = np.linspace(0, 1, 300_000)
-        >>> bool(np.isclose(reduction.try_run(a, a + 2.0), 4.0))
-        True
-    """
-
-    def __init__(self, op, input_dtypes):
-        self.kernel = BlockedKernel(op, input_dtypes)
-        self.kind = op.kind
-        self.keepdims = op.keepdims
-        self.dtype = self.kernel.out_dtype
-        # np.mean accumulates float16 in float32 and rounds the mean back; other floats in their own type
-        self.partial_dtype = np.result_type(self.dtype, np.float32) if self.kind == "mean" else self.dtype
-
-    def try_run(self, *arrays):
-        """The reduction of the kernel's result on `arrays`, or None when the blocked path does not apply."""
-        layout = self.kernel.layout(arrays)
-        if layout is None:
-            return None
-        shape, plan, values, full_inputs = layout
-        size = int(np.prod(shape))
-        shares = share_blocks(size, self.kernel.threaded_min_elements, _reduce_blocks, plan, values, full_inputs, self.dtype, self.partial_dtype,
-                              _BLOCK_REDUCTIONS[self.kind])
-        partials = np.array([partial for share in shares for partial in share], dtype=self.partial_dtype)
-        result = _BLOCK_REDUCTIONS[self.kind](partials)
-        if self.kind == "mean":
-            result = np.true_divide(result, size)
-        return np.asarray(result, dtype=self.dtype).reshape((1,) * len(shape) if self.keepdims else ())
-
-
-def _reduce_blocks(plan, shared_values, full_inputs, dtype, partial_dtype, reduce, start, stop):
-    """The reductions of the kernel's result over each block of elements [start, stop), in order."""
-    values = list(shared_values)
-    scratch = [np.empty(BLOCK_ELEMENTS, dtype=buffer_dtype) for buffer_dtype in plan.buffer_dtypes]
-    result = np.empty(BLOCK_ELEMENTS, dtype=dtype)
-    partials = []
-    for lo in range(start, stop, BLOCK_ELEMENTS):
-        hi = min(lo + BLOCK_ELEMENTS, stop)
-        block = result[: hi - lo]
-        run_block(plan, shared_values, full_inputs, values, scratch, lo, hi, block)
-        partials.append(reduce(block, dtype=partial_dtype))
-    return partials
-
-
 def blocked_output_shape(arrays):
     """The output shape when every array is C-contiguous with that shape or holds one element, else None."""
     shape = None
@@ -284,37 +240,38 @@ def blocked_output_shape(arrays):
     return shape
 
 
-def share_blocks(size, threaded_min_elements, work, *arguments):
-    """[work(*arguments, start, stop) for each thread's share of elements [0, size)], in element order.
+def share(count, elements, threaded_min_elements, work, *arguments):
+    """[work(*arguments, start, stop) for each thread's share of the work units [0, count)], in unit order.
 
-    Shares are whole blocks; sizes below `threaded_min_elements` run on the calling thread only. Otherwise the calling thread
-    computes the first share itself while the pool computes the others: it would only wait idle, and each
-    hand-off to the pool costs tens of microseconds.
+    `elements` is the work's total number of elements; below `threaded_min_elements` everything runs on
+    the calling thread. Otherwise the calling thread computes the first share itself while the pool
+    computes the others: it would only wait idle, and each hand-off to the pool costs tens of microseconds.
     """
-    if size < threaded_min_elements or _WORKERS == 1:
-        return [work(*arguments, 0, size)]
-    chunk = -(-size // _WORKERS)
-    chunk = -(-chunk // BLOCK_ELEMENTS) * BLOCK_ELEMENTS
-    bounds = [(lo, min(lo + chunk, size)) for lo in range(0, size, chunk)]
+    if elements < threaded_min_elements or _WORKERS == 1 or count < 2:
+        return [work(*arguments, 0, count)]
+    chunk = -(-count // _WORKERS)
+    bounds = [(lo, min(lo + chunk, count)) for lo in range(0, count, chunk)]
     futures = [_thread_pool().submit(work, *arguments, lo, hi) for lo, hi in bounds[1:]]
     first = work(*arguments, *bounds[0])
     return [first] + [future.result() for future in futures]
 
 
-def _run_blocks(plan, shared_values, full_inputs, flat_out, start, stop):
-    """Run the plan's block steps on elements [start, stop) of the output, one block at a time."""
+def _run_blocks(plan, shared_values, full_inputs, flat_out, first_block, stop_block):
+    """Run the plan's block steps on blocks [first_block, stop_block) of the flat output."""
     values = list(shared_values)
     scratch = [np.empty(BLOCK_ELEMENTS, dtype=dtype) for dtype in plan.buffer_dtypes]
-    for lo in range(start, stop, BLOCK_ELEMENTS):
-        hi = min(lo + BLOCK_ELEMENTS, stop)
-        run_block(plan, shared_values, full_inputs, values, scratch, lo, hi, flat_out[lo:hi])
+    size = flat_out.size
+    for lo in range(first_block * BLOCK_ELEMENTS, min(stop_block * BLOCK_ELEMENTS, size), BLOCK_ELEMENTS):
+        hi = min(lo + BLOCK_ELEMENTS, size)
+        for i in full_inputs:
+            values[i] = shared_values[i][lo:hi]
+        run_steps(plan, values, [buffer[: hi - lo] for buffer in scratch], flat_out[lo:hi])
 
 
-def run_block(plan, shared_values, full_inputs, values, scratch, lo, hi, target):
-    """Compute elements [lo, hi) of the kernel's result into `target`; `values` and `scratch` are the
-    calling thread's own (its view of the values and its scratch buffers)."""
-    for i in full_inputs:
-        values[i] = shared_values[i][lo:hi]
+def run_steps(plan, values, scratch, target):
+    """Compute the plan's block steps into `target`: `values` holds this block's operands (the caller's
+    own list, filled with the block's slices of the inputs) and `scratch` this thread's buffers, each
+    shaped like `target`."""
     for step in plan.block_steps:
         operands = [values[r] for r in step.refs]
         if step.writes_out:
@@ -323,6 +280,6 @@ def run_block(plan, shared_values, full_inputs, values, scratch, lo, hi, target)
             else:
                 target[...] = step.function(*operands)
         elif step.buffer is not None:
-            values[step.slot] = step.function(*operands, out=scratch[step.buffer][: hi - lo])
+            values[step.slot] = step.function(*operands, out=scratch[step.buffer])
         else:
             values[step.slot] = step.function(*operands)

@@ -42,7 +42,8 @@ import numpy as np
 from ..graph.type import broadcasts_into
 from ..ops.elemwise import Elemwise
 from ..ops.fused import STEP_SITES, Fused, FusedReduce
-from .blocked import BlockedKernel, BlockedReduction, blocked_min_elements
+from .blocked import BlockedKernel, blocked_min_elements
+from .blocked_reduce import NORMALIZERS, BlockedReduction
 from .numpy_backend import elementwise_callee, register_in_place_lowering, register_statement_lowering
 
 class StepDescription:
@@ -253,6 +254,23 @@ def lower_elementwise_in_place(node, input_names, output_names, namespace, reusa
     return [f"{out} = {call}"]
 
 
+_NUMPY_CONSUMERS = ("sum", "mean", "max", "min")
+
+
+def _consumer_call(node, kernel_result, namespace):
+    """The direct path's call of a fused reduction's consumer on the kernel's result: `np.sum(v0_k,
+    axis=(1,))` for NumPy's reductions, the bound reference implementation for logsumexp and softmaxes."""
+    consumer = node.op.consumer
+    if consumer.name not in _NUMPY_CONSUMERS:
+        return f"{namespace.bind(consumer.perform, consumer.name)}({kernel_result})"
+    arguments = [kernel_result]
+    if len(consumer.axis) < node.op.value_types(*[v.type for v in node.inputs])[-1].ndim:
+        arguments.append(f"axis={consumer.axis}")
+    if consumer.keepdims:
+        arguments.append("keepdims=True")
+    return f"np.{consumer.name}({', '.join(arguments)})"
+
+
 @register_in_place_lowering(FusedReduce)
 @register_statement_lowering(FusedReduce)
 def lower_fused_reduce(node, input_names, output_names, namespace, reusable=()):
@@ -261,12 +279,14 @@ def lower_fused_reduce(node, input_names, output_names, namespace, reusable=()):
     kernel_result = f"{out}_k"
     lines, temporaries, checks_size = _kernel_lines(node, input_names, kernel_result, namespace, reusable,
                                                     _large(node, out))
-    keep = ", keepdims=True" if op.keepdims else ""
-    lines.append((f"{out} = np.{op.kind}({kernel_result}{keep})", None))
+    lines.append((f"{out} = {_consumer_call(node, kernel_result, namespace)}", None))
     lines.append((f"del {', '.join(sorted(temporaries + [kernel_result]))}", None))
-    kernel_shape = op.value_types(*[v.type for v in node.inputs])[-1].shape
-    if not _may_be_large(kernel_shape, op):
+    kernel_type = op.value_types(*[v.type for v in node.inputs])[-1]
+    if not _may_be_large(kernel_type.shape, op):
         return lines
-    reduction = BlockedReduction(op, [v.dtype for v in node.inputs])
+    reduction = BlockedReduction(op, [v.dtype for v in node.inputs], kernel_type.ndim)
+    into = None
+    if op.kind in NORMALIZERS:
+        into = next((input_names[p] for p in reusable if _can_hold(node.inputs[p].type, node.outputs[0].type)), None)
     runner = namespace.bind(reduction.try_run, "blocked_reduction")
-    return _with_blocked_path(node, input_names, out, runner, lines, keep_size=checks_size)
+    return _with_blocked_path(node, input_names, out, runner, lines, into, keep_size=checks_size)

@@ -6,7 +6,7 @@ element can instead write into an operand's array when that array is certainly t
 nothing will read it again:
 
 - it was made by an operation that always returns a new array (a matmul, a ufunc, a fused kernel
-  ending in a ufunc), so it is no input, constant, shared value or view of one;
+  ending in a ufunc, a fused reduction or softmax), so it is no input, constant, shared value or view of one;
 - this node is the last to read its values (later uses of its shape alone do not count: writing into
   it keeps its shape) and it is not an output;
 - no operation that may return a view of it (a transpose, a reshape, an index...) uses it, so no alias
@@ -49,7 +49,7 @@ def _ends_in_ufunc(op):
 
 def _makes_new_arrays(op):
     """Is every result of `op` a new array (never an input, a constant or a view of one)?"""
-    return type(op) is MatMul or _ends_in_ufunc(op)
+    return type(op) in (MatMul, FusedReduce) or _ends_in_ufunc(op)
 
 
 def _may_alias(node, position):

@@ -1,5 +1,5 @@
 """`Fused`: a chain (or small DAG) of element-wise rows computed as one operation; `FusedReduce`: such a
-kernel followed by a full reduction (sum, mean, max or min over every axis of the kernel's result).
+kernel feeding a reduction (sum, mean, max, min, logsumexp) or a softmax or log_softmax over some axes.
 
 The optimizer's fusion phase builds them; users do not. Its kernel is a list of steps `(row, refs)`: step
 `k` applies the element-wise row to the values named by `refs`, where a ref `r < nin` is the kernel's input
@@ -13,7 +13,7 @@ Example:
     >>> x, y = sg.vector("x"), sg.vector("y")
     >>> op(x, y).owner.op.inner_names, op.name
     (['exp', 'add'], 'fused')
-    >>> total = FusedReduce(op.nin, op.steps, "sum", keepdims=False)(x, y)
+    >>> total = FusedReduce(op.nin, op.steps, Reduce("sum", (0,)))(x, y)
     >>> total.owner.op.inner_names, total.ndim
     (['exp', 'add', 'sum'], 0)
 """
@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import NotDifferentiableError
 from ..graph.op import Op
 from .elemwise import Elemwise
+from .nnet import LogSoftmax, Softmax
 from .reduce import Reduce
 
 STEP_SITES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -88,36 +89,59 @@ class Fused(Op):
         raise _made_by_the_optimizer(self, "a fused element-wise kernel", "sg.jvp")
 
 
-FUSABLE_REDUCTIONS = ("sum", "mean", "max", "min")
-"""Reduction kinds a kernel can feed block by block: each combines per-block partial results exactly."""
+FUSABLE_REDUCTIONS = ("sum", "mean", "max", "min", "logsumexp")
+"""Reduction kinds a kernel can feed block by block: each combines per-block partial results exactly (up
+to rounding)."""
+
+
+def is_fusable_consumer(op):
+    """Can `op` consume a kernel's result inside a `FusedReduce`? A reduction of a kind in
+    FUSABLE_REDUCTIONS without an accumulator dtype, or a softmax or log_softmax, over at least one axis."""
+    if type(op) is Reduce:
+        return op.kind in FUSABLE_REDUCTIONS and op.dtype is None and bool(op.axis)
+    return type(op) in (Softmax, LogSoftmax) and bool(op.axis)
 
 
 class FusedReduce(Op):
-    """The element-wise kernel `Fused(nin, steps)` reduced by `kind` over all its axes (kept as size 1 when
-    `keepdims`); the kernel's result must be floating point. Its value is that of the unfused graph.
+    """The element-wise kernel `Fused(nin, steps)` feeding `consumer`: a reduction (sum, mean, max, min or
+    logsumexp) or a normalization (softmax, log_softmax) over some of the kernel's axes. The kernel's
+    result must be floating point. Its value is that of the unfused graph.
 
     Example:
         >>> import numpy as np
         >>> from symgraph.ops.elemwise import scalar_op
-        >>> op = FusedReduce(1, ((scalar_op("exp"), (0,)),), "max", keepdims=True)
+        >>> op = FusedReduce(1, ((scalar_op("exp"), (0,)),), Reduce("max", (0, 1), keepdims=True))
         >>> op.perform(np.zeros((2, 3)))
         array([[1.]])
+        >>> FusedReduce(1, ((scalar_op("negative"), (0,)),), Softmax((1,))).perform(np.zeros((1, 2)))
+        array([[0.5, 0.5]])
     """
 
-    __props__ = ("nin", "steps", "kind", "keepdims")
+    __props__ = ("nin", "steps", "consumer")
 
-    def __init__(self, nin, steps, kind, keepdims):
-        if kind not in FUSABLE_REDUCTIONS:
-            raise ValueError(f"fused reduction: kind {kind!r} is not one of {FUSABLE_REDUCTIONS}")
+    def __init__(self, nin, steps, consumer):
+        if not is_fusable_consumer(consumer):
+            raise ValueError(f"fused reduction: {consumer} cannot consume a kernel; it must be a reduction of a "
+                             f"kind in {FUSABLE_REDUCTIONS} without dtype, or a softmax or log_softmax, over "
+                             f"at least one axis")
         kernel = Fused(nin, steps)
         self.nin = kernel.nin
         self.steps = kernel.steps
-        self.kind = kind
-        self.keepdims = bool(keepdims)
+        self.consumer = consumer
 
     @property
     def name(self):
         return "fused"
+
+    @property
+    def kind(self):
+        """The consumer's name: "sum", "mean", "max", "min", "logsumexp", "softmax" or "log_softmax"."""
+        return self.consumer.name
+
+    @property
+    def axis(self):
+        """The sorted axes of the kernel's result that the consumer reduces or normalizes over."""
+        return self.consumer.axis
 
     @property
     def kernel(self):
@@ -126,32 +150,26 @@ class FusedReduce(Op):
 
     @property
     def inner_names(self):
-        """Names of the element-wise operations inside, in the order they are computed, then the reduction."""
+        """Names of the element-wise operations inside, in the order they are computed, then the consumer."""
         return self.kernel.inner_names + [self.kind]
 
     def __str__(self):
-        keep = ", keepdims=True" if self.keepdims else ""
-        return f"fused{{{','.join(self.inner_names)}{keep}}}"
+        return f"fused{{{','.join(self.kernel.inner_names)},{self.consumer}}}"
 
     __repr__ = __str__
 
     def value_types(self, *input_types):
-        """Types of the kernel's values: its inputs, then each step's result (the reduced one excluded)."""
+        """Types of the kernel's values: its inputs, then each step's result (the consumer's excluded)."""
         return self.kernel.value_types(*input_types)
-
-    def reduction(self, ndim):
-        """The `Reduce` op this node applies to the kernel's result of rank `ndim`."""
-        return Reduce(self.kind, tuple(range(ndim)), self.keepdims)
 
     def output_types(self, *input_types):
         kernel_type = self.value_types(*input_types)[-1]
         if kernel_type.dtype.kind != "f":
             raise TypeError(f"{self}: the kernel's result must be floating point, got {kernel_type}")
-        return self.reduction(kernel_type.ndim).output_types(kernel_type)
+        return self.consumer.output_types(kernel_type)
 
     def perform(self, *values):
-        kernel_value = self.kernel.perform(*values)
-        return self.reduction(np.ndim(kernel_value)).perform(kernel_value)
+        return self.consumer.perform(self.kernel.perform(*values))
 
     def pullback(self, inputs, outputs, output_grads):
         raise _made_by_the_optimizer(self, "a fused reduction of an element-wise kernel", "sg.grad")

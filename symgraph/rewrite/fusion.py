@@ -7,9 +7,9 @@ of the kernel that computes it and an input of the kernels that use it, so kerne
 nothing is computed twice. Growing clusters only through producers whose uses are all inside keeps every
 cluster convex (no path leaves it and comes back), so fusing never creates a cycle. One linear pass.
 
-Then a sum, mean, max or min over every axis of a floating-point kernel (a `Fused` node or a single
-element-wise node) whose value nothing else uses joins it as one `FusedReduce` node, which is evaluated
-block by block without making the kernel's full-size result (see codegen/blocked.py).
+Then a sum, mean, max, min, logsumexp, softmax or log_softmax of a floating-point kernel (a `Fused` node
+or a single element-wise node) whose value nothing else uses joins it as one `FusedReduce` node, which is
+evaluated block by block without making the kernel's full-size result (see codegen/blocked_reduce.py).
 
 Example:
     >>> import symgraph as sg
@@ -23,8 +23,7 @@ Example:
 from ..graph.basic import apply_op
 from ..graph.traversal import toposort
 from ..ops.elemwise import Elemwise
-from ..ops.fused import FUSABLE_REDUCTIONS, STEP_SITES, Fused, FusedReduce
-from ..ops.reduce import Reduce
+from ..ops.fused import STEP_SITES, Fused, FusedReduce, is_fusable_consumer
 from .registry import register_pass_name
 
 FUSION = "elemwise_fusion"
@@ -143,18 +142,15 @@ def fuse_elemwise(outputs, counts):
 
 
 def _private_kernel(node, uses):
-    """The kernel node (Fused or Elemwise) that `node` reduces over all axes when nothing else uses its
-    floating-point value and the reduction can combine per-block results; else None."""
-    op = node.op
-    if type(op) is not Reduce or op.kind not in FUSABLE_REDUCTIONS or op.dtype is not None:
+    """The kernel node (Fused or Elemwise) whose floating-point value `node` consumes (see
+    `is_fusable_consumer`) when nothing else uses that value; else None."""
+    if not is_fusable_consumer(node.op):
         return None
     (value,) = node.inputs
     kernel = value.owner
     if kernel is None or type(kernel.op) not in (Fused, Elemwise) or uses.get(kernel) != 1:
         return None
-    if op.axis != tuple(range(value.ndim)) or value.dtype.kind != "f":
-        return None
-    return kernel
+    return kernel if value.dtype.kind == "f" else None
 
 
 def _kernel_steps(kernel):
@@ -166,7 +162,7 @@ def _kernel_steps(kernel):
 
 
 def fuse_reductions(outputs, counts):
-    """`outputs` recomputed with every full reduction of a private kernel fused into a `FusedReduce`;
+    """`outputs` recomputed with every reduction or softmax of a private kernel fused into a `FusedReduce`;
     `counts[REDUCTION_FUSION]` += fused reductions made."""
     nodes = toposort(outputs)
     uses = _use_counts(nodes, outputs)
@@ -181,7 +177,7 @@ def fuse_reductions(outputs, counts):
         def build(new):
             kernel = kernel_of[node]
             nin, steps, sites = _kernel_steps(kernel)
-            op = FusedReduce(nin, steps, node.op.kind, node.op.keepdims)
+            op = FusedReduce(nin, steps, node.op)
             fused = apply_op(op, tuple(new(v) for v in kernel.inputs), node.site)
             if sites is not None:
                 STEP_SITES.setdefault(fused, sites)

@@ -7,8 +7,8 @@
 5. specialize: cheaper special cases (square instead of power, dot instead of sum of products ...);
 6. fusion: connected element-wise nodes become one kernel;
 7. sympy (off by default): small kernels simplified by SymPy (see sympy_simplify.py);
-8. reduction_fusion (in the fusion group): a full sum/mean/max/min of a kernel joins it, to be evaluated
-   block by block (after sympy, which simplifies plain kernels only).
+8. reduction_fusion (in the fusion group): a sum/mean/max/min/logsumexp/softmax/log_softmax of a kernel
+   joins it, to be evaluated block by block (after sympy, which simplifies plain kernels only).
 Constant folding also runs inside phases 3-5, as their rewrites can leave constant-only nodes behind.
 The "unsafe" rewrites (off by default) run in the canonicalize phase when switched on; the "inplace"
 group is reserved for buffer reuse and holds no rewrite yet.
