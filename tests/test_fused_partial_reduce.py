@@ -6,14 +6,20 @@ import inspect
 import re
 import tracemalloc
 import warnings
+from unittest import mock
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import symgraph as sg
 from symgraph.codegen import blocked
 from symgraph.codegen.blocked_reduce import BlockedReduction
+from symgraph.ops.elemwise import scalar_op
 from symgraph.ops.fused import FusedReduce
+from symgraph.ops.nnet import LogSoftmax, Softmax
+from symgraph.ops.reduce import Reduce
 
 
 def numpy_logsumexp(z, axis, keepdims=False):
@@ -234,3 +240,67 @@ def test_inspection_shows_the_consumer_with_its_axes():
     (op,) = fused_reduce_ops(f)
     assert op.inner_names == ["exp", "multiply", "logsumexp"] and op.axis == (1,)
     assert "fused{exp,multiply,logsumexp{axis=(1,)}}" == str(op) and "· logsumexp" in sg.debugprint(f)
+
+
+KERNEL_STEPS = (  # tanh(a * b + c): three operands, a transcendental step, results in float
+    (scalar_op("multiply"), (0, 1)), (scalar_op("add"), (3, 2)), (scalar_op("tanh"), (4,)))
+
+
+def consumer_op(kind, axis, keepdims):
+    if kind in ("softmax", "log_softmax"):
+        return (Softmax if kind == "softmax" else LogSoftmax)(axis)
+    return Reduce(kind, axis, keepdims)
+
+
+@st.composite
+def tiled_cases(draw):
+    """A kernel shape, consecutive (or all) reduced axes, a consumer, and operands that are full, single
+    elements, or broadcast along random axes (some of which do not tile)."""
+    shape = tuple(draw(st.lists(st.integers(1, 6), min_size=1, max_size=3)))
+    start = draw(st.integers(0, len(shape) - 1))
+    stop = draw(st.integers(start + 1, len(shape)))
+    axis = tuple(range(start, stop))
+    kind = draw(st.sampled_from(list(CONSUMERS)))
+    operands = []
+    for index in range(3):
+        ones = draw(st.lists(st.booleans(), min_size=len(shape), max_size=len(shape)))
+        operand_shape = tuple(1 if one else n for one, n in zip(ones, shape))
+        operand_shape = operand_shape[draw(st.integers(0, len(shape))):]  # leading axes may be missing
+        seed = draw(st.integers(0, 2**16))
+        operands.append(np.random.default_rng(seed).uniform(-2, 2, operand_shape))
+    operands[0] = np.random.default_rng(0).uniform(-2, 2, shape)  # one full operand fixes the kernel's shape
+    block = draw(st.sampled_from([1, 2, 3, 5, 8, 64]))
+    return shape, axis, kind, draw(st.booleans()), operands, block
+
+
+@settings(max_examples=300, deadline=None)
+@given(tiled_cases())
+def test_tiles_of_any_size_give_the_unfused_result(case):
+    shape, axis, kind, keepdims, operands, block = case
+    op = FusedReduce(3, KERNEL_STEPS, consumer_op(kind, axis, keepdims))
+    reduction = BlockedReduction(op, [np.dtype("float64")] * 3, len(shape))
+    reduction.kernel.threaded_min_elements = 1  # thread even these small arrays
+    with mock.patch.object(blocked, "_WORKERS", 2), mock.patch.object(blocked, "BLOCK_ELEMENTS", block), \
+            mock.patch("symgraph.codegen.blocked_reduce.BLOCK_ELEMENTS", block):
+        got = reduction.try_run(*operands)
+    expected = op.perform(*operands)
+    fits = _tiles(shape, axis, kind, [operand.shape for operand in operands if operand.size != 1])
+    assert (got is not None) == fits
+    if got is not None:
+        assert got.shape == np.shape(expected) and got.dtype == expected.dtype
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+
+
+def _tiles(shape, axis, kind, full_shapes):
+    """Should a kernel of `shape` with operands of `full_shapes` (those of more than one element) be tiled?
+    When some operand is full and one split of the axes into (outer, reduced, inner) groups suits them
+    all: each spans each group or is 1 throughout it. A reduction over all axes may split them into
+    leading and trailing axes."""
+    def suits(padded, groups):
+        return all(padded[a:b] == shape[a:b] or set(padded[a:b]) <= {1} for a, b in groups)
+
+    splits = [((0, axis[0]), (axis[0], axis[-1] + 1), (axis[-1] + 1, len(shape)))]
+    if len(axis) == len(shape) and kind not in ("softmax", "log_softmax"):
+        splits += [((0, 0), (0, k), (k, len(shape))) for k in range(1, len(shape))]
+    padded = [(1,) * (len(shape) - len(s)) + tuple(s) for s in full_shapes]
+    return bool(full_shapes) and any(all(suits(p, groups) for p in padded) for groups in splits)

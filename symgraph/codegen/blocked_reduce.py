@@ -196,6 +196,8 @@ class BlockedReduction:
         if len(shape) != self.ndim or 0 in shape:
             return None
         full = tuple(array.size != 1 for array in arrays)
+        if not any(full):
+            return None  # a single element: every step would be computed before the tiles
         splits = [_groups(shape, self.axis)]
         if len(self.axis) == self.ndim and self.kind not in NORMALIZERS:
             splits += [((0, 0), (0, k), (k, self.ndim)) for k in range(self.ndim - 1, 0, -1)]
