@@ -565,7 +565,9 @@ REWRITE_PATTERNS = (
     ("sg.log(1 - sg.sigmoid({0}))", "np.log(1 - expit({0}))", lambda x: _all(np.abs(x) < 5)),
     # the naive formula, which the stabilize group turns into softplus (finite where exp(x) overflows)
     ("sg.log(1 + sg.exp({0}))", "np.log(1 + np.exp({0}))", True),
-    ("sg.log(1 + {0})", "np.log(1 + {0})", False), ("sg.log(1 - {0})", "np.log(1 - {0})", False),
+    # 1 + x rounds for tiny x, where log1p is the accurate one (sqrt(log(1 - 1e-38)) is 0 naively, NaN stabilized)
+    ("sg.log(1 + {0})", "np.log(1 + {0})", lambda x: _all(x > -0.9) and _all(np.abs(x) > 1e-6)),
+    ("sg.log(1 - {0})", "np.log(1 - {0})", lambda x: _all(x < 0.9) and _all(np.abs(x) > 1e-6)),
     ("sg.log(sg.softmax({0}, axis=-1))", "np.log(softmax({0}, axis=-1))", True),
     ("sg.log(sg.softmax({0}, axis=-1))[..., 0]", "np.log(softmax({0}, axis=-1))[..., 0]", True),
     ("sg.log(sg.sum(sg.exp({0}), axis=(-1,)))", "np.log(np.sum(np.exp({0}), axis=(-1,)))", True),
