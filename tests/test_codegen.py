@@ -50,8 +50,8 @@ def test_single_element_operands_are_hoisted_and_broadcast(rng):
     "make_operands",
     [
         lambda rng: (rng.standard_normal((LARGE, 2)).T, rng.standard_normal((2, LARGE))),  # not C-contiguous
-        lambda rng: (rng.standard_normal((LARGE // 4, 1)), rng.standard_normal((1, 4))),  # true broadcasting
-        lambda rng: (rng.standard_normal(LARGE), rng.standard_normal((1, 1, 1))),  # single element of higher rank
+        # broadcast along the middle axis only: no split into leading and trailing axes suits both
+        lambda rng: (rng.standard_normal((LARGE // 16, 1, 4)), rng.standard_normal((1, 4, 1))),
         lambda rng: (np.zeros((0, 5)), np.zeros((0, 5))),  # empty
     ],
 )
@@ -59,6 +59,24 @@ def test_layouts_the_blocked_path_does_not_take_return_none(make_operands, rng):
     op = _kernel(2, ("add", (0, 1)), ("exp", (2,)))
     a, b = make_operands(rng)
     assert BlockedKernel(op, [a.dtype, b.dtype]).try_run(a, b) is None
+
+
+@pytest.mark.parametrize(
+    "a_shape, b_shape",
+    [
+        ((LARGE // 4, 1), (1, 4)),  # a column and a row: an outer sum
+        ((LARGE // 300, 300), (300,)),  # a bias row
+        ((LARGE // 300, 300), (LARGE // 300, 1)),  # a column
+        ((3, LARGE // 300, 100), (LARGE // 300, 100)),  # trailing axes
+        ((3, 1, LARGE // 3), (1, 1, 1)),  # a single element of the same rank
+        ((LARGE,), (1, 1, 1)),  # a single element of higher rank
+    ],
+)
+def test_broadcast_operands_are_sliced_per_tile(rng, a_shape, b_shape):
+    op = _kernel(2, ("add", (0, 1)), ("exp", (2,)))
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    got = BlockedKernel(op, [a.dtype, b.dtype]).try_run(a, b)
+    np.testing.assert_array_equal(got, np.exp(a + b))
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,4 @@
-"""Cache-blocked, multi-threaded evaluation of fused element-wise kernels (and of their full reductions)
-on large arrays.
+"""Cache-blocked, multi-threaded evaluation of fused element-wise kernels on large arrays.
 
 Naive NumPy evaluates `exp(-x*x/2) * sin(3*x)` one whole-array operation at a time: every step streams
 the full arrays through memory and allocates a full-size temporary. Here the output is cut into blocks
@@ -7,11 +6,14 @@ small enough to stay in the L2 cache; each block runs the whole chain of ufuncs 
 scratch buffers that are reused from block to block, and blocks are shared between threads (NumPy's
 ufunc loops release the GIL, so both cores compute at once).
 
-The blocked path applies when every operand is either the full output shape and C-contiguous, or holds
-a single element (a scalar after broadcasting); steps on single-element operands only are computed once,
-before the blocks. Other broadcasting patterns take the direct path (one NumPy call per step).
-A kernel feeding a full reduction (`BlockedReduction`) reduces each block as soon as it is computed and
-combines the per-block results, so its full-size result is never allocated.
+When every operand is either the full output shape and C-contiguous, or holds a single element (a
+scalar after broadcasting), the blocks are runs of the flat arrays. Otherwise the kernel's axes are split
+into groups, (outer, middle, inner), such that every C-contiguous operand spans each group or is 1 there
+(a bias row spans the trailing axes, a column the leading ones), and the blocks are tiles cut along the
+groups, each operand sliced to match (`Tiling`). Steps on single-element operands only are computed once,
+before the blocks. Other layouts (a transposed operand, say) take the direct path (one NumPy call per
+step). A kernel feeding a reduction or a softmax (blocked_reduce.py) uses the middle group for the
+reduced axes.
 
 Example:
     >>> import numpy as np
@@ -146,26 +148,47 @@ class BlockedKernel:
         `out`, an array the caller no longer needs (it may be one of `arrays`: each block is read before
         its results are written), receives the result when it has the result's shape, dtype and layout.
         """
-        layout = self.layout(arrays)
-        if layout is None:
+        shape = blocked_output_shape(arrays)
+        if shape is not None:
+            full = tuple(array.size != 1 for array in arrays)
+            plan, values = self.prepare([array.reshape(-1) if is_full else array for array, is_full in zip(arrays, full)],
+                                        full)
+            out = _result_array(out, shape, self.out_dtype)
+            blocks = -(-out.size // BLOCK_ELEMENTS)
+            full_inputs = [i for i, is_full in enumerate(full) if is_full]
+            share(blocks, out.size, self.threaded_min_elements, _run_blocks, plan, values, full_inputs, out.reshape(-1))
+            return out
+        tiling = self.tiling(arrays, _leading_and_trailing_axes, _row_tile_shape)
+        if tiling is None:
             return None
-        shape, plan, values, full_inputs = layout
-        if out is None or out.shape != shape or out.dtype != self.out_dtype or not out.flags.c_contiguous:
-            out = np.empty(shape, dtype=self.out_dtype)
-        blocks = -(-out.size // BLOCK_ELEMENTS)
-        share(blocks, out.size, self.threaded_min_elements, _run_blocks, plan, values, full_inputs, out.reshape(-1))
+        out = _result_array(out, tiling.shape, self.out_dtype)
+        outer_tiles, _, inner_tiles = tiling.counts
+        share(outer_tiles * inner_tiles, out.size, self.threaded_min_elements, _write_tiles, tiling, self.out_dtype,
+              out.reshape(tiling.sizes))
         return out
 
-    def layout(self, arrays):
-        """(output shape, plan, block values, indices of the full inputs) for `arrays`, with the
-        single-element steps already computed; None when the blocked path does not apply."""
-        shape = blocked_output_shape(arrays)
-        if shape is None:
+    def tiling(self, arrays, splits, tile_shape):
+        """The Tiling of a call on `arrays` for the first of `splits(shape)` (candidate (outer, middle,
+        inner) groups of the kernel's axes, as (start, stop) pairs) that every operand suits, with tiles of
+        `tile_shape(group sizes)` elements; None when none does, or the arrays do not broadcast together,
+        are empty, or all hold one element."""
+        try:
+            shape = np.broadcast_shapes(*(array.shape for array in arrays))
+        except ValueError:
             return None
         full = tuple(array.size != 1 for array in arrays)
-        views = [array.reshape(-1) if is_full else array for array, is_full in zip(arrays, full)]
-        plan, values = self.prepare(views, full)
-        return shape, plan, values, [i for i, is_full in enumerate(full) if is_full]
+        if 0 in shape or not any(full):
+            return None  # a single element: every step would be computed before the tiles
+        for groups in splits(shape):
+            fitted = [grouped_view(array, shape, groups) if is_full else (array, None)
+                      for array, is_full in zip(arrays, full)]
+            if all(fit is not None for fit in fitted):
+                break
+        else:
+            return None
+        plan, values = self.prepare([view for view, _ in fitted], full)
+        sliced = [(i, view, spans) for i, (view, spans) in enumerate(fitted) if spans is not None]
+        return Tiling(shape, groups, tile_shape, plan, values, sliced)
 
     def prepare(self, views, full):
         """(plan, values) for operand `views`, of which those flagged in `full` are sliced into blocks and
@@ -220,6 +243,37 @@ class BlockedKernel:
                 buffer_of[slot] = buffer
             plans.append(_StepPlan(row.impl, refs, slot, buffer, writes_out))
         return _Plan(hoisted, plans, buffer_dtypes)
+
+
+def _result_array(out, shape, dtype):
+    """`out` when it can take a result of `shape` and `dtype` (C-contiguous), else a new array."""
+    if out is None or out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
+        return np.empty(shape, dtype=dtype)
+    return out
+
+
+def _leading_and_trailing_axes(shape):
+    """Splits of a kernel's axes into leading (outer) and trailing (inner) groups around an empty middle
+    one, for operands that broadcast along some axes: a bias row spans the trailing axes, a column the
+    leading ones."""
+    for k in range(len(shape) - 1, 0, -1):
+        yield (0, k), (k, k), (k, len(shape))
+
+
+def _row_tile_shape(sizes):
+    """Tiles of about BLOCK_ELEMENTS elements over (outer, 1, inner) groups: whole rows when they fit."""
+    outer, _, inner = sizes
+    tile_inner = min(inner, BLOCK_ELEMENTS)
+    return min(outer, max(1, BLOCK_ELEMENTS // tile_inner)), 1, tile_inner
+
+
+def _write_tiles(tiling, dtype, out, first, stop):
+    """Compute output tiles [first, stop) of a kernel into `out`, its (outer, 1, inner) view."""
+    state = TileScratch(tiling, dtype)
+    for unit in range(first, stop):
+        outer_tile, inner_tile = divmod(unit, tiling.counts[2])
+        outer, inner = slice(*tiling.ranges(0, outer_tile)), slice(*tiling.ranges(2, inner_tile))
+        compute_tile(tiling, state, (outer, slice(None), inner), out[outer, :, inner])
 
 
 def blocked_output_shape(arrays):
@@ -283,3 +337,72 @@ def run_steps(plan, values, scratch, target):
             values[step.slot] = step.function(*operands, out=scratch[step.buffer])
         else:
             values[step.slot] = step.function(*operands)
+
+
+def grouped_view(array, shape, groups):
+    """(`array` as an (outer, middle, inner) view, which groups it spans) when it is C-contiguous and spans
+    each group of axes of the kernel's `shape` or is 1 there; else None. `groups` holds each group's
+    (start, stop) axes."""
+    if not array.flags.c_contiguous:
+        return None
+    padded = (1,) * (len(shape) - array.ndim) + array.shape
+    extents = []
+    spans = []
+    for start, stop in groups:
+        part = padded[start:stop]
+        if part == shape[start:stop]:
+            extents.append(math.prod(part))
+            spans.append(True)
+        elif all(n == 1 for n in part):
+            extents.append(1)
+            spans.append(False)
+        else:
+            return None
+    return array.reshape(extents), tuple(spans)
+
+
+class Tiling:
+    """One call's layout: the kernel's shape, its (outer, middle, inner) axis groups and their sizes, the
+    tile's extents, the number of tiles along each group, the kernel's plan and values, and (operand index,
+    view, spans) of the operands sliced per tile."""
+
+    __slots__ = ("shape", "groups", "sizes", "tile", "counts", "plan", "values", "sliced", "tile_elements")
+
+    def __init__(self, shape, groups, tile_shape, plan, values, sliced):
+        self.shape = shape
+        self.groups = groups
+        sizes = tuple(math.prod(shape[start:stop]) for start, stop in groups)
+        tile = tile_shape(sizes)
+        self.sizes = sizes
+        self.tile = tile
+        self.counts = tuple(-(-size // step) for size, step in zip(sizes, tile))
+        self.plan = plan
+        self.values = values
+        self.sliced = sliced
+        self.tile_elements = math.prod(tile)
+
+    def ranges(self, group, index):
+        """The (start, stop) of tile `index` along `group` (0 outer, 1 middle, 2 inner)."""
+        start = index * self.tile[group]
+        return start, min(start + self.tile[group], self.sizes[group])
+
+
+class TileScratch:
+    """A thread's own operand list and scratch buffers, sized for the largest tile."""
+
+    __slots__ = ("values", "buffers", "result")
+
+    def __init__(self, tiling, dtype):
+        self.values = list(tiling.values)
+        self.buffers = [np.empty(tiling.tile_elements, dtype=d) for d in tiling.plan.buffer_dtypes]
+        self.result = np.empty(tiling.tile_elements, dtype=dtype)
+
+
+def compute_tile(tiling, state, slices, target):
+    """Run the kernel on the tile `slices` (an (outer, middle, inner) triple of slices) into `target`, with
+    the thread's TileScratch `state`."""
+    for i, view, spans in tiling.sliced:
+        state.values[i] = view[tuple(s if span else slice(None) for s, span in zip(slices, spans))]
+    shape = target.shape
+    size = math.prod(shape)
+    run_steps(tiling.plan, state.values, [buffer[:size].reshape(shape) for buffer in state.buffers], target)

@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from .blocked import BLOCK_ELEMENTS, BlockedKernel, run_steps, share
+from .blocked import BLOCK_ELEMENTS, BlockedKernel, TileScratch, compute_tile, share
 
 
 def _logsumexp_of_tile(tile, partial_dtype):
@@ -80,74 +80,17 @@ NORMALIZED_MIN_INNER = 128
 2000 strided rows; 32 columns (one cache-sized tile) took 17.6 ms, 128 columns 12.5 ms, 2000 columns 21.6."""
 
 
-def _groups(shape, axis):
-    """The (start, stop) of the outer, reduced and inner axis groups of a kernel of `shape` reduced over the
-    consecutive sorted `axis`."""
-    return (0, axis[0]), (axis[0], axis[-1] + 1), (axis[-1] + 1, len(shape))
+def _reduction_splits(axis, all_axes, normalizes):
+    """The function giving a kernel shape's candidate (outer, reduced, inner) splits for a consumer over the
+    consecutive sorted `axis`: the reduced group is `axis`; a reduction over all axes may also reduce the
+    leading axes as the reduced group and the others as the inner one."""
+    def splits(shape):
+        yield (0, axis[0]), (axis[0], axis[-1] + 1), (axis[-1] + 1, len(shape))
+        if all_axes and not normalizes:
+            for k in range(len(shape) - 1, 0, -1):
+                yield (0, 0), (0, k), (k, len(shape))
 
-
-def _three_d_view(array, shape, groups):
-    """(`array` as an (outer, reduced, inner) view, which groups it spans) when it is C-contiguous and spans
-    each group of the kernel's `shape` or is 1 there; else None."""
-    if not array.flags.c_contiguous:
-        return None
-    padded = (1,) * (len(shape) - array.ndim) + array.shape
-    extents = []
-    spans = []
-    for start, stop in groups:
-        part = padded[start:stop]
-        if part == shape[start:stop]:
-            extents.append(math.prod(part))
-            spans.append(True)
-        elif all(n == 1 for n in part):
-            extents.append(1)
-            spans.append(False)
-        else:
-            return None
-    return array.reshape(extents), tuple(spans)
-
-
-class _Tiling:
-    """One call's layout: the kernel's shape, its group sizes, the tile's extents, the number of tiles along
-    each group, the kernel's plan and values, and (operand index, view, spans) of the sliced operands."""
-
-    __slots__ = ("shape", "sizes", "tile", "counts", "plan", "values", "sliced", "tile_elements", "reduce_inner")
-
-    def __init__(self, shape, sizes, tile, plan, values, sliced, reduce_inner):
-        self.shape = shape
-        self.reduce_inner = reduce_inner
-        self.sizes = sizes
-        self.tile = tile
-        self.counts = tuple(-(-size // step) for size, step in zip(sizes, tile))
-        self.plan = plan
-        self.values = values
-        self.sliced = sliced
-        self.tile_elements = math.prod(tile)
-
-    def ranges(self, group, index):
-        """The (start, stop) of tile `index` along `group` (0 outer, 1 reduced, 2 inner)."""
-        start = index * self.tile[group]
-        return start, min(start + self.tile[group], self.sizes[group])
-
-
-class _ThreadState:
-    """A thread's own operand list and scratch buffers, sized for the largest tile."""
-
-    __slots__ = ("values", "buffers", "result")
-
-    def __init__(self, tiling, dtype):
-        self.values = list(tiling.values)
-        self.buffers = [np.empty(tiling.tile_elements, dtype=d) for d in tiling.plan.buffer_dtypes]
-        self.result = np.empty(tiling.tile_elements, dtype=dtype)
-
-
-def _compute_tile(tiling, state, slices, target):
-    """Run the kernel on the tile `slices` (an (outer, reduced, inner) triple of slices) into `target`."""
-    for i, view, spans in tiling.sliced:
-        state.values[i] = view[tuple(s if span else slice(None) for s, span in zip(slices, spans))]
-    shape = target.shape
-    size = math.prod(shape)
-    run_steps(tiling.plan, state.values, [buffer[:size].reshape(shape) for buffer in state.buffers], target)
+    return splits
 
 
 class BlockedReduction:
@@ -163,6 +106,7 @@ class BlockedReduction:
         self.axis = op.axis
         self.ndim = kernel_ndim
         self.consecutive = self.axis == tuple(range(self.axis[0], self.axis[-1] + 1))
+        self._splits = _reduction_splits(self.axis, len(self.axis) == kernel_ndim, self.kind in NORMALIZERS)
         self.keepdims = getattr(op.consumer, "keepdims", True)
         self.dtype = self.kernel.out_dtype
         # np.mean accumulates float16 in float32 and rounds the mean back; other floats in their own type
@@ -184,34 +128,15 @@ class BlockedReduction:
         return np.asarray(self._reduce(tiling)).reshape(self._reduced_shape(shape))
 
     def _tiling(self, arrays):
-        """The layout of a call on `arrays`, or None when the blocked path does not apply. A reduction over
-        all axes whose operands do not span them all (a bias row) reduces the leading axes tile by tile,
-        then the per-column results (`reduce_inner`)."""
+        """The tiled layout of a call on `arrays`, or None when the blocked path does not apply."""
         if not self.consecutive:
             return None
-        try:
-            shape = np.broadcast_shapes(*(array.shape for array in arrays))
-        except ValueError:
-            return None
-        if len(shape) != self.ndim or 0 in shape:
-            return None
-        full = tuple(array.size != 1 for array in arrays)
-        if not any(full):
-            return None  # a single element: every step would be computed before the tiles
-        splits = [_groups(shape, self.axis)]
-        if len(self.axis) == self.ndim and self.kind not in NORMALIZERS:
-            splits += [((0, 0), (0, k), (k, self.ndim)) for k in range(self.ndim - 1, 0, -1)]
-        for groups in splits:
-            fitted = [_three_d_view(array, shape, groups) if is_full else (array, None)
-                      for array, is_full in zip(arrays, full)]
-            if all(fit is not None for fit in fitted):
-                break
-        else:
-            return None
-        plan, values = self.kernel.prepare([view for view, _ in fitted], full)
-        sliced = [(i, view, spans) for i, (view, spans) in enumerate(fitted) if spans is not None]
-        sizes = tuple(math.prod(shape[start:stop]) for start, stop in groups)
-        return _Tiling(shape, sizes, self._tile_shape(sizes), plan, values, sliced, groups[1][1] < len(self.axis))
+        tiling = self.kernel.tiling(arrays, self._splits, self._tile_shape)
+        return tiling if tiling is not None and len(tiling.shape) == self.ndim else None
+
+    def _reduces_inner(self, tiling):
+        """Does this call reduce the inner group too (a reduction over all axes split in two groups)?"""
+        return len(self.axis) == self.ndim and tiling.groups[2][0] < self.ndim
 
     def _tile_shape(self, sizes):
         """(outer, reduced, inner) extents of a tile: about BLOCK_ELEMENTS elements, inner first; a softmax's
@@ -235,12 +160,13 @@ class BlockedReduction:
         one, the reduced group's tiles."""
         n_outer, n_reduced, n_inner = tiling.counts
         outer, reduced, inner = tiling.sizes
+        reduce_inner = self._reduces_inner(tiling)
         elements = math.prod(tiling.sizes)
         threaded_min = self.kernel.threaded_min_elements
         if n_outer * n_inner > 1:
-            result = np.empty((outer, 1, inner), dtype=self.partial_dtype if tiling.reduce_inner else self.dtype)
+            result = np.empty((outer, 1, inner), dtype=self.partial_dtype if reduce_inner else self.dtype)
             share(n_outer * n_inner, elements, threaded_min, self._reduce_tiles, tiling, result)
-            if not tiling.reduce_inner:
+            if not reduce_inner:
                 return result
             reduce = REDUCERS[self.kind][0]
             return self._finish(reduce(result.reshape(1, inner, 1), self.partial_dtype), elements)
@@ -249,22 +175,22 @@ class BlockedReduction:
         total = partials[0]
         for partial in partials[1:]:
             combine(total, partial, out=total)
-        if tiling.reduce_inner:
+        if reduce_inner:
             total = REDUCERS[self.kind][0](total.reshape(1, inner, 1), self.partial_dtype)
-        return self._finish(total, elements if tiling.reduce_inner else reduced)
+        return self._finish(total, elements if reduce_inner else reduced)
 
     def _reduce_tiles(self, tiling, result, first, stop):
         """Reduce output tiles [first, stop) into `result`, each over the whole reduced group."""
-        state = _ThreadState(tiling, self.dtype)
+        state = TileScratch(tiling, self.dtype)
         for unit in range(first, stop):
             outer_tile, inner_tile = divmod(unit, tiling.counts[2])
             outer, inner = slice(*tiling.ranges(0, outer_tile)), slice(*tiling.ranges(2, inner_tile))
             total = self._partial(tiling, state, outer, inner, 0, tiling.counts[1])
-            result[outer, :, inner] = total if tiling.reduce_inner else self._finish(total, tiling.sizes[1])
+            result[outer, :, inner] = total if self._reduces_inner(tiling) else self._finish(total, tiling.sizes[1])
 
     def _reduce_along(self, tiling, first, stop):
         """The partial result of the only output tile over the reduced group's tiles [first, stop)."""
-        state = _ThreadState(tiling, self.dtype)
+        state = TileScratch(tiling, self.dtype)
         return self._partial(tiling, state, slice(None), slice(None), first, stop)
 
     def _partial(self, tiling, state, outer, inner, first, stop):
@@ -278,7 +204,7 @@ class BlockedReduction:
             start, stop_ = tiling.ranges(1, reduced_tile)
             shape = (rows, stop_ - start, columns)
             target = state.result[: math.prod(shape)].reshape(shape)
-            _compute_tile(tiling, state, (outer, slice(start, stop_), inner), target)
+            compute_tile(tiling, state, (outer, slice(start, stop_), inner), target)
             partial = reduce(target, self.partial_dtype)
             total = partial if total is None else combine(total, partial, out=total)
         return total
@@ -298,11 +224,11 @@ class BlockedReduction:
               tiling, out)
 
     def _normalize_tiles(self, tiling, out, first, stop):
-        state = _ThreadState(tiling, self.dtype)
+        state = TileScratch(tiling, self.dtype)
         normalize = NORMALIZERS[self.kind]
         for unit in range(first, stop):
             outer_tile, inner_tile = divmod(unit, tiling.counts[2])
             outer, inner = slice(*tiling.ranges(0, outer_tile)), slice(*tiling.ranges(2, inner_tile))
             target = out[outer, :, inner]
-            _compute_tile(tiling, state, (outer, slice(None), inner), target)
+            compute_tile(tiling, state, (outer, slice(None), inner), target)
             normalize(target, state.result[: target.size].reshape(target.shape))
