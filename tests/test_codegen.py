@@ -1,9 +1,12 @@
 """The lowering of compiled functions: fused kernels' direct and blocked paths, the memory plan, the entry point."""
 import threading
 import tracemalloc
+from unittest import mock
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import symgraph as sg
 from symgraph.codegen import blocked
@@ -77,6 +80,44 @@ def test_broadcast_operands_are_sliced_per_tile(rng, a_shape, b_shape):
     a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
     got = BlockedKernel(op, [a.dtype, b.dtype]).try_run(a, b)
     np.testing.assert_array_equal(got, np.exp(a + b))
+
+
+@st.composite
+def broadcast_operands(draw):
+    """A kernel shape and three operands that are full, single elements, or broadcast along random axes."""
+    shape = tuple(draw(st.lists(st.integers(1, 6), min_size=1, max_size=3)))
+    operands = [np.random.default_rng(0).uniform(-2, 2, shape)]
+    for _ in range(2):
+        ones = draw(st.lists(st.booleans(), min_size=len(shape), max_size=len(shape)))
+        operand_shape = tuple(1 if one else n for one, n in zip(ones, shape))[draw(st.integers(0, len(shape))):]
+        operands.append(np.random.default_rng(draw(st.integers(0, 2**16))).uniform(-2, 2, operand_shape))
+    return shape, operands, draw(st.sampled_from([1, 2, 3, 5, 8, 64]))
+
+
+def _tiles_or_runs(shape, operand_shapes):
+    """Should the blocked path take operands of `operand_shapes` (those of more than one element)? When there
+    are some and all are full-size, or some split of the axes into leading and trailing groups suits them all."""
+    padded = [(1,) * (len(shape) - len(s)) + tuple(s) for s in operand_shapes]
+    if not padded:
+        return False
+    if all(p == shape for p in padded):
+        return True
+    return any(all(p[:k] in (shape[:k], (1,) * k) and p[k:] in (shape[k:], (1,) * (len(shape) - k)) for p in padded)
+               for k in range(1, len(shape)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(broadcast_operands())
+def test_blocks_of_any_size_give_numpys_result(case):
+    shape, operands, block = case
+    op = _kernel(3, ("multiply", (0, 1)), ("add", (3, 2)), ("tanh", (4,)))
+    kernel = BlockedKernel(op, [np.dtype("float64")] * 3)
+    kernel.threaded_min_elements = 1  # thread even these small arrays
+    with mock.patch.object(blocked, "_WORKERS", 2), mock.patch.object(blocked, "BLOCK_ELEMENTS", block):
+        got = kernel.try_run(*operands)
+    assert (got is not None) == _tiles_or_runs(shape, [o.shape for o in operands if o.size != 1])
+    if got is not None:
+        np.testing.assert_array_equal(got, np.tanh(operands[0] * operands[1] + operands[2]))
 
 
 @pytest.mark.parametrize(
