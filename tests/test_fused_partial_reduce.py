@@ -304,3 +304,46 @@ def _tiles(shape, axis, kind, full_shapes):
         splits += [((0, 0), (0, k), (k, len(shape))) for k in range(1, len(shape))]
     padded = [(1,) * (len(shape) - len(s)) + tuple(s) for s in full_shapes]
     return bool(full_shapes) and any(all(suits(p, groups) for p in padded) for groups in splits)
+
+
+@pytest.mark.parametrize("kind", ["logsumexp", "softmax", "log_softmax"])
+@pytest.mark.parametrize("rows", [3, 300])
+def test_multi_pass_consumers_of_any_value_are_tiled_with_an_empty_kernel(rng, blocked_calls, kind, rows):
+    x, w = sg.matrix("x"), sg.matrix("w")
+    a, b = rng.standard_normal((rows, 1000)), rng.standard_normal((1000, 600))
+    for expression, inputs, values, expected in [
+        (CONSUMERS[kind][0](x, 1), [x], [a], CONSUMERS[kind][1](a, 1)),
+        (CONSUMERS[kind][0](x @ w, 0), [x, w], [a, b], CONSUMERS[kind][1](a @ b, 0)),
+    ]:
+        f = sg.function(inputs, expression)
+        (op,) = fused_reduce_ops(f)
+        assert op.steps == () and op.inner_names == [kind]
+        check(f, expression, inputs, values, expected, "float64")
+    assert blocked_calls == ([True, True] if rows == 300 else [])
+
+
+def test_an_empty_kernels_softmax_writes_into_the_dead_matmul_result(rng):
+    x, w = sg.matrix("x"), sg.matrix("w")
+    f = sg.function([x, w], sg.log_softmax(x @ w))
+    assert re.search(r"blocked_reduction_\d+\(v0, out=v0\)", f.source)
+    assert re.search(r"v1 = log_softmax_\d+\(v0\)", f.source)  # the direct path: the reference on the operand
+    values = rng.standard_normal((500, 30)), rng.standard_normal((30, 400))
+    np.testing.assert_allclose(f(*values), numpy_log_softmax(values[0] @ values[1], 1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("build", [
+    lambda x: sg.sum(x, axis=1),  # NumPy's own reduction is one pass already
+    lambda x: sg.max(x @ x.T),
+    lambda x: sg.softmax(sg.cast(x, "int32")),  # softmax of integers computes in floats: not a float kernel
+])
+def test_single_pass_reductions_and_integer_operands_get_no_empty_kernel(rng, build):
+    x = sg.matrix("x")
+    f = sg.function([x], build(x))
+    assert not fused_reduce_ops(f)
+    value = rng.standard_normal((4, 5)) * 3
+    np.testing.assert_allclose(f(value), sg.function([x], build(x), mode="fast_compile")(value), rtol=1e-12)
+
+
+def test_an_empty_kernel_has_one_input():
+    with pytest.raises(ValueError, match="no steps has one input, not 2"):
+        FusedReduce(2, (), Softmax((0,)))

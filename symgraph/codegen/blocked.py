@@ -242,6 +242,8 @@ class BlockedKernel:
                     buffer_dtypes.append(dtype)
                 buffer_of[slot] = buffer
             plans.append(_StepPlan(row.impl, refs, slot, buffer, writes_out))
+        if not self.op.steps:  # the kernel is its input: copy each block of it
+            plans.append(_StepPlan(np.positive, (0,), None, None, True))
         return _Plan(hoisted, plans, buffer_dtypes)
 
 

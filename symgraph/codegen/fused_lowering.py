@@ -276,11 +276,14 @@ def _consumer_call(node, kernel_result, namespace):
 def lower_fused_reduce(node, input_names, output_names, namespace, reusable=()):
     op = node.op
     (out,) = output_names
-    kernel_result = f"{out}_k"
-    lines, temporaries, checks_size = _kernel_lines(node, input_names, kernel_result, namespace, reusable,
-                                                    _large(node, out))
-    lines.append((f"{out} = {_consumer_call(node, kernel_result, namespace)}", None))
-    lines.append((f"del {', '.join(sorted(temporaries + [kernel_result]))}", None))
+    if op.steps:
+        kernel_result = f"{out}_k"
+        lines, temporaries, checks_size = _kernel_lines(node, input_names, kernel_result, namespace, reusable,
+                                                        _large(node, out))
+        lines.append((f"{out} = {_consumer_call(node, kernel_result, namespace)}", None))
+        lines.append((f"del {', '.join(sorted(temporaries + [kernel_result]))}", None))
+    else:  # the kernel is the input itself
+        lines, checks_size = [(f"{out} = {_consumer_call(node, input_names[0], namespace)}", None)], False
     kernel_type = op.value_types(*[v.type for v in node.inputs])[-1]
     if not _may_be_large(kernel_type.shape, op):
         return lines

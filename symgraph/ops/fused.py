@@ -105,7 +105,8 @@ def is_fusable_consumer(op):
 class FusedReduce(Op):
     """The element-wise kernel `Fused(nin, steps)` feeding `consumer`: a reduction (sum, mean, max, min or
     logsumexp) or a normalization (softmax, log_softmax) over some of the kernel's axes. The kernel's
-    result must be floating point. Its value is that of the unfused graph.
+    result must be floating point. With no steps (and one input) the kernel is its input. Its value is
+    that of the unfused graph.
 
     Example:
         >>> import numpy as np
@@ -125,6 +126,8 @@ class FusedReduce(Op):
                              f"kind in {FUSABLE_REDUCTIONS} without dtype, or a softmax or log_softmax, over "
                              f"at least one axis")
         kernel = Fused(nin, steps)
+        if not kernel.steps and nin != 1:
+            raise ValueError(f"fused reduction: a kernel with no steps has one input, not {nin}")
         self.nin = kernel.nin
         self.steps = kernel.steps
         self.consumer = consumer
@@ -154,7 +157,7 @@ class FusedReduce(Op):
         return self.kernel.inner_names + [self.kind]
 
     def __str__(self):
-        return f"fused{{{','.join(self.kernel.inner_names)},{self.consumer}}}"
+        return f"fused{{{','.join(self.kernel.inner_names + [str(self.consumer)])}}}"
 
     __repr__ = __str__
 

@@ -9,7 +9,9 @@ cluster convex (no path leaves it and comes back), so fusing never creates a cyc
 
 Then a sum, mean, max, min, logsumexp, softmax or log_softmax of a floating-point kernel (a `Fused` node
 or a single element-wise node) whose value nothing else uses joins it as one `FusedReduce` node, which is
-evaluated block by block without making the kernel's full-size result (see codegen/blocked_reduce.py).
+evaluated block by block without making the kernel's full-size result (see codegen/blocked_reduce.py). A
+logsumexp, softmax or log_softmax of any other floating-point value becomes a `FusedReduce` with no
+kernel steps, so that it too is evaluated tile by tile.
 
 Example:
     >>> import symgraph as sg
@@ -141,22 +143,33 @@ def fuse_elemwise(outputs, counts):
     return rewired
 
 
-def _private_kernel(node, uses):
-    """The kernel node (Fused or Elemwise) whose floating-point value `node` consumes (see
-    `is_fusable_consumer`) when nothing else uses that value; else None."""
+MULTI_PASS_CONSUMERS = ("logsumexp", "softmax", "log_softmax")
+"""Consumers whose NumPy form passes over their operand several times: worth evaluating tile by tile even
+with no kernel in front of them (a `FusedReduce` with no steps)."""
+
+
+def _fusion_source(node, uses):
+    """What `node` fuses with: the kernel node (Fused or Elemwise) whose floating-point value it consumes
+    (see `is_fusable_consumer`) when nothing else uses that value; for a multi-pass consumer of any other
+    floating-point value, the node itself (an empty kernel over its operand); else None."""
     if not is_fusable_consumer(node.op):
         return None
     (value,) = node.inputs
-    kernel = value.owner
-    if kernel is None or type(kernel.op) not in (Fused, Elemwise) or uses.get(kernel) != 1:
+    if value.dtype.kind != "f":
         return None
-    return kernel if value.dtype.kind == "f" else None
+    kernel = value.owner
+    if kernel is not None and type(kernel.op) in (Fused, Elemwise) and uses.get(kernel) == 1:
+        return kernel
+    return node if node.op.name in MULTI_PASS_CONSUMERS else None
 
 
 def _kernel_steps(kernel):
-    """(nin, steps, creation site of each step) of a Fused or Elemwise node."""
+    """(nin, steps, creation site of each step) of a Fused or Elemwise node; for any other node, the empty
+    kernel over its operand."""
     if type(kernel.op) is Fused:
         return kernel.op.nin, kernel.op.steps, STEP_SITES.get(kernel)
+    if type(kernel.op) is not Elemwise:
+        return 1, (), ()
     nin = len(kernel.inputs)
     return nin, ((kernel.op.scalar, tuple(range(nin))),), (kernel.site,)
 
@@ -168,7 +181,7 @@ def fuse_reductions(outputs, counts):
     uses = _use_counts(nodes, outputs)
     kernel_of = {}
     for node in nodes:
-        kernel = _private_kernel(node, uses)
+        kernel = _fusion_source(node, uses)
         if kernel is not None:
             kernel_of[node] = kernel
     if not kernel_of:
@@ -185,6 +198,7 @@ def fuse_reductions(outputs, counts):
 
         return build
 
-    rewired = _rewire(nodes, outputs, {node: reduction_for(node) for node in kernel_of}, set(kernel_of.values()))
+    fused_kernels = {kernel for node, kernel in kernel_of.items() if kernel is not node}
+    rewired = _rewire(nodes, outputs, {node: reduction_for(node) for node in kernel_of}, fused_kernels)
     counts[REDUCTION_FUSION] = counts.get(REDUCTION_FUSION, 0) + len(kernel_of)
     return rewired
