@@ -153,7 +153,7 @@ class BlockedKernel:
             full = tuple(array.size != 1 for array in arrays)
             plan, values = self.prepare([array.reshape(-1) if is_full else array for array, is_full in zip(arrays, full)],
                                         full)
-            out = _result_array(out, shape, self.out_dtype)
+            out = result_array(out, shape, self.out_dtype)
             blocks = -(-out.size // BLOCK_ELEMENTS)
             full_inputs = [i for i, is_full in enumerate(full) if is_full]
             share(blocks, out.size, self.threaded_min_elements, _run_blocks, plan, values, full_inputs, out.reshape(-1))
@@ -161,7 +161,7 @@ class BlockedKernel:
         tiling = self.tiling(arrays, _leading_and_trailing_axes, _row_tile_shape)
         if tiling is None:
             return None
-        out = _result_array(out, tiling.shape, self.out_dtype)
+        out = result_array(out, tiling.shape, self.out_dtype)
         outer_tiles, _, inner_tiles = tiling.counts
         share(outer_tiles * inner_tiles, out.size, self.threaded_min_elements, _write_tiles, tiling, self.out_dtype,
               out.reshape(tiling.sizes))
@@ -247,8 +247,9 @@ class BlockedKernel:
         return _Plan(hoisted, plans, buffer_dtypes)
 
 
-def _result_array(out, shape, dtype):
-    """`out` when it can take a result of `shape` and `dtype` (C-contiguous), else a new array."""
+def result_array(out, shape, dtype):
+    """`out` (an array the caller no longer needs, or None) when it can take a result of `shape` and
+    `dtype` (C-contiguous), else a new array."""
     if out is None or out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
         return np.empty(shape, dtype=dtype)
     return out
@@ -273,8 +274,7 @@ def _write_tiles(tiling, dtype, out, first, stop):
     """Compute output tiles [first, stop) of a kernel into `out`, its (outer, 1, inner) view."""
     state = TileScratch(tiling, dtype)
     for unit in range(first, stop):
-        outer_tile, inner_tile = divmod(unit, tiling.counts[2])
-        outer, inner = slice(*tiling.ranges(0, outer_tile)), slice(*tiling.ranges(2, inner_tile))
+        outer, inner = tiling.output_tile(unit)
         compute_tile(tiling, state, (outer, slice(None), inner), out[outer, :, inner])
 
 
@@ -373,15 +373,18 @@ class Tiling:
     def __init__(self, shape, groups, tile_shape, plan, values, sliced):
         self.shape = shape
         self.groups = groups
-        sizes = tuple(math.prod(shape[start:stop]) for start, stop in groups)
-        tile = tile_shape(sizes)
-        self.sizes = sizes
-        self.tile = tile
-        self.counts = tuple(-(-size // step) for size, step in zip(sizes, tile))
+        self.sizes = tuple(math.prod(shape[start:stop]) for start, stop in groups)
+        self.tile = tile_shape(self.sizes)
+        self.counts = tuple(-(-size // step) for size, step in zip(self.sizes, self.tile))
         self.plan = plan
         self.values = values
         self.sliced = sliced
-        self.tile_elements = math.prod(tile)
+        self.tile_elements = math.prod(self.tile)
+
+    def output_tile(self, unit):
+        """The (outer, inner) slices of output tile number `unit` (tiles along the inner group vary fastest)."""
+        outer_tile, inner_tile = divmod(unit, self.counts[2])
+        return slice(*self.ranges(0, outer_tile)), slice(*self.ranges(2, inner_tile))
 
     def ranges(self, group, index):
         """The (start, stop) of tile `index` along `group` (0 outer, 1 middle, 2 inner)."""
@@ -390,7 +393,8 @@ class Tiling:
 
 
 class TileScratch:
-    """A thread's own operand list and scratch buffers, sized for the largest tile."""
+    """A thread's own operand list, the kernel's scratch buffers and one `result` buffer of the kernel's
+    dtype (a reduction's tile, a log_softmax's exps), each sized for the largest tile."""
 
     __slots__ = ("values", "buffers", "result")
 

@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from .blocked import BLOCK_ELEMENTS, BlockedKernel, TileScratch, compute_tile, share
+from .blocked import BLOCK_ELEMENTS, BlockedKernel, TileScratch, compute_tile, result_array, share
 
 
 def _logsumexp_of_tile(tile, partial_dtype):
@@ -121,8 +121,7 @@ class BlockedReduction:
             return None
         shape = tiling.shape
         if self.kind in NORMALIZERS:
-            if out is None or out.shape != shape or out.dtype != self.dtype or not out.flags.c_contiguous:
-                out = np.empty(shape, dtype=self.dtype)
+            out = result_array(out, shape, self.dtype)
             self._normalize(tiling, out.reshape(tiling.sizes))
             return out
         return np.asarray(self._reduce(tiling)).reshape(self._reduced_shape(shape))
@@ -151,6 +150,7 @@ class BlockedReduction:
         return min(outer, max(1, BLOCK_ELEMENTS // (tile_reduced * tile_inner))), tile_reduced, tile_inner
 
     def _reduced_shape(self, shape):
+        """The consumer's result shape for a kernel result of `shape`."""
         if self.keepdims:
             return tuple(1 if a in self.axis else n for a, n in enumerate(shape))
         return tuple(n for a, n in enumerate(shape) if a not in self.axis)
@@ -183,8 +183,7 @@ class BlockedReduction:
         """Reduce output tiles [first, stop) into `result`, each over the whole reduced group."""
         state = TileScratch(tiling, self.dtype)
         for unit in range(first, stop):
-            outer_tile, inner_tile = divmod(unit, tiling.counts[2])
-            outer, inner = slice(*tiling.ranges(0, outer_tile)), slice(*tiling.ranges(2, inner_tile))
+            outer, inner = tiling.output_tile(unit)
             total = self._partial(tiling, state, outer, inner, 0, tiling.counts[1])
             result[outer, :, inner] = total if self._reduces_inner(tiling) else self._finish(total, tiling.sizes[1])
 
@@ -224,11 +223,11 @@ class BlockedReduction:
               tiling, out)
 
     def _normalize_tiles(self, tiling, out, first, stop):
+        """Compute and normalize output tiles [first, stop) in `out`, each spanning the reduced group."""
         state = TileScratch(tiling, self.dtype)
         normalize = NORMALIZERS[self.kind]
         for unit in range(first, stop):
-            outer_tile, inner_tile = divmod(unit, tiling.counts[2])
-            outer, inner = slice(*tiling.ranges(0, outer_tile)), slice(*tiling.ranges(2, inner_tile))
+            outer, inner = tiling.output_tile(unit)
             target = out[outer, :, inner]
             compute_tile(tiling, state, (outer, slice(None), inner), target)
             normalize(target, state.result[: target.size].reshape(target.shape))

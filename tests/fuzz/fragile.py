@@ -3,8 +3,10 @@
 Rewrites may change floats by rounding (x / 3 -> x * (1/3)) or on purpose (log(1 + x) -> log1p(x) is
 exact where the naive formula rounds to 0). Continuous operations keep such changes small, but a
 discontinuous one sitting on its jump (a comparison of equal values, floor of an integer, argmax of a tie,
-a float cast to int) turns them into different results. The reference interpreter marks those nodes, and
-everything computed from them, as fragile; fragile outputs are compared in dtype and shape only.
+a float cast to int) turns them into different results, and so does a continuous one whose slope there
+dwarfs its value (sin, cos or tan of a huge argument, where one ulp of the argument is a large step). The
+reference interpreter marks those nodes, and everything computed from them, as fragile; fragile outputs
+are compared in dtype and shape only.
 
 Example:
     >>> import numpy as np, symgraph as sg
@@ -47,7 +49,25 @@ def _near_integer(x, rtol, atol, shift=0.0):
         return _close(x, np.round(x), rtol, atol)
 
 
+_TRIG_SLOPES = {"sin": np.cos, "cos": np.sin, "tan": lambda x: 1 / np.cos(x) ** 2}
+"""Row -> the magnitude of its derivative, for judging how much a rounding of the argument moves it."""
+
+
+def _amplifies_rounding(name, x, rtol, atol):
+    """Would a few roundings of the float argument `x` move sin, cos or tan(x) beyond the tolerance?"""
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        return False
+    with np.errstate(all="ignore"):
+        wide = x.astype(np.float64)
+        step = 4 * np.finfo(x.dtype).eps * np.abs(wide) * np.abs(_TRIG_SLOPES[name](wide))
+        value = np.abs(getattr(np, name)(wide))
+        return bool(np.any(~(step <= rtol * value + atol)))
+
+
 def _elemwise_on_jump(name, inputs, output_dtype, rtol, atol):
+    if name in _TRIG_SLOPES:
+        return _amplifies_rounding(name, inputs[0], rtol, atol)
     if name in _COMPARISONS:
         return _close(inputs[0], inputs[1], rtol, atol)
     if name in _TRUTH_VALUES:

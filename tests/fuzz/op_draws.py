@@ -61,6 +61,13 @@ def _all(condition):
     return bool(np.all(condition))
 
 
+def _exp_sum_is_finite(value, axis):
+    """Does the naive sum of exps over `axis` (None: element by element) stay finite, in NumPy's dtype?"""
+    with np.errstate(all="ignore"):
+        exps = np.exp(value)
+        return _all(np.isfinite(exps if axis is None else np.sum(exps, axis=axis)))
+
+
 def _far_from_integers(value, shift=0.0):
     return _all(np.abs(value - shift - np.round(value - shift)) > MARGIN)
 
@@ -563,15 +570,17 @@ REWRITE_PATTERNS = (
     ("sg.log(sg.sigmoid({0}))", "np.log(expit({0}))", True),
     # 1 - sigmoid(x) cancels for large x: finite differences of the naive formula drown in rounding noise.
     ("sg.log(1 - sg.sigmoid({0}))", "np.log(1 - expit({0}))", lambda x: _all(np.abs(x) < 5)),
-    # the naive formula, which the stabilize group turns into softplus (finite where exp(x) overflows)
-    ("sg.log(1 + sg.exp({0}))", "np.log(1 + np.exp({0}))", True),
+    # the naive formula, which the stabilize group turns into softplus: judged where exp(x) does not overflow
+    ("sg.log(1 + sg.exp({0}))", "np.log(1 + np.exp({0}))", lambda x: _exp_sum_is_finite(x, None)),
     # 1 + x rounds for tiny x, where log1p is the accurate one (sqrt(log(1 - 1e-38)) is 0 naively, NaN stabilized)
     ("sg.log(1 + {0})", "np.log(1 + {0})", lambda x: _all(x > -0.9) and _all(np.abs(x) > 1e-6)),
     ("sg.log(1 - {0})", "np.log(1 - {0})", lambda x: _all(x < 0.9) and _all(np.abs(x) > 1e-6)),
     ("sg.log(sg.softmax({0}, axis=-1))", "np.log(softmax({0}, axis=-1))", True),
     ("sg.log(sg.softmax({0}, axis=-1))[..., 0]", "np.log(softmax({0}, axis=-1))[..., 0]", True),
-    ("sg.log(sg.sum(sg.exp({0}), axis=(-1,)))", "np.log(np.sum(np.exp({0}), axis=(-1,)))", True),
-    ("sg.log(sg.sum(sg.exp({0})))", "np.log(np.sum(np.exp({0})))", True),
+    # logsumexp stays finite where the naive sum of exps overflows (x = 2**63 - 1 gives inf naively)
+    ("sg.log(sg.sum(sg.exp({0}), axis=(-1,)))", "np.log(np.sum(np.exp({0}), axis=(-1,)))",
+     lambda x: _exp_sum_is_finite(x, -1)),
+    ("sg.log(sg.sum(sg.exp({0})))", "np.log(np.sum(np.exp({0})))", lambda x: _exp_sum_is_finite(x, None)),
     ("sg.set_subtensor({0}[0], sg.broadcast_to({1}[0], {0}[0].shape))",
      "set_at({0}, 0, np.broadcast_to({1}[0], {0}[0].shape))", True),
     ("sg.zeros_like({0}) + sg.ones_like({1})", "np.zeros_like({0}) + np.ones_like({1})", True),
