@@ -347,3 +347,17 @@ def test_single_pass_reductions_and_integer_operands_get_no_empty_kernel(rng, bu
 def test_an_empty_kernel_has_one_input():
     with pytest.raises(ValueError, match="no steps has one input, not 2"):
         FusedReduce(2, (), Softmax((0,)))
+
+
+@pytest.mark.parametrize("kind", ["sum", "mean", "max", "logsumexp"])
+def test_a_full_reduction_with_a_bias_row_shares_the_reduced_rows_between_threads(rng, monkeypatch, kind):
+    monkeypatch.setattr(blocked, "_WORKERS", 2)
+    shares = []
+    original = BlockedReduction._reduce_along
+    monkeypatch.setattr(BlockedReduction, "_reduce_along", lambda *args: shares.append(args[-2:]) or original(*args))
+    x, row = sg.matrix("x"), sg.vector("row")
+    f = sg.function([x, row], CONSUMERS[kind][0](sg.exp(x) * row, None))
+    values = rng.standard_normal((400_000, 3)), rng.uniform(0.5, 2, 3)
+    expected = CONSUMERS[kind][1](np.exp(values[0]) * values[1], None)
+    np.testing.assert_allclose(f(*values), expected, rtol=1e-11)
+    assert len(shares) == 2 and sorted(shares)[0][0] == 0  # the rows' tiles, split in two

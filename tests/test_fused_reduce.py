@@ -118,9 +118,9 @@ def test_large_reductions_are_shared_between_threads(rng, monkeypatch):
     from symgraph.codegen import blocked
 
     calls = []
-    original = BlockedReduction._reduce_along
+    original = BlockedReduction._reduce_blocks
     monkeypatch.setattr(blocked, "_WORKERS", 2)
-    monkeypatch.setattr(BlockedReduction, "_reduce_along", lambda *args: calls.append(args[-2:]) or original(*args))
+    monkeypatch.setattr(BlockedReduction, "_reduce_blocks", lambda *args: calls.append(args[-2:]) or original(*args))
     op = FusedReduce(1, ((scalar_op("exp"), (0,)),), Reduce("mean", (0,)))
     value = rng.standard_normal(2 * elements_for(THREADED_MIN_NANOSECONDS, op))
     result = BlockedReduction(op, [value.dtype], 1).try_run(value)
