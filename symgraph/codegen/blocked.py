@@ -119,14 +119,15 @@ class _StepPlan:
 
 
 class _Plan:
-    """The schedule of a kernel for one pattern of full / single-element operands."""
+    """The schedule of a kernel for one pattern of full / single-element operands, and its result dtype."""
 
-    __slots__ = ("hoisted", "block_steps", "buffer_dtypes")
+    __slots__ = ("hoisted", "block_steps", "buffer_dtypes", "out_dtype")
 
-    def __init__(self, hoisted, block_steps, buffer_dtypes):
+    def __init__(self, hoisted, block_steps, buffer_dtypes, out_dtype):
         self.hoisted = hoisted
         self.block_steps = block_steps
         self.buffer_dtypes = buffer_dtypes
+        self.out_dtype = out_dtype
 
 
 class BlockedKernel:
@@ -244,7 +245,7 @@ class BlockedKernel:
             plans.append(_StepPlan(row.impl, refs, slot, buffer, writes_out))
         if not self.op.steps:  # the kernel is its input: copy each block of it
             plans.append(_StepPlan(np.positive, (0,), None, None, True))
-        return _Plan(hoisted, plans, buffer_dtypes)
+        return _Plan(hoisted, plans, buffer_dtypes, self.out_dtype)
 
 
 def result_array(out, shape, dtype):
@@ -312,16 +313,26 @@ def share(count, elements, threaded_min_elements, work, *arguments):
     return [first] + [future.result() for future in futures]
 
 
-def _run_blocks(plan, shared_values, full_inputs, flat_out, first_block, stop_block):
-    """Run the plan's block steps on blocks [first_block, stop_block) of the flat output."""
+def flat_blocks(plan, shared_values, full_inputs, size, first_block, stop_block, out):
+    """Compute blocks [first_block, stop_block) of a flat kernel result of `size` elements, one at a time,
+    yielding each: into `out[lo:hi]` when `out` (flat) is given, else into a scratch buffer the next block
+    reuses (the caller reduces each block before asking for the next)."""
     values = list(shared_values)
     scratch = [np.empty(BLOCK_ELEMENTS, dtype=dtype) for dtype in plan.buffer_dtypes]
-    size = flat_out.size
+    result = np.empty(BLOCK_ELEMENTS, dtype=plan.out_dtype) if out is None else out
     for lo in range(first_block * BLOCK_ELEMENTS, min(stop_block * BLOCK_ELEMENTS, size), BLOCK_ELEMENTS):
         hi = min(lo + BLOCK_ELEMENTS, size)
         for i in full_inputs:
             values[i] = shared_values[i][lo:hi]
-        run_steps(plan, values, [buffer[: hi - lo] for buffer in scratch], flat_out[lo:hi])
+        block = result[lo:hi] if out is not None else result[: hi - lo]
+        run_steps(plan, values, [buffer[: hi - lo] for buffer in scratch], block)
+        yield block
+
+
+def _run_blocks(plan, shared_values, full_inputs, flat_out, first_block, stop_block):
+    """Run the plan's block steps on blocks [first_block, stop_block) of the flat output."""
+    for _ in flat_blocks(plan, shared_values, full_inputs, flat_out.size, first_block, stop_block, flat_out):
+        pass
 
 
 def run_steps(plan, values, scratch, target):

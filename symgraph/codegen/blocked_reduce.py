@@ -29,8 +29,8 @@ import math
 
 import numpy as np
 
-from .blocked import (BLOCK_ELEMENTS, BlockedKernel, TileScratch, blocked_output_shape, compute_tile, result_array,
-                      run_steps, share)
+from .blocked import (BLOCK_ELEMENTS, BlockedKernel, TileScratch, blocked_output_shape, compute_tile, flat_blocks,
+                      result_array, share)
 
 
 def _logsumexp_of_tile(tile, partial_dtype):
@@ -152,18 +152,10 @@ class BlockedReduction:
 
     def _reduce_blocks(self, plan, shared_values, full_inputs, size, first, stop):
         """The partial results of blocks [first, stop) of the flat kernel result, in order."""
-        values = list(shared_values)
-        scratch = [np.empty(BLOCK_ELEMENTS, dtype=dtype) for dtype in plan.buffer_dtypes]
-        result = np.empty(BLOCK_ELEMENTS, dtype=self.dtype)
         logsumexp = self.kind == "logsumexp"
         combine = REDUCERS[self.kind][1]
         partials = []
-        for lo in range(first * BLOCK_ELEMENTS, min(stop * BLOCK_ELEMENTS, size), BLOCK_ELEMENTS):
-            hi = min(lo + BLOCK_ELEMENTS, size)
-            for i in full_inputs:
-                values[i] = shared_values[i][lo:hi]
-            block = result[: hi - lo]
-            run_steps(plan, values, [buffer[: hi - lo] for buffer in scratch], block)
+        for block in flat_blocks(plan, shared_values, full_inputs, size, first, stop, None):
             partials.append(_logsumexp_of_tile(block.reshape(1, -1, 1), None).reshape(()) if logsumexp
                             else combine.reduce(block, dtype=self.partial_dtype))
         return partials
