@@ -68,10 +68,15 @@ class Fused(Op):
         """Types of the kernel's values: its inputs, then each step's result."""
         if len(input_types) != self.nin:
             raise TypeError(f"{self} takes {self.nin} operands, got {len(input_types)}")
-        types = list(input_types)
-        for row, refs in self.steps:
-            types.extend(Elemwise(row).output_types(*[types[r] for r in refs]))
-        return types
+        # Lowering asks several times per node; a 10,000-step kernel would redo 10,000 broadcasts each time.
+        # The memo lives outside __props__, so pickles and comparisons ignore it.
+        memo = self.__dict__.setdefault("_value_types_memo", {})
+        if input_types not in memo:
+            types = list(input_types)
+            for row, refs in self.steps:
+                types.extend(Elemwise(row).output_types(*[types[r] for r in refs]))
+            memo[input_types] = tuple(types)
+        return list(memo[input_types])
 
     def output_types(self, *input_types):
         return [self.value_types(*input_types)[-1]]
