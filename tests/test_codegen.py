@@ -1,4 +1,7 @@
 """The lowering of compiled functions: fused kernels' direct and blocked paths, the memory plan, the entry point."""
+import gc
+import linecache
+import os
 import threading
 import tracemalloc
 from unittest import mock
@@ -332,3 +335,29 @@ def test_a_later_use_of_only_the_shape_does_not_keep_an_array_from_being_written
     expected = sg.function([x, w, b], sg.grad(cost, [w, b]), mode="fast_compile")(xv, wv, bv)
     for got, want in zip(f(xv, wv, bv), expected):
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_functions_collected_while_linecache_checks_its_cache_do_not_break_it():
+    # Tracebacks, pdb and doctest call linecache.checkcache(), which lists the cache's keys and then reads
+    # each one; a garbage collection in between used to remove the source of a dead compiled function
+    # and raise KeyError (seen as a flaky doctest failure). Here the collection runs when checkcache
+    # looks at a real file, which comes before the compiled functions' sources in the cache.
+    linecache.getline(__file__, 1)
+    real_stat = os.stat
+
+    def stat_then_collect(path):
+        gc.collect()
+        return real_stat(path)
+
+    gc.disable()
+    try:
+        x = sg.vector("x")
+        functions = [sg.function([x], x + float(i)) for i in range(5)]
+        filenames = {f._program.filename for f in functions}
+        del functions  # compiled functions are reference cycles: only a collection frees them
+        with mock.patch.object(linecache.os, "stat", stat_then_collect):
+            linecache.checkcache()
+    finally:
+        gc.enable()
+    sg.function([x], x * 2.0)  # the next compile forgets the dead functions' sources
+    assert not filenames & linecache.cache.keys()

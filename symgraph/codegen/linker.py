@@ -166,13 +166,21 @@ def _dead_after(nodes, outputs):
     return dead_after
 
 
+_DEAD_SOURCES = []
+"""Files of generated functions that were garbage-collected, removed from `linecache` at the next compile.
+Removing them in the collector itself could happen while `linecache.checkcache` walks the cache (it
+lists the keys, then reads each), which then raised KeyError in tracebacks, pdb and doctest."""
+
+
 def _compile(source_text, name, namespace):
+    while _DEAD_SOURCES:
+        linecache.cache.pop(_DEAD_SOURCES.pop(), None)
     filename = f"<symgraph:{name}#{next(_counter)}>"
     linecache.cache[filename] = (len(source_text), None, source_text.splitlines(True), filename)
     exec(compile(source_text, filename, "exec"), namespace.globals)
     function = namespace.globals[name]
-    # The source stays readable in tracebacks for as long as the function exists, and no longer.
-    weakref.finalize(function, linecache.cache.pop, filename, None)
+    # The source stays readable in tracebacks for as long as the function exists.
+    weakref.finalize(function, _DEAD_SOURCES.append, filename)
     return function, filename
 
 
