@@ -187,6 +187,7 @@ class Function:
             trust_input=self.trust_input,
             nan_guard=self.mode.nan_guard,
             reuse_buffers=self.mode.enabled(BUFFER_REUSE, ("inplace",)),
+            title=self._title(),
         )
         program = link_function(inputs, shared, optimized, spec, name=name or "symgraph_fn")
         if program.buffer_reuses:

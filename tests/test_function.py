@@ -13,13 +13,22 @@ import symgraph as sg
 from symgraph.graph.op import Op
 
 
-def test_positional_and_keyword_arguments():
-    x, y = sg.vector("x"), sg.vector("y")
-    f = sg.function([x, y], x - y)
-    expected = np.array([-2.0, 3.0])
-    for call in (lambda: f([1.0, 4.0], [3.0, 1.0]), lambda: f([1.0, 4.0], y=[3.0, 1.0]),
-                 lambda: f(y=[3.0, 1.0], x=[1.0, 4.0])):
-        np.testing.assert_array_equal(call(), expected)
+# Input names that can be parameters of the generated entry point, and names that cannot (a builtin, a
+# name the generated code binds itself, a name that is not an identifier): those get positional-only
+# parameters, and keyword calls are bound by the Function.
+PARAMETER_NAMES = [("x", "y"), ("min", "y"), ("np_subtract", "y"), ("x.0", "y")]
+
+
+@pytest.mark.parametrize("trust_input", [False, True])
+@pytest.mark.parametrize("names", PARAMETER_NAMES)
+def test_positional_and_keyword_arguments(names, trust_input):
+    x, y = sg.vector(names[0]), sg.vector(names[1])
+    f = sg.function([x, y], x - y, trust_input=trust_input)
+    assert f.source.startswith(f"def symgraph_fn(self, {names[0]}, y, *extra):" if names == ("x", "y") else
+                               "def symgraph_fn(self, i0=MISSING, i1=MISSING, /, *extra, **kwargs):")
+    a, b = np.array([1.0, 4.0]), np.array([3.0, 1.0])
+    for call in (lambda: f(a, b), lambda: f(a, **{names[1]: b}), lambda: f(**{names[1]: b, names[0]: a})):
+        np.testing.assert_array_equal(call(), [-2.0, 3.0])
 
 
 @pytest.mark.parametrize(
@@ -322,19 +331,23 @@ def test_safe_conversions_are_accepted(dtype, shape, value, expected):
 
 
 @pytest.mark.parametrize(
-    "call, message",
+    "call, keyword_message, positional_message",
     [
-        (lambda f: f([1.0]), r"missing a value for input 1 \('y'\)"),
-        (lambda f: f(), r"missing a value for input 0 \('x'\), input 1 \('y'\)"),
-        (lambda f: f([1.0], [2.0], [3.0]), "takes 2 argument"),
-        (lambda f: f([1.0], z=[2.0]), "unexpected keyword argument 'z'"),
-        (lambda f: f([1.0], x=[2.0]), "multiple values for input 'x'"),
+        (lambda f: f([1.0]), r"'f'\(\) missing 1 required positional argument: 'y'",
+         r"'f' is missing a value for input 1 \('y'\)"),
+        (lambda f: f(), r"missing 2 required positional arguments: '\w+' and 'y'",
+         r"missing a value for input 0 \('\w+'\), input 1 \('y'\)"),
+        (lambda f: f([1.0], [2.0], [3.0]), "'f' takes 2 argument", "'f' takes 2 argument"),
+        (lambda f: f([1.0], z=[2.0]), "unexpected keyword argument 'z'", "unexpected keyword argument 'z'"),
+        (lambda f: f([1.0], y=[2.0], **{f.inputs[0].name: [2.0]}), "multiple values for argument 'x'",
+         "multiple values for input 'min'"),
     ],
 )
-def test_calling_convention_errors(call, message):
-    x, y = sg.vector("x"), sg.vector("y")
-    f = sg.function([x, y], x + y)
-    with pytest.raises(TypeError, match=message):
+@pytest.mark.parametrize("names", [("x", "y"), ("min", "y")])
+def test_calling_convention_errors(call, keyword_message, positional_message, names):
+    x, y = sg.vector(names[0]), sg.vector(names[1])
+    f = sg.function([x, y], x + y, name="f")
+    with pytest.raises(TypeError, match=keyword_message if names == ("x", "y") else positional_message):
         call(f)
 
 

@@ -201,4 +201,4 @@ def test_op_names_and_readable_lowering():
     outputs = [sg.zeros((2, 3)), sg.arange(n), sg.eye(n)]
     assert [o.owner.op.name for o in outputs] == ["full", "arange", "eye"]
     source = sg.function([n], outputs, mode="fast_compile").source
-    assert "np.full((2, 3), " in source and "np.arange(" in source and "np.eye(int(i0), int(i0), " in source
+    assert "np.full((2, 3), " in source and "np.arange(" in source and "np.eye(int(n), int(n), " in source

@@ -219,9 +219,9 @@ def test_op_names_and_readable_lowering():
     assert sg.tensordot(a, b, 1).owner.op.name == "tensordot"
     assert sg.einsum("ij,jk->ik", a, b).owner.op.name == "einsum"
     source = sg.function([a, b], [a @ b, sg.einsum("ij,jk->ik", a, b), sg.tensordot(a, b, 1)]).source
-    assert "np.matmul(i0, i1)" in source
-    assert "np.einsum('ij,jk->ik', i0, i1)" in source
-    assert "np.tensordot(i0, i1, axes=((1,), (0,)))" in source
+    assert "np.matmul(a, b)" in source
+    assert "np.einsum('ij,jk->ik', a, b)" in source
+    assert "np.tensordot(a, b, axes=((1,), (0,)))" in source
 
 
 def test_compiled_products_survive_pickling(rng):

@@ -214,9 +214,9 @@ def test_size_property_uses_prod():
 def test_lowering_is_readable():
     x = sg.matrix("x")
     source = sg.function([x], [x.sum(axis=1), x.argmax(), sg.var(x, axis=0, ddof=1)]).source
-    assert "np.sum(i0, axis=(1,))" in source
-    assert "np.argmax(i0, axis=None)" in source
-    assert "np.var(i0, axis=(0,), ddof=1)" in source
+    assert "np.sum(x, axis=(1,))" in source
+    assert "np.argmax(x, axis=None)" in source
+    assert "np.var(x, axis=(0,), ddof=1)" in source
 
 
 def test_compiled_reductions_survive_pickling(rng):

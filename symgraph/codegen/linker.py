@@ -14,8 +14,12 @@ Example:
     >>> program.callable(np.zeros(2))[0]
     array([2., 2.])
 """
+import builtins
 import itertools
+import keyword
 import linecache
+import re
+import unicodedata
 import weakref
 
 import numpy as np
@@ -199,10 +203,15 @@ def link(inputs, outputs, name="symgraph_fn"):
         source.add(f"    # {param}: {_describe_leaf(var)}")
     results, nodes, _ = _write_body(source, "    ", inputs, params, outputs, namespace)
     results = [f"{r}.copy()" if out.owner is None else r for r, out in zip(results, outputs)]
-    source.add(f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})")
+    source.add(f"    return {_tuple_text(results)}")
     text = "\n".join(source.lines) + "\n"
     function, filename = _compile(text, name, namespace)
     return Program(function, text, filename, source.line_nodes, source.line_descriptions, nodes)
+
+
+def _tuple_text(names):
+    """Python for the tuple of `names`: `()`, `(a,)` or `(a, b)`."""
+    return f"({', '.join(names)}{',' if len(names) == 1 else ''})"
 
 
 def _describe_leaf(var):
@@ -219,12 +228,14 @@ class EntrySpec:
     is a context manager held while shared values are read and replaced; `output_kind` is "single",
     "list" or "none"; `owned(array, sources, others)` copies an array the caller may not own;
     `locate(exc)` returns the error naming the failing node; `nan_guard` checks every floating-point
-    result for NaN/inf; `reuse_buffers` lets element-wise nodes write into dead intermediates (memory.py). Keyword arguments go through the compiled function's `_call_general(args,
-    kwargs)`, which binds them and calls again positionally.
+    result for NaN/inf; `reuse_buffers` lets element-wise nodes write into dead intermediates (memory.py);
+    `title` names the function in Python's own argument errors. Calls that the parameters cannot bind
+    (keyword arguments without keyword parameters, surplus positional ones) go through the compiled
+    function's `_call_general(args, kwargs)`, which binds them and calls again positionally.
     """
 
     def __init__(self, check_input, shared_containers, update_containers, locked, output_kind, owned, locate,
-                 trust_input, nan_guard=False, reuse_buffers=False):
+                 trust_input, nan_guard=False, reuse_buffers=False, title="compiled function"):
         self.check_input = check_input
         self.shared_containers = shared_containers
         self.update_containers = update_containers
@@ -235,6 +246,7 @@ class EntrySpec:
         self.trust_input = trust_input
         self.nan_guard = nan_guard
         self.reuse_buffers = reuse_buffers
+        self.title = title
 
 
 def _fresh(var):
@@ -245,25 +257,69 @@ def _fresh(var):
 def link_function(inputs, shared, outputs, spec, name="symgraph_fn"):
     """Compile the entry point `__call__(self, *values)` of a compiled function (see EntrySpec).
 
-    `outputs` are the user's outputs followed by the new values of `spec.update_containers`.
+    `outputs` are the user's outputs followed by the new values of `spec.update_containers`. When every
+    input's name can be a parameter (`keyword_parameters`), the parameters are the input names, so
+    Python binds keyword arguments itself; otherwise they are positional-only and keyword calls go through
+    `self._call_general`.
     """
     name = safe_identifier(name)
+    params = keyword_parameters(inputs, name)
+    if params is not None:
+        program, namespace = _link_entry(inputs, shared, outputs, spec, name, params, keywords=True)
+        if not namespace.globals.keys() & set(params):
+            return program
+    positional = [f"i{position}" for position in range(len(inputs))]
+    return _link_entry(inputs, shared, outputs, spec, name, positional, keywords=False)[0]
+
+
+_GENERATED_LOCAL = re.compile(r"(?:i|s|v|out|new)\d+(?:_\w*)?")
+_ENTRY_LOCALS = frozenset({"self", "extra", "exc"})
+
+
+def keyword_parameters(inputs, function_name):
+    """The input names as parameter names, or None when one cannot be: unnamed, not an identifier, a
+    keyword or builtin, changed by Python's identifier normalization, repeated, or a name the generated
+    code uses itself. (A name that the body binds as a global is found after generating it.)
+
+    Example:
+        >>> import symgraph as sg
+        >>> keyword_parameters([sg.vector("x"), sg.vector("learning_rate")], "step")
+        ['x', 'learning_rate']
+        >>> keyword_parameters([sg.vector("x"), sg.vector("x")], "step") is None
+        True
+    """
+    names = [var.name for var in inputs]
+    for name in names:
+        if (name is None or not name.isidentifier() or keyword.iskeyword(name) or hasattr(builtins, name)
+                or unicodedata.normalize("NFKC", name) != name or _GENERATED_LOCAL.fullmatch(name)
+                or name in _ENTRY_LOCALS or name == function_name):
+            return None
+    return names if len(set(names)) == len(names) else None
+
+
+def _link_entry(inputs, shared, outputs, spec, name, params, keywords):
+    """The entry point with parameters `params` (with `keywords`, the input names; else positional-only)
+    and the namespace of its globals."""
     namespace = Namespace({"np": np, "MISSING": _MISSING, "asarray": np.asarray, "ndarray": np.ndarray,
                            "owned": spec.owned, "locate": spec.locate})
-    params = [f"i{position}" for position in range(len(inputs))]
     shared_names = [f"s{position}" for position in range(len(shared))]
     source = _Source()
-    signature = ", ".join(["self"] + [f"{p}=MISSING" for p in params] + (["/"] if params else []) + ["*extra", "**kwargs"])
+    if keywords:
+        signature = ", ".join(["self"] + params + ["*extra"])
+        guard = "extra"
+        given = f"{_tuple_text(params)} + extra, {{}}"
+    else:
+        signature = ", ".join(["self"] + [f"{p}=MISSING" for p in params] + (["/"] if params else []) + ["*extra", "**kwargs"])
+        guard = " or ".join(["kwargs", "extra"] + ([f"{params[-1]} is MISSING"] if params else []))
+        present = f"tuple(a for a in {_tuple_text(params)} if a is not MISSING)" if params else "()"
+        given = f"{present} + extra, kwargs"
     source.add(f"def {name}({signature}):")
     for param, var in zip(params, inputs):
         source.add(f"    # {param}: input {_describe_leaf(var)}")
     for shared_name, var in zip(shared_names, shared):
         source.add(f"    # {shared_name}: shared {_describe_leaf(var)}")
-    missing = " or ".join([f"{params[-1]} is MISSING"] if params else [])
-    guard = " or ".join(["kwargs", "extra"] + ([missing] if missing else []))
-    given = f"tuple(a for a in ({', '.join(params)}{',' if len(params) == 1 else ''}) if a is not MISSING)" if params else "()"
     source.add(f"    if {guard}:")
-    source.add(f"        return self.{_GENERAL_CALL}({given} + extra, kwargs)")
+    source.add(f"        return self.{_GENERAL_CALL}({given})")
     if not spec.trust_input:
         _write_checks(source, inputs, params, spec, namespace)
     indent = "    "
@@ -282,7 +338,7 @@ def link_function(inputs, shared, outputs, spec, name="symgraph_fn"):
         source.add(f"{indent}    raise locate(exc) from exc")
     else:
         source.lines.pop(try_line)
-    sources = f"({', '.join(params + shared_names)}{',' if len(params + shared_names) == 1 else ''})"
+    sources = _tuple_text(params + shared_names)
     n_outputs = len(outputs) - update_count
     packaged = []
     for position, (result, out) in enumerate(zip(results, outputs)):
@@ -303,7 +359,11 @@ def link_function(inputs, shared, outputs, spec, name="symgraph_fn"):
         source.add(f"{indent}return [{', '.join(user_outputs)}]")
     text = "\n".join(source.lines) + "\n"
     function, filename = _compile(text, name, namespace)
-    return Program(function, text, filename, source.line_nodes, source.line_descriptions, nodes, buffer_reuses)
+    # Python's own errors for keyword calls (a missing, unexpected or repeated argument) name the function
+    # by its qualified name.
+    function.__qualname__ = spec.title
+    program = Program(function, text, filename, source.line_nodes, source.line_descriptions, nodes, buffer_reuses)
+    return program, namespace
 
 
 _GENERAL_CALL = "_call_general"
@@ -338,5 +398,5 @@ def _package(result, out, sources, earlier_packaged, earlier_outputs):
     # A fresh array is the caller's unless an earlier output may be a view of it.
     if _fresh(out) and all(previous.owner is None or _fresh(previous) for previous in earlier_outputs):
         return f"asarray({result})" if out.ndim == 0 else result
-    others = f"({', '.join(earlier_packaged)}{',' if len(earlier_packaged) == 1 else ''})" if earlier_packaged else "()"
+    others = _tuple_text(earlier_packaged)
     return f"owned(asarray({result}), {sources}, {others})"

@@ -1,4 +1,4 @@
-"""Readable NumPy lowerings of reductions, products, creation ops and cumsum (`np.sum(i0, axis=(1,))`).
+"""Readable NumPy lowerings of reductions, products, creation ops and cumsum (`np.sum(x, axis=(1,))`).
 
 Generated text holds only the linker's variable names and values formatted here from op parameters
 (ints, bools, floats, dtype names, validated einsum subscripts). Ops whose NumPy form needs more than
@@ -7,7 +7,7 @@ one expression (logsumexp, softmax, log_softmax, reverse cumsum) keep their refe
 Example:
     >>> import symgraph as sg
     >>> x = sg.matrix("x")
-    >>> "np.sum(i0, axis=(1,))" in sg.function([x], x.sum(axis=1)).source
+    >>> "np.sum(x, axis=(1,))" in sg.function([x], x.sum(axis=1)).source
     True
 """
 import re

@@ -6,7 +6,7 @@ their reference implementation, which copies before writing.
 Example:
     >>> import symgraph as sg
     >>> x = sg.matrix("x")
-    >>> "i0[1:, None]" in sg.function([x], x[1:, None]).source
+    >>> "x[1:, None]" in sg.function([x], x[1:, None]).source
     True
 """
 from ..ops.indexing import AdvancedIndex, BasicIndex, index_source
