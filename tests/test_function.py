@@ -8,6 +8,8 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import symgraph as sg
 from symgraph.graph.op import Op
@@ -328,6 +330,49 @@ def test_safe_conversions_are_accepted(dtype, shape, value, expected):
     result = sg.function([x], x * 1)(value)
     assert result.dtype == dtype
     np.testing.assert_array_equal(result, expected)
+
+
+# Names the generated code uses itself (globals, locals, builtins), and names that are not identifiers.
+RISKY_NAMES = ["np", "MISSING", "ndarray", "asarray", "owned", "locate", "self", "extra", "exc", "kwargs", "a",
+               "v0", "v0_t0", "i0", "i1", "s0", "out0", "new0", "np_add", "np_multiply", "c_0", "check_x_1",
+               "dtype_float64_0", "blocked_kernel_0", "container_0", "len", "sum", "tuple", "symgraph_fn",
+               "x.0", "", "for", "σ", "ﬁ", "_", "match"]
+
+
+def _names_with(risky, position):
+    names = ["p", "q", "r"]
+    names[position] = risky
+    return names
+
+
+@pytest.mark.parametrize("with_shared", [False, True])
+@pytest.mark.parametrize("trust_input", [False, True])
+@pytest.mark.parametrize("names", [_names_with(risky, position) for risky in RISKY_NAMES for position in (0, 2)])
+def test_risky_input_names_compile_to_a_function_called_by_position_and_by_name(names, trust_input, with_shared):
+    _check_called_by_position_and_by_name(names, trust_input, with_shared)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(max_size=4), min_size=3, max_size=3), st.booleans(), st.booleans())
+def test_any_input_names_compile_to_a_function_called_by_position_and_by_name(names, trust_input, with_shared):
+    _check_called_by_position_and_by_name(names, trust_input, with_shared)
+
+
+def _check_called_by_position_and_by_name(names, trust_input, with_shared):
+    inputs = [sg.vector(name) for name in names]
+    x, y, z = inputs
+    w = sg.shared(np.array([0.5, 2.0]), name=names[0])
+    outputs = [x * y + z * (w if with_shared else 1.0), sg.exp(y) - x]
+    f = sg.function(inputs, outputs, trust_input=trust_input)
+    values = [np.array([1.0, -2.0]), np.array([0.25, 3.0]), np.array([-1.0, 4.0])]
+    scale = w.get_value() if with_shared else 1.0
+    expected = [values[0] * values[1] + values[2] * scale, np.exp(values[1]) - values[0]]
+    for result, want in zip(f(*values), expected):
+        np.testing.assert_allclose(result, want, rtol=1e-15)
+    if len(set(names)) == 3:
+        by_name = f(**dict(zip(names, values)))
+        for result, want in zip(by_name, expected):
+            np.testing.assert_allclose(result, want, rtol=1e-15)
 
 
 @pytest.mark.parametrize(
