@@ -5,7 +5,11 @@ Workloads:
   parameters, compiled into one function (each run builds a fresh graph, outside the timing);
 - `compile_nodes_<n>`: synthetic graphs of n operation nodes (element-wise chains with reuse, constants,
   identities for the rewriter to remove, reductions and matrix products), for n = 100, 1000, 5000, plus
-  `compile_scaling`: the slope of log(seconds) against log(n) (1.0 means linear).
+  `compile_scaling`: the slope of log(seconds) against log(n) (1.0 means linear);
+- `compile_dag_<n>`: a seeded random DAG of n element-wise operations and mean-centerings on 4 vectors
+  with shared and duplicated sub-expressions and about n/6 outputs (`random_dag_outputs`), built, compiled
+  and called once in a fresh process, for n = 100, 1k, 5k, 20k, 50k (--quick: up to 20k), plus
+  `compile_dag_scaling`, its log-log slope.
 
     python -m benchmarks.compile_bench [--quick]
 
@@ -15,7 +19,9 @@ PYTHONPATH pointing at this repository); its C-module cache is warmed by one com
 import argparse
 import math
 import random
+import os
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -26,6 +32,8 @@ import symgraph as sg
 from symgraph.graph.traversal import toposort
 
 SIZES = (100, 1000, 5000)
+DAG_SIZES = (100, 1000, 5000, 20_000, 50_000)
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MLP_SIZES = (784, 256, 10)
 
 
@@ -49,6 +57,8 @@ class SymgraphOps:
     """The operations the workload builders use, spelled for symgraph."""
 
     matrix = staticmethod(lambda name: sg.matrix(name))
+    vector = staticmethod(lambda name: sg.vector(name))
+    mean = staticmethod(sg.mean)
     label_vector = staticmethod(lambda name: sg.vector(name, dtype="int64"))
     shared = staticmethod(lambda value, name: sg.shared(value, name=name))
     tanh, exp, sin, cos, log1p, sqrt, abs = sg.tanh, sg.exp, sg.sin, sg.cos, sg.log1p, sg.sqrt, sg.abs
@@ -69,6 +79,8 @@ class PyTensorOps:
 
         self.pytensor, self.pt = pytensor, pt
         self.matrix = lambda name: pt.matrix(name, dtype="float64")
+        self.vector = lambda name: pt.vector(name, dtype="float64")
+        self.mean = pt.mean
         self.label_vector = lambda name: pt.vector(name, dtype="int64")
         self.shared = lambda value, name: pytensor.shared(value, name=name)
         self.tanh, self.exp, self.sin, self.cos = pt.tanh, pt.exp, pt.sin, pt.cos
@@ -126,6 +138,71 @@ def synthetic_outputs(ops, n_nodes, seed=0):
         built += cost
     outputs = [values[-1], values[len(values) // 2].sum()]
     return [a, b], outputs
+
+
+def random_dag_outputs(ops, n_ops, seed=0):
+    """(inputs, outputs) of a seeded random DAG of about `n_ops` operations on 4 float64 vectors:
+    element-wise operations and mean-centerings whose operands are drawn from the earlier values, mostly
+    recent ones (so sub-expressions are shared), one step in eight rebuilding an earlier step from the same
+    operands (a duplicate for the merger). The outputs are the values no step uses (about one in six), so
+    no operation is dead. Values stay in [-1, 1] for inputs there.
+    """
+    rng = random.Random(seed)
+    inputs = [ops.vector(name) for name in "abcd"]
+    values = list(inputs)
+    steps = [
+        (1, lambda x, y: ops.tanh(x)), (1, lambda x, y: ops.sin(x)), (1, lambda x, y: ops.cos(x)),
+        (1, lambda x, y: ops.abs(x)), (1, lambda x, y: x * y),
+        (2, lambda x, y: (x + y) * 0.5), (2, lambda x, y: (x - y) * 0.5),
+        (3, lambda x, y: (x - ops.mean(x)) * 0.5),
+    ]
+    recipes, used = [], set()
+    built = 0
+    while built < n_ops:
+        if recipes and rng.random() < 0.125:
+            recipe = rng.choice(recipes)
+        else:
+            # the first four steps each start from an input, so every input is used
+            first = len(recipes) if len(recipes) < len(inputs) else _recent(rng, len(values))
+            recipe = (rng.randrange(len(steps)), first, _recent(rng, len(values)))
+            recipes.append(recipe)
+        kind, first, second = recipe
+        cost, step = steps[kind]
+        values.append(step(values[first], values[second]))
+        used.update((first, second) if kind >= 4 else (first,))
+        built += cost
+    return inputs, [value for index, value in enumerate(values[len(inputs):], len(inputs)) if index not in used]
+
+
+_DAG_RUN = """
+import sys, time
+start = time.perf_counter()
+import numpy as np
+import symgraph as sg
+from benchmarks.compile_bench import SymgraphOps, random_dag_outputs
+imported = time.perf_counter()
+inputs, outputs = random_dag_outputs(SymgraphOps, int(sys.argv[1]))
+f = sg.function(inputs, outputs)
+f(*[np.linspace(-1.0, 1.0, 8) * (k + 1) / 4 for k in range(4)])
+print(time.perf_counter() - imported)
+"""
+
+
+def dag_seconds(n_ops, repeat):
+    """Median seconds of building `random_dag_outputs(n_ops)`, compiling it and calling it once, each run
+    in a fresh Python process (imports not counted)."""
+    environment = dict(os.environ, PYTHONPATH=REPO_ROOT)
+    samples = []
+    for _ in range(repeat):
+        done = subprocess.run([sys.executable, "-c", _DAG_RUN, str(n_ops)], capture_output=True, text=True,
+                              check=True, cwd=REPO_ROOT, env=environment)
+        samples.append(float(done.stdout))
+    return statistics.median(samples)
+
+
+def _recent(rng, count):
+    """An index below `count`, geometrically more likely near the end (mean distance 8 back)."""
+    return max(0, count - 1 - int(rng.expovariate(1 / 8)))
 
 
 def symgraph_node_count(n_nodes):
@@ -198,6 +275,13 @@ def run(quick):
     slope = loglog_slope(SIZES, timings)
     rows.append({"workload": "compile_scaling", "system": "symgraph", "seconds": None, "ratio": None,
                  "status": f"log-log slope {slope:.3f} over {len(SIZES)} sizes (1.0 = linear)"})
+    dag_sizes = DAG_SIZES[:-1] if quick else DAG_SIZES
+    dag_timings = [dag_seconds(n_ops, repeat) for n_ops in dag_sizes]
+    for n_ops, seconds in zip(dag_sizes, dag_timings):
+        rows.append({"workload": f"compile_dag_{n_ops}", "system": "symgraph", "seconds": seconds, "ratio": None})
+    slope = loglog_slope(dag_sizes, dag_timings)
+    rows.append({"workload": "compile_dag_scaling", "system": "symgraph", "seconds": None, "ratio": None,
+                 "status": f"log-log slope {slope:.3f} over {len(dag_sizes)} sizes (1.0 = linear)"})
     if pytensor_ops is None:
         rows.append({"workload": "compile", "system": "pytensor FAST_RUN", "seconds": None, "ratio": None,
                      "status": "skipped: pytensor not installed"})

@@ -7,6 +7,8 @@ Example:
     >>> f([1.0, 2.0], y=[3.0, 4.0])
     array([4., 9.])
 """
+import contextlib
+import gc
 import time
 import traceback
 import warnings
@@ -157,7 +159,8 @@ class Function:
             all_outputs = clone_replace(all_outputs, replacements)
         self._check_unused(inputs, all_outputs, on_unused_input)
         self.mode = get_mode(mode)
-        optimized, self.report = optimize_graph(all_outputs, self.mode)
+        with _collection_paused():
+            optimized, self.report = optimize_graph(all_outputs, self.mode)
         shared = _collect_leaves(inputs, optimized)
         self.inputs = inputs
         self.name = name
@@ -168,7 +171,8 @@ class Function:
         self._graph_outputs = optimized
         self._input_index = {v.name: i for i, v in enumerate(inputs) if v.name is not None}
         self._labels = [f"input {i} ({v.name!r})" if v.name else f"input {i}" for i, v in enumerate(inputs)]
-        self._program = self._link(inputs, shared, optimized, name)
+        with _collection_paused():
+            self._program = self._link(inputs, shared, optimized, name)
         # Each compiled function gets its own class whose __call__ is the generated entry point, so a call
         # costs one Python frame.
         self.__class__ = type("Function", (Function,), {"__slots__": (), "__call__": self._program.callable})
@@ -325,6 +329,20 @@ def _constant_like(value, like):
     from .graph.basic import constant
 
     return constant(convert_argument(value, like.type, f"givens value for {like.name or repr(like)}"))
+
+
+@contextlib.contextmanager
+def _collection_paused():
+    """Pause the cyclic garbage collector while a phase of compiling runs. A phase allocates objects in
+    proportion to the graph, and each full collection that this triggers scans every object the process
+    holds, which made compile time grow faster than the graph; what the phase discards is collected later."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _Locator:

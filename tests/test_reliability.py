@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import symgraph as sg
+from symgraph.codegen import linker
 from fuzz.op_draws import REWRITE_PATTERNS
 from symgraph.rewrite.mode import GROUPS
 from symgraph.rewrite.registry import REWRITES
@@ -172,6 +173,80 @@ def test_a_10000_node_chain_compiles_runs_and_pickles_to_the_same_values(chains)
 def test_tree_debugprint_of_a_10000_node_chain_has_no_recursion_error(chains):
     text = sg.debugprint(chains[10_000][1])
     assert len(text.splitlines()) == 1 + 10_000 + 5_000  # x, the operations, and their 5,000 constants
+
+
+# ------------------------------------------------------------------ wide graphs
+
+
+def wide_dag(lib, inputs, n_ops, seed=0):
+    """The outputs of `n_ops` seeded random steps (element-wise operations and mean-centerings of earlier
+    values, mostly recent ones, so values are shared) on `inputs`, every sixth step an output; `lib` is
+    symgraph or NumPy, so the same recipe gives the graph and its reference values."""
+    rng = np.random.default_rng(seed)
+    steps = [lib.tanh, lib.sin, lib.cos, lib.abs, lambda x, y: x * y, lambda x, y: (x + y) * 0.5,
+             lambda x: (x - lib.mean(x)) * 0.5]
+    values = list(inputs)
+    outputs = []
+    for index in range(n_ops):
+        first, second = (max(0, len(values) - 1 - int(rng.exponential(8))) for _ in range(2))
+        if index < len(inputs):
+            first = index
+        step = steps[rng.integers(len(steps))]
+        operands = [values[first], values[second]][:step.__code__.co_argcount if hasattr(step, "__code__") else 1]
+        values.append(step(*operands))
+        if index % 6 == 5:
+            outputs.append(values[-1])
+    return outputs
+
+
+WIDE_ARGUMENTS = [np.linspace(-1.0, 1.0, 5) * (k + 1) / 4 for k in range(4)]
+
+
+def _compile_and_call_wide(n_ops):
+    inputs = [sg.vector(name) for name in "abcd"]
+    f = sg.function(inputs, wide_dag(sg, inputs, n_ops), on_unused_input="ignore")
+    return f(*WIDE_ARGUMENTS)
+
+
+def test_a_wide_random_dag_builds_compiles_and_runs_in_time_proportional_to_its_size():
+    _compile_and_call_wide(100)  # warm caches (lowering tables, kernels) before timing
+    small = _seconds(_compile_and_call_wide, (600,))
+    large = _seconds(_compile_and_call_wide, (4800,))
+    # 8 times larger: linear is 8x; allow 3x more for noise (quadratic would be 64x).
+    assert large < 24 * small + 0.5, f"{small:.3f} s at 600 operations but {large:.3f} s at 4,800"
+
+
+@pytest.mark.parametrize("mode", ["fast_run", "fast_compile"])
+def test_a_long_body_is_split_into_short_functions_that_compute_the_same_values(mode):
+    inputs = [sg.vector(name) for name in "abcd"]
+    f = sg.function(inputs, wide_dag(sg, inputs, 2000), on_unused_input="ignore", mode=mode)
+    functions = re.split(r"^def ", f.source, flags=re.M)[1:]
+    assert len(functions) > 3 and all(text.startswith(f"symgraph_fn_part{k}(") for k, text in enumerate(functions[1:]))
+    assert max(len(text.splitlines()) for text in functions[1:]) <= linker.CHUNK_LINES + 2
+    expected = wide_dag(np, WIDE_ARGUMENTS, 2000)
+    for got, want in zip(f(*WIDE_ARGUMENTS), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_an_error_in_a_later_function_of_a_long_body_names_the_node_and_the_users_line():
+    inputs = [sg.vector(name) for name in "abcd"]
+    outputs = wide_dag(sg, inputs, 2000)
+    failing = outputs[-1].reshape((2, 3))
+    line = sys._getframe().f_lineno - 1
+    f = sg.function(inputs, outputs + [failing])
+    before_reshape = f.source[:f.source.index("# reshape{")]
+    assert before_reshape.rsplit("\ndef ", 1)[1].startswith("symgraph_fn_part")
+    with pytest.raises(ValueError, match=rf"reshape.*created at {re.escape(__file__)}:{line}"):
+        f(*WIDE_ARGUMENTS)
+
+
+def test_nan_guard_in_a_later_function_of_a_long_body_names_the_node():
+    x = sg.vector("x")
+    f = sg.function([x], sg.log(deep_chain(x, 1000) - 10.0), mode=sg.Mode(nan_guard=True))
+    assert "symgraph_fn_part3(" in f.source
+    with pytest.raises(FloatingPointError, match=r"nan_guard: NaN in the output of log"):
+        with np.errstate(all="ignore"):
+            f(np.array([0.1, -0.2]))
 
 
 # ------------------------------------------------------------------ pickles across processes

@@ -65,14 +65,31 @@ def _site_comment(node):
 
 
 class _Source:
-    """Lines of generated source with the node (and, for kernels, the step) each line computes."""
+    """Lines of generated source with the node (and, for kernels, the step) each line computes.
+
+    Lines added with `add_part` belong to helper functions placed after everything added with `add`;
+    `text()` joins both and maps each line to its node.
+    """
 
     def __init__(self):
         self.lines = []
         self.line_nodes = {}
         self.line_descriptions = {}
+        self._parts = []
 
     def add(self, line, node=None, description=None):
+        self._place(line, node, description)
+
+    def add_part(self, line, node=None, description=None):
+        self._parts.append((line, node, description))
+
+    def text(self):
+        for line, node, description in self._parts:
+            self._place(line, node, description)
+        self._parts = []
+        return "\n".join(self.lines) + "\n"
+
+    def _place(self, line, node, description):
         self.lines.append(line)
         if node is not None:
             self.line_nodes[len(self.lines)] = node
@@ -80,13 +97,38 @@ class _Source:
             self.line_descriptions[len(self.lines)] = description
 
 
-def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_guard=False, reuse_buffers=False):
+CHUNK_LINES = 250
+"""Most lines in one generated function: CPython's compiler takes time superlinear in the size of one
+function, so a longer body is split into functions of about this many lines that the entry point calls
+in turn, each taking the values it reads and returning the values later ones need."""
+
+
+class _NodeCode:
+    """The lines computing one scheduled node: (text, node, description) triples without indentation,
+    the names it reads and binds, and the names whose last use it is."""
+
+    __slots__ = ("lines", "reads", "binds", "dead")
+
+    def __init__(self, lines, reads, binds, dead):
+        self.lines = lines
+        self.reads = reads
+        self.binds = binds
+        self.dead = dead
+
+    def size(self):
+        """Lines written for the node, its `del` included."""
+        return len(self.lines) + bool(self.dead)
+
+
+def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_guard=False, reuse_buffers=False,
+                function_name="symgraph_fn"):
     """Append one statement (or a few) per scheduled node; return (result names, scheduled nodes, number
     of nodes that may write into an operand's array).
 
     With `nan_guard`, each floating-point output is checked right after its node and the first one
     holding NaN or inf raises FloatingPointError naming the node. With `reuse_buffers`, element-wise
-    nodes write into dead intermediate arrays where memory.py allows it.
+    nodes write into dead intermediate arrays where memory.py allows it. A body of more than
+    CHUNK_LINES lines goes into helper functions `<function_name>_part<k>` (see CHUNK_LINES).
     """
     names = {id(var): name for var, name in zip(inputs, input_names)}
 
@@ -102,6 +144,7 @@ def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_gua
     dead_after = _dead_after(nodes, outputs)
     reusable = reusable_operands(nodes, outputs) if reuse_buffers else {}
     counter = itertools.count()
+    codes = []
     for node in nodes:
         in_names = [name_of(var) for var in node.inputs]
         out_names = []
@@ -109,17 +152,72 @@ def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_gua
             out_name = f"v{next(counter)}"
             names[id(out)] = out_name
             out_names.append(out_name)
+        lines = []
         statements = lower_statements(node, in_names, out_names, namespace, reusable.get(node, ()))
         for position, statement in enumerate(statements):
             text, description = statement if isinstance(statement, tuple) else (statement, None)
             comment = _site_comment(node) if position == len(statements) - 1 else ""
-            source.add(f"{indent}{text}{comment}", node, description)
+            lines.append((f"{text}{comment}", node, description))
         if nan_guard:
-            _write_nan_guard(source, indent, node, out_names, namespace)
+            _nan_guard_lines(lines, node, out_names, namespace)
         dead = [names[id(var)] for var in dead_after.get(node, ())]
-        if dead:
-            source.add(f"{indent}del {', '.join(dead)}")
-    return [name_of(out) for out in outputs], nodes, len(reusable)
+        # constants are globals of the generated module, so no chunk takes them as parameters
+        reads = [name for var, name in zip(node.inputs, in_names) if not isinstance(var, Constant)]
+        codes.append(_NodeCode(lines, reads, out_names, dead))
+    results = [name_of(out) for out in outputs]
+    if sum(code.size() for code in codes) <= CHUNK_LINES:
+        _write_inline(source, indent, codes)
+    else:
+        _write_chunks(source, indent, _chunks(codes), function_name)
+    return results, nodes, len(reusable)
+
+
+def _write_inline(source, indent, codes):
+    for code in codes:
+        for text, node, description in code.lines:
+            source.add(f"{indent}{text}", node, description)
+        if code.dead:
+            source.add(f"{indent}del {', '.join(code.dead)}")
+
+
+def _chunks(codes):
+    """The node codes in consecutive runs of about CHUNK_LINES lines (a node's lines are never split)."""
+    chunks, current, size = [], [], 0
+    for code in codes:
+        if current and size + code.size() > CHUNK_LINES:
+            chunks.append(current)
+            current, size = [], 0
+        current.append(code)
+        size += code.size()
+    chunks.append(current)
+    return chunks
+
+
+def _write_chunks(source, indent, chunks, function_name):
+    """One helper function per chunk, called in turn from the body. A chunk takes the values it reads that
+    earlier chunks (or the parameters) made, deletes its own values at their last use and returns the
+    rest; the body deletes a value passed in once no later chunk needs it."""
+    for index, chunk in enumerate(chunks):
+        bound = {name for code in chunk for name in code.binds}
+        params = list(dict.fromkeys(name for code in chunk for name in code.reads if name not in bound))
+        dead = {name for code in chunk for name in code.dead}
+        returned = [name for code in chunk for name in code.binds if name not in dead]
+        part = f"{function_name}_part{index}"
+        source.add_part("")
+        source.add_part(f"def {part}({', '.join(params)}):")
+        for code in chunk:
+            for text, node, description in code.lines:
+                source.add_part(f"    {text}", node, description)
+            own_dead = [name for name in code.dead if name in bound]
+            if own_dead:
+                source.add_part(f"    del {', '.join(own_dead)}")
+        source.add_part(f"    return {_tuple_text(returned)}")
+        call = f"{part}({', '.join(params)})"
+        source.add(f"{indent}{', '.join(returned)}{',' if len(returned) == 1 else ''} = {call}" if returned
+                   else f"{indent}{call}")
+        passed_dead = [name for name in params if name in dead]
+        if passed_dead:
+            source.add(f"{indent}del {', '.join(passed_dead)}")
 
 
 class NonFiniteError:
@@ -141,13 +239,13 @@ class NonFiniteError:
         )
 
 
-def _write_nan_guard(source, indent, node, out_names, namespace):
+def _nan_guard_lines(lines, node, out_names, namespace):
     for index, (out, name) in enumerate(zip(node.outputs, out_names)):
         if out.dtype.kind in "fc":
             error = namespace.bind(NonFiniteError(node, index), "nan_guard")
             # unmapped lines: the error already names its node, so it is not located again
-            source.add(f"{indent}if not np.isfinite({name}).all():")
-            source.add(f"{indent}    raise {error}({name})")
+            lines.append((f"if not np.isfinite({name}).all():", None, None))
+            lines.append((f"    raise {error}({name})", None, None))
 
 
 def _dead_after(nodes, outputs):
@@ -201,10 +299,10 @@ def link(inputs, outputs, name="symgraph_fn"):
     source.add(f"def {name}({', '.join(params)}):")
     for param, var in zip(params, inputs):
         source.add(f"    # {param}: {_describe_leaf(var)}")
-    results, nodes, _ = _write_body(source, "    ", inputs, params, outputs, namespace)
+    results, nodes, _ = _write_body(source, "    ", inputs, params, outputs, namespace, function_name=name)
     results = [f"{r}.copy()" if out.owner is None else r for r, out in zip(results, outputs)]
     source.add(f"    return {_tuple_text(results)}")
-    text = "\n".join(source.lines) + "\n"
+    text = source.text()
     function, filename = _compile(text, name, namespace)
     return Program(function, text, filename, source.line_nodes, source.line_descriptions, nodes)
 
@@ -332,7 +430,7 @@ def _link_entry(inputs, shared, outputs, spec, name, params, keywords):
     try_line = len(source.lines)
     source.add(f"{indent}try:")
     results, nodes, buffer_reuses = _write_body(source, indent + "    ", inputs + shared, params + shared_names,
-                                                outputs, namespace, spec.nan_guard, spec.reuse_buffers)
+                                                outputs, namespace, spec.nan_guard, spec.reuse_buffers, name)
     if nodes:
         source.add(f"{indent}except Exception as exc:")
         source.add(f"{indent}    raise locate(exc) from exc")
@@ -340,14 +438,13 @@ def _link_entry(inputs, shared, outputs, spec, name, params, keywords):
         source.lines.pop(try_line)
     sources = _tuple_text(params + shared_names)
     n_outputs = len(outputs) - update_count
-    packaged = []
+    packager = _Packager(sources)
     for position, (result, out) in enumerate(zip(results, outputs)):
-        expression = _package(result, out, sources, packaged, outputs[:position])
-        if expression != result:
-            label = f"out{position}" if position < n_outputs else f"new{position - n_outputs}"
-            source.add(f"{indent}{label} = {expression}")
-            expression = label
-        packaged.append(expression)
+        label = f"out{position}" if position < n_outputs else f"new{position - n_outputs}"
+        statement = packager.add(result, out, label)
+        if statement is not None:
+            source.add(f"{indent}{statement}")
+    packaged = packager.packaged
     for container, value in zip(spec.update_containers, packaged[n_outputs:]):
         source.add(f"{indent}{namespace.bind(container, 'container')}.value = {value}")
     user_outputs = packaged[:n_outputs]
@@ -357,7 +454,7 @@ def _link_entry(inputs, shared, outputs, spec, name, params, keywords):
         source.add(f"{indent}return {user_outputs[0]}")
     else:
         source.add(f"{indent}return [{', '.join(user_outputs)}]")
-    text = "\n".join(source.lines) + "\n"
+    text = source.text()
     function, filename = _compile(text, name, namespace)
     # Python's own errors for keyword calls (a missing, unexpected or repeated argument) name the function
     # by its qualified name.
@@ -390,13 +487,32 @@ def _bound_check(check_input, position):
     return check
 
 
-def _package(result, out, sources, earlier_packaged, earlier_outputs):
-    """Expression giving the caller an array it owns: fresh results pass, others are checked or copied."""
-    repeated = any(previous is out for previous in earlier_outputs)
-    if out.owner is None or repeated:
-        return f"asarray({result}).copy()"
-    # A fresh array is the caller's unless an earlier output may be a view of it.
-    if _fresh(out) and all(previous.owner is None or _fresh(previous) for previous in earlier_outputs):
-        return f"asarray({result})" if out.ndim == 0 else result
-    others = _tuple_text(earlier_packaged)
-    return f"owned(asarray({result}), {sources}, {others})"
+class _Packager:
+    """The names of the outputs as the caller gets them, output by output: fresh results pass, others are
+    checked or copied (each step costs the same however many outputs came before)."""
+
+    def __init__(self, sources):
+        self.sources = sources
+        self.packaged = []
+        self._seen = set()
+        self._all_fresh = True  # every earlier output is a leaf (so copied) or fresh
+
+    def add(self, result, out, label):
+        """Record output `out` computed as `result`; return the statement binding `label` to the array
+        the caller owns, or None when `result` already is one."""
+        expression = self._expression(result, out)
+        self._seen.add(id(out))
+        self._all_fresh = self._all_fresh and (out.owner is None or _fresh(out))
+        if expression == result:
+            self.packaged.append(result)
+            return None
+        self.packaged.append(label)
+        return f"{label} = {expression}"
+
+    def _expression(self, result, out):
+        if out.owner is None or id(out) in self._seen:
+            return f"asarray({result}).copy()"
+        # A fresh array is the caller's unless an earlier output may be a view of it.
+        if _fresh(out) and self._all_fresh:
+            return f"asarray({result})" if out.ndim == 0 else result
+        return f"owned(asarray({result}), {self.sources}, {_tuple_text(self.packaged)})"
