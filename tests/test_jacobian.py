@@ -6,6 +6,7 @@ import pytest
 import symgraph as sg
 from symgraph.autodiff.vectorize import PerSliceLoop, vectorize
 from symgraph.graph.op import Op
+from symgraph.ops.linalg import DiagonalMatrix
 from symgraph.graph.traversal import toposort
 
 
@@ -117,13 +118,13 @@ def test_jacobian_graph_size_does_not_grow_with_the_output_size():
     assert graph_size(3) == graph_size(300)
 
 
-def test_jacobian_of_a_large_map_is_one_matrix_product(rng):
+def test_jacobian_of_a_large_map_is_the_forward_product_and_a_row_scaling(rng):
     n = 300
     w_value, x_value = rng.standard_normal((n, n)) / np.sqrt(n), rng.standard_normal(n)
     x = sg.vector("x")
     jac = sg.function([x], sg.jacobian(sg.tanh(sg.constant(w_value) @ x), x))
     products = [node for node in jac.graph.nodes if node.op.name in ("matmul", "tensordot", "einsum", "dot")]
-    assert len(products) == 2  # the forward matrix-vector product and one product for all 300 rows
+    assert len(products) == 1  # the forward matrix-vector product; the 300 rows are w's rows scaled
     expected = (1 - np.tanh(w_value @ x_value) ** 2)[:, None] * w_value
     np.testing.assert_allclose(jac(x_value), expected, rtol=1e-10, atol=1e-12)
 
@@ -338,3 +339,132 @@ def test_forward_and_reverse_products_agree(rng):
     jac = sg.function([x], sg.jacobian(y, x))(xv)
     assert float(vv @ jvp) == pytest.approx(float(vjp @ uv), rel=1e-10)
     np.testing.assert_allclose(jvp, jac @ uv, rtol=1e-10, atol=1e-12)
+
+
+# ---------------------------------------------------------------- structured diagonals
+
+
+def diag_of(d):
+    return DiagonalMatrix()(d)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("size", [0, 1, 4])
+@pytest.mark.parametrize("static", [True, False], ids=["static", "unknown_size"])
+@pytest.mark.parametrize("mode", ["fast_run", "fast_compile"])
+def test_diagonal_matrix_is_np_diag(dtype, size, static, mode, rng):
+    value = rng.standard_normal(size).astype(dtype)
+    d = sg.vector("d", dtype=dtype, shape=(size,) if static else (None,))
+    out = diag_of(d)
+    assert out.type == sg.TensorType(dtype, (size, size) if static else (None, None))
+    result = sg.function([d], out, mode=mode)(value)
+    assert result.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(result, np.diag(value))
+
+
+def test_diagonal_matrix_gradients_and_second_derivative(rng):
+    weights = rng.standard_normal((3, 3))
+    sg.verify_grad(lambda d: sg.sum(diag_of(d) * weights), [rng.standard_normal(3)])
+    sg.verify_grad(lambda d: sg.sum(diag_of(sg.tanh(d)) ** 3), [rng.standard_normal(3)])
+    d, t = sg.vector("d"), sg.vector("t")
+    d_value, t_value = rng.standard_normal(3), rng.standard_normal(3)
+    tangent = sg.jvp(sg.sum(diag_of(d) * weights), d, t).eval({d: d_value, t: t_value})
+    np.testing.assert_allclose(tangent, np.diag(weights) @ t_value, rtol=1e-12)
+    hessian = sg.hessian(sg.sum(diag_of(d ** 2) * weights), d).eval({d: d_value})
+    np.testing.assert_allclose(hessian, np.diag(2 * np.diag(weights)), rtol=1e-12)
+
+
+def test_diagonal_matrix_batches_by_slices_and_rejects_other_ranks(rng):
+    ds, d = sg.matrix("ds"), sg.vector("d")
+    [batched] = vectorize([diag_of(d)], {d: ds}, ds.shape[0])
+    values = rng.standard_normal((2, 3))
+    np.testing.assert_array_equal(batched.eval({ds: values}), np.stack([np.diag(v) for v in values]))
+    with pytest.raises(sg.ShapeError, match=r"diag: the diagonal must be 1-d, got type float64\[\?,\?\]"):
+        diag_of(ds)
+
+
+def _layer(activation, n, m, rng, static=True):
+    w_value, b_value = rng.standard_normal((n, m)) / np.sqrt(m), rng.standard_normal(n)
+    x = sg.vector("x", shape=(m,) if static else (None,))
+    w = sg.constant(w_value) if static else sg.matrix("w")
+    b = sg.constant(b_value) if static else sg.vector("b")
+    return x, w, b, w_value, b_value
+
+
+def test_layer_jacobian_compiles_to_a_row_scaling_without_a_second_product(rng):
+    x, w, b, w_value, b_value = _layer(sg.tanh, 6, 4, rng)
+    jacobian = sg.optimize(sg.jacobian(sg.tanh(w @ x + b), x))
+    names = op_names([jacobian])
+    assert names.count("matmul") + names.count("tensordot") + names.count("einsum") == 1
+    assert "diag" not in names and "eye" not in names
+
+
+@pytest.mark.parametrize("static", [True, False], ids=["static", "unknown_sizes"])
+def test_relu_layer_jacobian_reads_as_the_active_rows_of_the_weights(static):
+    shapes = {"w": (6, 4), "x": (4,), "b": (6,)} if static else {"w": (None, None), "x": (None,), "b": (None,)}
+    w, x, b = sg.matrix("W", shape=shapes["w"]), sg.vector("x", shape=shapes["x"]), sg.vector("b", shape=shapes["b"])
+    text = sg.pprint(sg.optimize(sg.jacobian(sg.relu(w @ x + b), x), mode=sg.Mode(exclude=["fusion"])))
+    if static:
+        assert text == "expand_dims(cast(W @ x + b > 0.0, float64), input_ndim=1, order=(0, 'x')) * W"
+    else:  # the same row scaling, inside the fits and reshapes that unknown sizes need
+        assert "* cast(W @ x + b > 0.0, float64), input_ndim=1, order=(0, 'x')) * W," in text
+    assert "tensordot" not in text and "diag" not in text
+
+
+def test_relu_layer_jacobian_with_a_broadcast_bias(rng):
+    w, x, b = sg.matrix("W"), sg.vector("x"), sg.vector("b")
+    f = sg.function([w, x, b], sg.jacobian(sg.relu(w @ x + b), x))
+    w_value, x_value, b_value = rng.standard_normal((1, 3)), rng.standard_normal(3), rng.standard_normal(5)
+    expected = (w_value @ x_value + b_value > 0)[:, None] * np.broadcast_to(w_value, (5, 3))
+    np.testing.assert_array_equal(f(w_value, x_value, b_value), expected)
+
+
+@pytest.mark.parametrize("activation, slope", [
+    (sg.tanh, lambda pre: 1 - np.tanh(pre) ** 2), (sg.relu, lambda pre: (pre > 0).astype(float)),
+], ids=["tanh", "relu"])
+def test_layer_jacobian_is_exact_where_the_weights_hold_infinities_and_nan(activation, slope, rng):
+    x, w, b, w_value, b_value = _layer(activation, 5, 4, rng)
+    w_value[1, 2], w_value[3, 0], w_value[0, 3] = np.inf, -np.inf, np.nan
+    w = sg.constant(w_value)
+    x_value = rng.standard_normal(4)
+    x_value[[0, 2, 3]] = 0.0  # so no infinity reaches the forward value of the rows not holding one
+    with np.errstate(all="ignore"):
+        pre = w_value @ x_value + b_value
+        got = sg.function([x], sg.jacobian(activation(w @ x + b), x))(x_value)
+        expected = slope(pre)[:, None] * w_value
+    np.testing.assert_array_equal(got, expected)  # assert_array_equal treats NaN as equal to NaN
+    assert np.isfinite(got[2]).all() and np.isfinite(got[4]).all()
+
+
+@pytest.mark.parametrize("mode", ["fast_run", "fast_compile"])
+@pytest.mark.parametrize("static", [True, False], ids=["static", "unknown_sizes"])
+@pytest.mark.parametrize("size", [1, 7])
+def test_layer_jacobian_matches_the_closed_form(mode, static, size, rng):
+    x, w, b, w_value, b_value = _layer(sg.tanh, size, 3, rng, static)
+    x_value = rng.standard_normal(3)
+    inputs, arguments = ([x], [x_value]) if static else ([x, w, b], [x_value, w_value, b_value])
+    got = sg.function(inputs, sg.jacobian(sg.tanh(w @ x + b), x), mode=mode)(*arguments)
+    expected = (1 - np.tanh(w_value @ x_value + b_value) ** 2)[:, None] * w_value
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_jacobian_of_a_three_layer_mlp_is_the_chained_closed_form(rng):
+    sizes = [5, 8, 8, 4]
+    weights = [rng.standard_normal((n, m)) / np.sqrt(m) for m, n in zip(sizes, sizes[1:])]
+    x = sg.vector("x", shape=(5,))
+    h = x
+    for weight in weights:
+        h = sg.tanh(sg.constant(weight) @ h)
+    x_value = rng.standard_normal(5)
+    expected, value = np.eye(5), x_value
+    for weight in weights:
+        value = np.tanh(weight @ value)
+        expected = (1 - value ** 2)[:, None] * (weight @ expected)
+    np.testing.assert_allclose(sg.function([x], sg.jacobian(h, x))(x_value), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_hessian_of_an_element_wise_cost_is_a_diagonal(rng):
+    x = sg.vector("x")
+    x_value = rng.standard_normal(6)
+    hessian = sg.function([x], sg.hessian(sg.sum(sg.sin(x) * 3.0), x))(x_value)
+    np.testing.assert_array_equal(hessian, np.diag(-3.0 * np.sin(x_value)))

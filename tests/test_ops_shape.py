@@ -416,5 +416,5 @@ def test_generated_source_is_readable_numpy():
     source = sg.function([x, n], [x.T, sg.reshape(x, (n, -1)), sg.expand_dims(x, 0), sg.concatenate([x, x], 1)]).source
     assert "= x.T " in source
     assert "np.reshape(x, v" in source
-    assert "np.expand_dims(x, (0,))" in source
+    assert "= x[None, :, :] " in source
     assert "np.concatenate((x, x), axis=1)" in source

@@ -78,10 +78,11 @@ def test_every_safe_rewrite_fires_on_some_fuzzer_pattern():
     x, y = sg.matrix("x"), sg.matrix("y")
     fired = set(sg.function([x, y], every_pattern(x, y)).report.rewrites)
     safe = {name for name, rewrite in REWRITES.items() if not {"unsafe", "sympy"} & set(rewrite.groups)}
-    # Rewrites of gradient graphs (fits, softmax pullbacks) and of static shapes are exercised elsewhere;
+    # Rewrites of gradient and Jacobian graphs (fits, softmax pullbacks, structured diagonals: see
+    # tests/test_jacobian.py) and of static shapes are exercised elsewhere;
     elsewhere = {"useless_fit_shape", "fit_shape_of_variable", "softmax_gradient_of_log",
                  "softmax_cross_entropy_gradient", "log_sigmoid_gradient", "log_one_minus_sigmoid_gradient",
-                 "logsumexp_gradient", "softplus_gradient", "shape_of_static"}
+                 "logsumexp_gradient", "softplus_gradient", "shape_of_static", "diagonal_scaled", "diagonal_product"}
     assert safe - elsewhere - fired == set()
 
 

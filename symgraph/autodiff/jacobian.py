@@ -15,8 +15,9 @@ import math
 
 from ..graph.basic import Variable
 from ..graph.inputs import tensor
-from ..ops.creation import eye
+from ..ops.creation import eye, ones
 from ..ops.elemwise import is_differentiable_dtype
+from ..ops.linalg import DiagonalMatrix
 from ..ops.reduce import prod
 from ..ops.shape import reshape
 from ..ops.shape_of import shape_of
@@ -54,7 +55,11 @@ def jacobian(expr, wrt, disconnected_inputs="raise"):
     cotangent = tensor("cotangent", dtype=expr.dtype, shape=expr.type.shape)
     rows = grad(None, wrt_list, disconnected_inputs=disconnected_inputs, known_grads={expr: cotangent})
     count = _size(expr)
-    identity = reshape(eye(count, dtype=expr.dtype), (count,) + symbolic_sizes(expr))
+    if expr.ndim == 1:
+        # a structured identity: the rewrites keep diag(ones) * s and diag(s) @ W as row scalings
+        identity = DiagonalMatrix()(ones(symbolic_sizes(expr), dtype=expr.dtype))
+    else:
+        identity = reshape(eye(count, dtype=expr.dtype), (count,) + symbolic_sizes(expr))
     batched = vectorize(rows, {cotangent: identity}, count)
     results = [reshape(rows_of_v, symbolic_sizes(expr) + symbolic_sizes(v)) for rows_of_v, v in zip(batched, wrt_list)]
     return restore_structure(results, single, wrt)

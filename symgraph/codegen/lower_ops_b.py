@@ -10,7 +10,7 @@ Example:
     True
 """
 from ..ops.indexing import AdvancedIndex, BasicIndex, index_source
-from ..ops.shape import BroadcastTo, Concatenate, DimShuffle, Reshape, Stack
+from ..ops.shape import NEW_AXIS, BroadcastTo, Concatenate, DimShuffle, Reshape, Stack
 from .numpy_backend import register_lowering
 
 
@@ -32,7 +32,11 @@ def _lower_dimshuffle(node, input_names, namespace):
         expression = f"{expression}.T"  # an attribute, cheaper than a call, for the common case
     elif op.permutation != tuple(range(len(op.permutation))):
         expression = f"np.transpose({expression}, {_int_tuple(op.permutation)})"
-    if op.new_axes:
+    if op.new_axes and op.input_ndim and not op.dropped and op.permutation == tuple(range(len(op.permutation))):
+        # indexing with None inserts the axes, a view as np.expand_dims gives, without a Python-level call
+        entries = ["None" if axis == NEW_AXIS else ":" for axis in op.order]
+        expression = f"{expression}[{', '.join(entries)}]"
+    elif op.new_axes:
         expression = f"np.expand_dims({expression}, {_int_tuple(op.new_axes)})"
     return expression
 

@@ -108,6 +108,38 @@ class MatMul(Op):
         return [_sum_if_any([None if ta is None else matmul(ta, b), None if tb is None else matmul(a, tb)])]
 
 
+class DiagonalMatrix(Op):
+    """The square matrix with the 1-d input on its main diagonal and structural zeros elsewhere.
+
+    `sg.jacobian` seeds its batched pullback with `diag(ones(n))` (the identity). The zeros are no
+    numbers: the rewrites "diagonal_scaled" and "diagonal_product" turn `diag(d) * s` into `diag(d * s)` and
+    `diag(d) @ B` into `d[:, None] * B`, so a Jacobian such as `diag(1 - y**2) @ W` costs O(n m), not
+    O(n^2 m), and its entries never meet `0 * inf`. Run densely (`perform`), it is `np.diag(d)`.
+    """
+
+    keeps_structure = True  # constant folding would turn diag(ones(n)) into a dense identity
+
+    @property
+    def name(self):
+        return "diag"
+
+    def output_types(self, d):
+        if d.ndim != 1:
+            raise ShapeError(f"diag: the diagonal must be 1-d, got type {d}")
+        return [TensorType(d.dtype, d.shape + d.shape)]
+
+    def perform(self, d):
+        return np.diag(d)
+
+    def pullback(self, inputs, outputs, output_grads):
+        (g,) = output_grads
+        return [None if g is None else einsum("ii->i", g)]
+
+    def pushforward(self, inputs, outputs, tangents):
+        (t,) = tangents
+        return [None if t is None else DiagonalMatrix()(t)]
+
+
 def _vector_product_pullback(a, b, gz):
     """Pullback of a product with a 1-d operand, in direct vector forms: `W @ x` gives `gz @ W` for x and
     an outer product for W, which batch (for Jacobians) into one contiguous matrix product."""

@@ -20,7 +20,7 @@ from ..ops.elemwise import Elemwise
 from ..ops.fused import Fused
 from ..ops.gradient_ops import FitShape, StopGradient
 from ..ops.indexing import AdvancedIndex, BasicIndex, IndexWrite
-from ..ops.linalg import MatMul
+from ..ops.linalg import DiagonalMatrix, MatMul
 from ..ops.nnet import CumSum, LogSoftmax, Softmax
 from ..ops.reduce import Reduce
 from ..ops.shape import BroadcastTo, DimShuffle, NEW_AXIS, Reshape, Stack
@@ -255,6 +255,10 @@ def _matmul(facts, node):
     return tuple(batch) + rows + columns
 
 
+def _diagonal_matrix(facts, node):
+    return facts.dims(node.inputs[0]) * 2
+
+
 def _from_shape_operand(position):
     """Rule of ops whose output shape is `op.shape`, with unknown entries from a shape-vector input."""
 
@@ -312,6 +316,7 @@ _RULES = {
     Reduce: _reduce,
     DimShuffle: _dimshuffle,
     MatMul: _matmul,
+    DiagonalMatrix: _diagonal_matrix,
     BroadcastTo: _from_shape_operand(1),
     Reshape: _reshape,
     Full: _from_shape_operand(1),

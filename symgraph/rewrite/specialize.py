@@ -19,11 +19,11 @@ import numpy as np
 from ..graph.basic import Constant
 from ..ops.creation import Eye, Full
 from ..ops.gradient_ops import FitShape
-from ..ops.linalg import MatMul, TensorDot
+from ..ops.linalg import DiagonalMatrix, MatMul, TensorDot
 from ..ops.reduce import Reduce
 from ..ops.shape import NEW_AXIS, DimShuffle, Reshape
 from ..ops.shape_of import Shape
-from .build import broadcasts_into, fill_value, producer, producer_of_type
+from .build import broadcasts_into, fill_value, is_filled_with, producer, producer_of_type
 from .registry import register_rewrite
 from .specialized_ops import FitLike, FullLike
 
@@ -171,3 +171,64 @@ def identity_scaled_product(node, build):
         scale = build.apply(DimShuffle(1, (0,) + (NEW_AXIS,) * (b.ndim - 1)), scale)
     result = build.elemwise("multiply", scale, b)
     return result if result.type.is_compatible(node.outputs[0].type) else None
+
+
+_diag = DiagonalMatrix()
+
+
+def _diagonal(var):
+    """d when `var` is diag(d) (a DiagonalMatrix node), else None."""
+    node = producer_of_type(var, DiagonalMatrix)
+    return None if node is None else node.inputs[0]
+
+
+def _diagonal_rows(var):
+    """d when `var` is diag(d), or diag(d) with each row fitted to a 1-d shape (a batched pullback meeting a
+    broadcast operand), else None. A fitted row is row i of diag(d) (when the size is kept) or its sum d_i
+    (when it is 1); either way its product with B is d_i times B's row, broadcast, so `d[:, None] * B`."""
+    fit = producer_of_type(var, FitShape)
+    if fit is not None and fit.op.batch_ndim == 1 and len(fit.op.shape) == 1:
+        var = fit.inputs[0]
+    return _diagonal(var)
+
+
+@register_rewrite("diagonal_scaled", "specialize", tracks=["multiply", "add"])
+def diagonal_scaled(node, build):
+    """diag(d) * s -> diag(d * s) for s of rank 0 or 1 (it scales the columns, so the diagonal), and
+    diag(a) + diag(b) -> diag(a + b): the off-diagonal zeros of diag are structural, so they stay zeros
+    whatever s holds (NaN and infinities included)."""
+    x, y = node.inputs
+    if node.op.scalar.name == "add":
+        a, b = _diagonal(x), _diagonal(y)
+        result = None if a is None or b is None else build.apply(_diag, build.elemwise("add", a, b))
+    else:
+        result = None
+        for matrix, scale in ((x, y), (y, x)):
+            d = _diagonal(matrix)
+            if d is not None and scale.ndim <= 1:
+                # the identity seed of sg.jacobian times s is diag(s) itself
+                ones_times_scale = is_filled_with(d, 1) and broadcasts_into(d, scale) and scale.dtype == d.dtype
+                result = build.apply(_diag, scale if ones_times_scale else build.elemwise("multiply", d, scale))
+                break
+    return result if result is not None and result.type.is_compatible(node.outputs[0].type) else None
+
+
+@register_rewrite("diagonal_product", "specialize", tracks=[MatMul, TensorDot])
+def diagonal_product(node, build):
+    """diag(d) @ B -> d[:, None] * B (B's rows scaled) and A @ diag(d) -> A * d (A's columns scaled):
+    O(n m) instead of the O(n^2 m) dense product, and no structural zero meets an infinity of B."""
+    a, b = node.inputs
+    if isinstance(node.op, TensorDot):
+        contracted = (node.op.axes_a, node.op.axes_b)
+        left, right = contracted == ((1,), (0,)) and a.ndim == 2, contracted == ((a.ndim - 1,), (0,)) and b.ndim == 2
+    else:
+        left, right = a.ndim == 2 and b.ndim <= 2, b.ndim == 2 and a.ndim <= 2
+    result = None
+    if left and _diagonal_rows(a) is not None:
+        d = _diagonal_rows(a)
+        if b.ndim > 1:
+            d = build.apply(DimShuffle(1, (0,) + (NEW_AXIS,) * (b.ndim - 1)), d)
+        result = build.elemwise("multiply", d, b)
+    elif right and _diagonal(b) is not None:
+        result = build.elemwise("multiply", a, _diagonal(b))
+    return result if result is not None and result.type.is_compatible(node.outputs[0].type) else None
