@@ -338,8 +338,7 @@ def grad_deep(quick):
 
 # ---------------------------------------------------------------- Jacobians
 
-def jacobian(quick):
-    n = 300
+def _layer_jacobian(n):
     rng = np.random.default_rng(5)
     w_v = rng.standard_normal((n, n)) / np.sqrt(n)
     b_v = rng.standard_normal(n)
@@ -364,6 +363,53 @@ def jacobian(quick):
     return (lambda: numpy_version(x_v)), systems
 
 
+def jacobian(quick):
+    return _layer_jacobian(300)
+
+
+def jacobian_1000(quick):
+    return _layer_jacobian(1000)
+
+
+def jacobian_mlp3(quick):
+    """The Jacobian of a 3-layer tanh MLP (width 300) w.r.t. its input, against the hand-chained closed form
+    J = diag(s3) W3 diag(s2) W2 diag(s1) W1, computed as row scalings and two matrix products."""
+    n = 300
+    rng = np.random.default_rng(6)
+    weights_v = [rng.standard_normal((n, n)) / np.sqrt(n) for _ in range(3)]
+    x_v = rng.standard_normal(n)
+
+    def numpy_version(x):
+        h = x
+        jac = None
+        for w in weights_v:
+            h = np.tanh(w @ h)
+            jac = w if jac is None else w @ jac
+            jac = (1 - h * h)[:, None] * jac
+        return jac
+
+    x = sg.vector("x")
+    h = x
+    for w in weights_v:
+        h = sg.tanh(sg.constant(w) @ h)
+    compiled = sg.function([x], sg.jacobian(h, x))
+    np.testing.assert_allclose(compiled(x_v), numpy_version(x_v), rtol=1e-9, atol=1e-12)
+    systems = {"symgraph": lambda: compiled(x_v)}
+    jax, jnp = _jax_numpy()
+    if jax:
+        ws = [jnp.asarray(w) for w in weights_v]
+
+        def mlp(x):
+            for w in ws:
+                x = jnp.tanh(w @ x)
+            return x
+
+        systems["jax"] = _blocked(jax.jit(jax.jacrev(mlp)), jnp.asarray(x_v))
+    else:
+        systems["jax"] = "jax not installed"
+    return (lambda: numpy_version(x_v)), systems
+
+
 WORKLOADS = {
     "ew_compute": (ew_compute, "exp(-x*x/2)*sin(3x) + log1p(x*x)*tanh(x), 4e6 float64"),
     "ew_memory": (ew_memory, "((a*b + c) * d - a) / (b + 2.0), four 1e7 float64 inputs"),
@@ -373,4 +419,6 @@ WORKLOADS = {
     "call_overhead": (call_overhead, "x*y+z on length-10 vectors"),
     "grad_deep": (grad_deep, "30-layer width-64 tanh MLP, loss + all gradients"),
     "jacobian": (jacobian, "Jacobian of tanh(W x + b), R^300 -> R^300"),
+    "jacobian_1000": (jacobian_1000, "Jacobian of tanh(W x + b), R^1000 -> R^1000"),
+    "jacobian_mlp3": (jacobian_mlp3, "Jacobian of a 3-layer width-300 tanh MLP w.r.t. its input"),
 }
