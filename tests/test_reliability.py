@@ -241,6 +241,22 @@ def test_an_error_in_a_later_function_of_a_long_body_names_the_node_and_the_user
         f(*WIDE_ARGUMENTS)
 
 
+@pytest.mark.parametrize("count", [3, 200])
+def test_many_outputs_that_are_views_of_each_other_are_each_the_callers_own(count):
+    x = sg.matrix("x")
+    doubled = x * 2.0
+    f = sg.function([x], [doubled] + [doubled[i] for i in range(count)] + [x.T])
+    values = np.arange(3.0 * count).reshape(count, 3)
+    results = f(values)
+    for position, result in enumerate(results):
+        assert result.flags.writeable and not np.shares_memory(result, values)
+        assert not any(np.shares_memory(result, other) for other in results[position + 1:])
+    np.testing.assert_array_equal(np.stack(results[1:-1]), 2 * values)
+    np.testing.assert_array_equal(results[-1], values.T)
+    # the earlier outputs each check compares with are listed once, not spelled out in every check
+    assert len(f.source) < 400 * count + 2000
+
+
 def test_nan_guard_in_a_later_function_of_a_long_body_names_the_node():
     x = sg.vector("x")
     f = sg.function([x], sg.log(deep_chain(x, 1000) - 10.0), mode=sg.Mode(nan_guard=True))

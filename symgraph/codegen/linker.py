@@ -371,7 +371,7 @@ def link_function(inputs, shared, outputs, spec, name="symgraph_fn"):
 
 
 _GENERATED_LOCAL = re.compile(r"(?:i|s|v|out|new)\d+(?:_\w*)?")
-_ENTRY_LOCALS = frozenset({"self", "extra", "exc"})
+_ENTRY_LOCALS = frozenset({"self", "extra", "exc", "earlier"})
 
 
 def keyword_parameters(inputs, function_name):
@@ -441,8 +441,7 @@ def _link_entry(inputs, shared, outputs, spec, name, params, keywords):
     packager = _Packager(sources)
     for position, (result, out) in enumerate(zip(results, outputs)):
         label = f"out{position}" if position < n_outputs else f"new{position - n_outputs}"
-        statement = packager.add(result, out, label)
-        if statement is not None:
+        for statement in packager.add(result, out, label):
             source.add(f"{indent}{statement}")
     packaged = packager.packaged
     for container, value in zip(spec.update_containers, packaged[n_outputs:]):
@@ -487,6 +486,11 @@ def _bound_check(check_input, position):
     return check
 
 
+_LISTED_EARLIER = 16
+"""Past this many earlier outputs, `owned` gets them as the list `earlier`, kept up to date, rather than
+as a tuple spelled out in every call, which would make the source quadratic in the number of outputs."""
+
+
 class _Packager:
     """The names of the outputs as the caller gets them, output by output: fresh results pass, others are
     checked or copied (each step costs the same however many outputs came before)."""
@@ -496,23 +500,31 @@ class _Packager:
         self.packaged = []
         self._seen = set()
         self._all_fresh = True  # every earlier output is a leaf (so copied) or fresh
+        self._listed = False  # is `earlier` bound (holding every packaged name so far)?
 
     def add(self, result, out, label):
-        """Record output `out` computed as `result`; return the statement binding `label` to the array
-        the caller owns, or None when `result` already is one."""
-        expression = self._expression(result, out)
+        """Record output `out` computed as `result`; return the statements binding `label` to the array
+        the caller owns (none when `result` already is one)."""
+        statements = []
+        expression = self._expression(result, out, statements)
         self._seen.add(id(out))
         self._all_fresh = self._all_fresh and (out.owner is None or _fresh(out))
-        if expression == result:
-            self.packaged.append(result)
-            return None
-        self.packaged.append(label)
-        return f"{label} = {expression}"
+        name = result if expression == result else label
+        if name == label:
+            statements.append(f"{label} = {expression}")
+        if self._listed:
+            statements.append(f"earlier.append({name})")
+        self.packaged.append(name)
+        return statements
 
-    def _expression(self, result, out):
+    def _expression(self, result, out, statements):
         if out.owner is None or id(out) in self._seen:
             return f"asarray({result}).copy()"
         # A fresh array is the caller's unless an earlier output may be a view of it.
         if _fresh(out) and self._all_fresh:
             return f"asarray({result})" if out.ndim == 0 else result
-        return f"owned(asarray({result}), {self.sources}, {_tuple_text(self.packaged)})"
+        if not self._listed and len(self.packaged) > _LISTED_EARLIER:
+            statements.append(f"earlier = [{', '.join(self.packaged)}]")
+            self._listed = True
+        others = "earlier" if self._listed else _tuple_text(self.packaged)
+        return f"owned(asarray({result}), {self.sources}, {others})"
