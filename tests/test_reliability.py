@@ -217,6 +217,20 @@ def test_a_wide_random_dag_builds_compiles_and_runs_in_time_proportional_to_its_
     assert large < 24 * small + 0.5, f"{small:.3f} s at 600 operations but {large:.3f} s at 4,800"
 
 
+def _compile_many_outputs(count):
+    x = sg.vector("x")
+    return sg.function([x], [x * float(i + 2) for i in range(count)])
+
+
+def test_compile_time_is_proportional_to_the_number_of_outputs():
+    _compile_many_outputs(10)
+    small = _seconds(_compile_many_outputs, (250,))
+    large = _seconds(_compile_many_outputs, (4000,))
+    # 16 times more outputs: linear is 16x; allow 2.5x more for noise (each output once scanning the earlier
+    # ones measured 61x)
+    assert large < 40 * small + 0.1, f"{small:.3f} s for 250 outputs but {large:.3f} s for 4,000"
+
+
 @pytest.mark.parametrize("mode", ["fast_run", "fast_compile"])
 def test_a_long_body_is_split_into_short_functions_that_compute_the_same_values(mode):
     inputs = [sg.vector(name) for name in "abcd"]
