@@ -121,14 +121,15 @@ class _NodeCode:
 
 
 def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_guard=False, reuse_buffers=False,
-                function_name="symgraph_fn"):
+                function_name=None):
     """Append one statement (or a few) per scheduled node; return (result names, scheduled nodes, number
     of nodes that may write into an operand's array).
 
     With `nan_guard`, each floating-point output is checked right after its node and the first one
     holding NaN or inf raises FloatingPointError naming the node. With `reuse_buffers`, element-wise
-    nodes write into dead intermediate arrays where memory.py allows it. A body of more than
-    CHUNK_LINES lines goes into helper functions `<function_name>_part<k>` (see CHUNK_LINES).
+    nodes write into dead intermediate arrays where memory.py allows it. With `function_name` (the body is
+    a whole function's), a body of more than CHUNK_LINES lines goes into helper functions
+    `<function_name>_part<k>` (see CHUNK_LINES); without it (a block nested in other code) it stays inline.
     """
     names = {id(var): name for var, name in zip(inputs, input_names)}
 
@@ -165,7 +166,7 @@ def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_gua
         reads = [name for var, name in zip(node.inputs, in_names) if not isinstance(var, Constant)]
         codes.append(_NodeCode(lines, reads, out_names, dead))
     results = [name_of(out) for out in outputs]
-    if sum(code.size() for code in codes) <= CHUNK_LINES:
+    if function_name is None or sum(code.size() for code in codes) <= CHUNK_LINES:
         _write_inline(source, indent, codes)
     else:
         _write_chunks(source, indent, _chunks(codes), function_name)
