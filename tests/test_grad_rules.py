@@ -292,6 +292,7 @@ def _all_op_classes():
 NON_DIFFERENTIABLE_OPS = {
     "Fused": "fusion runs after differentiation, on compiled graphs only",
     "PerSliceLoop": "the batching fallback of sg.jacobian for ops without a batching rule",
+    "LazyIfElse": "the compiled form of IfElse, made after differentiation by the lazy_ifelse pass",
 }
 
 

@@ -80,9 +80,11 @@ class _Source:
             self.line_descriptions[len(self.lines)] = description
 
 
-def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_guard=False, reuse_buffers=False):
+def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_guard=False, reuse_buffers=False,
+                prefix="v"):
     """Append one statement (or a few) per scheduled node; return (result names, scheduled nodes, number
-    of nodes that may write into an operand's array).
+    of nodes that may write into an operand's array). Intermediate values are named `prefix` plus a counter
+    (a loop's body, written inside its function, has a prefix of its own).
 
     With `nan_guard`, each floating-point output is checked right after its node and the first one
     holding NaN or inf raises FloatingPointError naming the node. With `reuse_buffers`, element-wise
@@ -106,7 +108,7 @@ def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_gua
         in_names = [name_of(var) for var in node.inputs]
         out_names = []
         for out in node.outputs:
-            out_name = f"v{next(counter)}"
+            out_name = f"{prefix}{next(counter)}"
             names[id(out)] = out_name
             out_names.append(out_name)
         statements = lower_statements(node, in_names, out_names, namespace, reusable.get(node, ()))
