@@ -364,6 +364,76 @@ def jacobian(quick):
     return (lambda: numpy_version(x_v)), systems
 
 
+# ---------------------------------------------------------------- loops
+
+def _rnn_data(quick):
+    steps, batch, n_in, hidden = (20 if quick else 100), 32, 128, 128
+    rng = np.random.default_rng(6)
+    return [rng.standard_normal((steps, batch, n_in)), rng.standard_normal((n_in, hidden)) / np.sqrt(n_in),
+            rng.standard_normal((hidden, hidden)) / np.sqrt(hidden), np.zeros(hidden), np.zeros((batch, hidden))]
+
+
+def _numpy_rnn_bptt(xs, wx, wh, b, h0):
+    """Hand-written forward pass and backpropagation through time of h_t = tanh(x_t wx + h_{t-1} wh + b),
+    loss 0.5 * mean(h ** 2) over all steps; the input products of all steps are one matrix product each way."""
+    steps, batch, n_in = xs.shape
+    states = np.empty((steps + 1,) + h0.shape)
+    states[0] = h0
+    inputs = xs @ wx + b
+    for t in range(steps):
+        states[t + 1] = np.tanh(inputs[t] + states[t] @ wh)
+    out = states[1:]
+    loss = 0.5 * np.mean(out * out)
+    d_out = out / out.size
+    d_pre = np.empty_like(out)
+    d_wh = np.zeros_like(wh)
+    d_h = np.zeros_like(h0)
+    for t in reversed(range(steps)):
+        d_a = (d_h + d_out[t]) * (1 - states[t + 1] ** 2)
+        d_pre[t] = d_a
+        d_wh += states[t].T @ d_a
+        d_h = d_a @ wh.T
+    d_wx = xs.reshape(-1, n_in).T @ d_pre.reshape(-1, wh.shape[0])
+    return [loss, d_wx, d_wh, d_pre.sum(axis=(0, 1))]
+
+
+def symgraph_rnn_step():
+    """Loss 0.5 * mean(h ** 2) of a tanh RNN over all steps and its gradients, written as a Theano user would."""
+    xs, wx, wh, b, h0 = sg.tensor("xs", shape=(None, None, None)), sg.matrix("wx"), sg.matrix("wh"), sg.vector("b"), sg.matrix("h0")
+    states, _ = sg.scan(lambda x_t, h: sg.tanh(x_t @ wx + h @ wh + b), sequences=xs, outputs_info=h0)
+    loss = 0.5 * sg.mean(states ** 2)
+    return [xs, wx, wh, b, h0], [loss] + sg.grad(loss, [wx, wh, b])
+
+
+def rnn_bptt(quick):
+    args = _rnn_data(quick)
+    inputs, outputs = symgraph_rnn_step()
+    compiled = sg.function(inputs, outputs)
+    systems = {"symgraph": lambda: compiled(*args)}
+    jax, jnp = _jax_numpy()
+    if jax:
+        def loss_fn(params, xs, h0):
+            wx, wh, b = params
+            _, states = jax.lax.scan(lambda h, x_t: (jnp.tanh(x_t @ wx + h @ wh + b),) * 2, h0, xs)
+            return 0.5 * jnp.mean(states ** 2)
+
+        params = [jnp.asarray(a) for a in args[1:4]]
+        systems["jax"] = _jax_loss_and_grads(jax, loss_fn, params, jnp.asarray(args[0]), jnp.asarray(args[4]))
+    else:
+        systems["jax"] = "jax not installed"
+    pytensor, pt = _pytensor()
+    if pytensor:
+        xst, wxt, wht, bt, h0t = pt.tensor3("xs"), pt.matrix("wx"), pt.matrix("wh"), pt.vector("b"), pt.matrix("h0")
+        states_t = pytensor.scan(lambda x_t, h: pt.tanh(x_t @ wxt + h @ wht + bt), sequences=xst, outputs_info=h0t,
+                                 return_updates=False)
+        loss_t = 0.5 * pt.mean(states_t ** 2)
+        pf = pytensor.function([xst, wxt, wht, bt, h0t], [loss_t] + pytensor.grad(loss_t, [wxt, wht, bt]))
+        systems["pytensor"] = lambda: pf(*args)
+    else:
+        systems["pytensor"] = "pytensor not installed"
+    return (lambda: _numpy_rnn_bptt(*args)), systems
+
+
 WORKLOADS = {
     "ew_compute": (ew_compute, "exp(-x*x/2)*sin(3x) + log1p(x*x)*tanh(x), 4e6 float64"),
     "ew_memory": (ew_memory, "((a*b + c) * d - a) / (b + 2.0), four 1e7 float64 inputs"),
@@ -373,4 +443,5 @@ WORKLOADS = {
     "call_overhead": (call_overhead, "x*y+z on length-10 vectors"),
     "grad_deep": (grad_deep, "30-layer width-64 tanh MLP, loss + all gradients"),
     "jacobian": (jacobian, "Jacobian of tanh(W x + b), R^300 -> R^300"),
+    "rnn_bptt": (rnn_bptt, "100-step tanh RNN, hidden 128, batch 32: loss + BPTT gradients"),
 }

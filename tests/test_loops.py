@@ -408,10 +408,28 @@ def test_no_sequences_and_no_n_steps():
 
 def test_a_run_time_error_inside_the_step_names_the_step_node():
     x = sg.matrix("x")
-    y = sg.map(lambda row: row.reshape((2,)), sequences=x)
-    f = sg.function([x], y)
+    h0 = sg.vector("h0")
+    y, _ = sg.scan(lambda row, acc: (acc * row).reshape((2,)).sum() + acc, sequences=x, outputs_info=h0)
+    f = sg.function([x, h0], y)
     with pytest.raises(ValueError, match=r"of the step of scan.*created at .*test_loops.py"):
-        f(np.zeros((2, 3)))
+        f(np.zeros((2, 3)), np.zeros(3))
+
+
+def test_work_on_sequence_entries_alone_runs_before_the_loop_for_all_steps():
+    x, w = sg.tensor("x", shape=(None, None, None)), sg.matrix("w")
+    h, _ = sg.scan(lambda x_t, h: sg.tanh(x_t @ w + h), sequences=x, outputs_info=sg.zeros((2, 3)))
+    f = sg.function([x, w], h)
+    loop = f.source.index("for s0_t")
+    assert "np.tensordot(x, w" in f.source[:loop] and "x[s0_t" not in f.source  # one product for all steps
+    xs, wv = rng.standard_normal((4, 2, 3)), rng.standard_normal((3, 3))
+    expected, state = [], np.zeros((2, 3))
+    for x_t in xs:
+        state = np.tanh(x_t @ wv + state)
+        expected.append(state)
+    np.testing.assert_allclose(f(xs, wv), expected)
+    y = sg.map(lambda row: row.reshape((2,)), sequences=x[0])
+    with pytest.raises(ValueError, match=r"reshape.*created at .*test_loops.py"):
+        sg.function([x], y)(np.zeros((1, 2, 3)))
 
 
 # ---------------------------------------------------------------------- ifelse

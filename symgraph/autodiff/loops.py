@@ -22,11 +22,12 @@ from ..graph.replace import clone_replace
 from ..graph.traversal import toposort
 from ..graph.type import TensorType
 from ..ops.creation import zeros_like
-from ..ops.elemwise import add, eq, is_differentiable_dtype, maximum, subtract, where
+from ..ops.control import ifelse
+from ..ops.elemwise import add, eq, gt, is_differentiable_dtype, maximum, subtract, where
 from ..ops.indexing import set_subtensor
 from ..ops.loops import build_scan
 from ..ops.shape import expand_dims, stack
-from ..ops.shape_of import shape_of
+from ..ops.shape_of import Shape, shape_of
 from .grad import backpropagate
 
 
@@ -65,6 +66,37 @@ def _sum_present(terms):
     return total
 
 
+def _shapes_as_residuals(outputs, leaves):
+    """`outputs` with each shape of a step intermediate read from a placeholder instead, and the (placeholder,
+    intermediate) pairs. A step's values have the same shapes at every step, so the reverse loop reads them
+    once, off the first step, instead of recomputing the intermediates (matrix products, say) every step for
+    their shapes alone (gradients are fitted to their operands' shapes, for broadcasting)."""
+    leaf_ids = {id(v) for v in leaves}
+    residuals = {}
+    for node in toposort(outputs, stop_at=leaves):
+        if isinstance(node.op, Shape) and node.inputs[0].owner is not None and id(node.inputs[0]) not in leaf_ids:
+            residuals[id(node.outputs[0])] = (node.outputs[0], node.inputs[0])
+    if not residuals:
+        return outputs, []
+    pairs = [(_placeholder(shape.type, f"shape_of_{var.name or 'value'}"), var) for shape, var in residuals.values()]
+    rebuilt = clone_replace(list(outputs), {shape: ph for (shape, _), (ph, _) in zip(residuals.values(), pairs)})
+    return rebuilt, pairs
+
+
+def _residual_shapes(op, residuals, sequences, buffers, captured, steps):
+    """The shapes of the step intermediates `residuals` names, computed from the first step's values (zeros
+    when the loop took no step, so that nothing is read from empty sequences)."""
+    if not residuals:
+        return []
+    at_first_step = dict(zip(op.sequence_placeholders(), [s[0] for s in sequences]))
+    for state, (buffer, taps, placeholders) in enumerate(zip(buffers, op.taps, op.tap_placeholders())):
+        at_first_step.update((p, buffer[op.depth(state) - tap]) for tap, p in zip(taps, placeholders))
+    at_first_step.update(zip(op.captured_placeholders(), captured))
+    shapes = clone_replace([shape_of(var) for _, var in residuals], at_first_step)
+    took_a_step = gt(steps, 0)
+    return [ifelse(took_a_step, shape, zeros_like(shape)) for shape in shapes]
+
+
 class _StepVJP:
     """The vector-Jacobian product of a scan's step graph, over placeholders for the output cotangents and for
     the values the forward loop stores (so that the reverse loop reads them instead of recomputing them)."""
@@ -88,6 +120,7 @@ class _StepVJP:
         self.stored_inputs = [_placeholder(v.type, f"{v.name or 'stored'}") for v in stored]
         present = [g for g in grads if g is not None]
         rebuilt = clone_replace(present, dict(zip(stored, self.stored_inputs))) if present else []
+        rebuilt, self.shape_residuals = _shapes_as_residuals(rebuilt, inner_inputs + self.stored_inputs)
         rebuilt_iter = iter(rebuilt)
         self.grads = [next(rebuilt_iter) if g is not None else None for g in grads]
         self.reads_stored = _uses(rebuilt, self.stored_inputs) if rebuilt else [False] * len(stored)
@@ -136,6 +169,9 @@ def scan_pullback(op, inputs, outputs, output_grads):
             reverse_sequences.append(_reversed(grad, add(first, depths[state]), add(steps, depths[state])))
             stands_for.append(("direct", state))
 
+    residual_shapes = dict(zip((ph for ph, _ in vjp.shape_residuals),
+                               _residual_shapes(op, vjp.shape_residuals, sequences, outputs[: op.n_states], captured,
+                                                steps)))
     carried = [i for i, c in enumerate(vjp.state_cotangents) if c is not None]
     captured_placeholders = op.captured_placeholders()
     summed = [m for m, placeholder in enumerate(captured_placeholders)
@@ -148,6 +184,7 @@ def scan_pullback(op, inputs, outputs, output_grads):
 
     def reverse_step(entries, state_taps):
         mapping = dict(zip(captured_placeholders, captured))
+        mapping.update(residual_shapes)
         direct = {}
         for entry, (kind, target) in zip(entries, stands_for):
             if kind == "input":

@@ -15,6 +15,7 @@ Example:
 """
 import numpy as np
 
+from ..graph.traversal import toposort
 from ..ops.control import LazyIfElse
 from ..ops.loops import Scan, check_state_shape, checked_steps, loop_label
 from .numpy_backend import register_statement_lowering
@@ -89,6 +90,14 @@ class ScanRuntime:
         return f"<runtime of {loop_label(self.op)}>"
 
 
+def _read_inputs(op):
+    """Ids of the step's placeholders that its outputs read."""
+    read = {id(v) for v in op.inner_outputs}
+    for node in toposort(list(op.inner_outputs), stop_at=list(op.inner_inputs)):
+        read.update(id(v) for v in node.inputs)
+    return read
+
+
 def _dtype_name(dtype, namespace):
     return namespace.bind(np.dtype(dtype), f"dtype_{np.dtype(dtype).name}")
 
@@ -130,9 +139,11 @@ def _lower_scan(node, input_names, output_names, namespace):
         for k in range(op.n_plain):
             body.append(f"    {p}y{k} = {runtime}.grow({p}y{k}, {capacity})")
     inner_names = []
-    for j, sequence in enumerate(sequences):
+    read = _read_inputs(op)
+    for j, (sequence, placeholder) in enumerate(zip(sequences, op.sequence_placeholders())):
         name = f"{p}x{j}"
-        body.append(f"{name} = {sequence}[{t}, ...]")
+        if id(placeholder) in read:  # a sequence kept only for its length check is not indexed
+            body.append(f"{name} = {sequence}[{t}, ...]")
         inner_names.append(name)
     for i, taps in enumerate(op.taps):
         for tap in taps:

@@ -277,6 +277,73 @@ def capture(outputs, placeholders):
     return captured, rebuilt, inner
 
 
+def _frontier(outputs, sequence_inputs, state_inputs):
+    """The step values computed from sequence entries (and outside values) alone that a state-dependent node
+    or the step's outputs read, in first-use order."""
+    from_sequences, nodes = _depends_on(outputs, sequence_inputs + state_inputs)
+    from_sequences, _ = _depends_on(outputs, sequence_inputs)
+    from_states, _ = _depends_on(outputs, state_inputs)
+    leaves = {id(p) for p in sequence_inputs + state_inputs}
+    found, seen = [], set()
+
+    def note(var):
+        if (id(var) in from_sequences and id(var) not in from_states and id(var) not in leaves
+                and id(var) not in seen):
+            seen.add(id(var))
+            found.append(var)
+
+    for node in nodes:
+        if any(id(v) in from_states for v in node.outputs):
+            for var in node.inputs:
+                note(var)
+    for out in outputs:
+        note(out)
+    return found
+
+
+def push_out_sequence_work(outputs, sequences, sequence_inputs, state_inputs, labels, n_steps, exact_length):
+    """Compute what a step derives from sequence entries alone for all steps at once, before the loop (one
+    batched product `xs @ w` instead of one `x_t @ w` per step): those values become new sequences.
+
+    Only values whose every operation has a batching rule move. Returns the rebuilt (outputs, sequences,
+    sequence placeholders, labels).
+    """
+    from ..autodiff.vectorize import PerSliceLoop, vectorize
+
+    frontier = _frontier(outputs, sequence_inputs, state_inputs)
+    if not frontier:
+        return outputs, sequences, sequence_inputs, labels
+    moved, origin = {}, {}
+    for var in frontier:
+        # One sequence at a time: values of several would broadcast their lengths before the loop checks them.
+        read = [j for j, p in enumerate(sequence_inputs) if id(p) in _reads_any([var], [p])]
+        if len(read) != 1:
+            continue
+        j = read[0]
+        whole = sequences[j] if exact_length else sequences[j][:n_steps]
+        [batched] = vectorize([var], {sequence_inputs[j]: whole}, n_steps)
+        if any(isinstance(n.op, PerSliceLoop) for n in toposort([batched], stop_at=[whole])):
+            continue
+        moved[var], origin[var] = batched, j
+    if not moved:
+        return outputs, sequences, sequence_inputs, labels
+    new_inputs = [_placeholder(var.type, f"{var.name or 'precomputed'}[t]") for var in moved]
+    outputs = clone_replace(list(outputs), dict(zip(moved, new_inputs)))
+    still_read = _reads_any(outputs, sequence_inputs)
+    kept = [j for j, p in enumerate(sequence_inputs) if exact_length or id(p) in still_read]
+    return (outputs, [sequences[j] for j in kept] + list(moved.values()),
+            [sequence_inputs[j] for j in kept] + new_inputs,
+            [labels[j] for j in kept] + [labels[origin[var]] for var in moved])
+
+
+def _reads_any(outputs, placeholders):
+    wanted = {id(p) for p in placeholders}
+    found = {id(v) for v in outputs if id(v) in wanted}
+    for node in toposort(outputs, stop_at=placeholders):
+        found.update(id(v) for v in node.inputs if id(v) in wanted)
+    return found
+
+
 def build_scan(step, sequences, states, n_steps, exact_length, labels=None, name=None, truncate=-1):
     """Build a Scan node; returns (one buffer per state, the plain outputs, one buffer per updated shared variable).
 
@@ -303,7 +370,11 @@ def build_scan(step, sequences, states, n_steps, exact_length, labels=None, name
     outputs += list(plain) + ([_as_condition(condition, name)] if condition is not None else [])
     if shared_updates:
         outputs = clone_replace(outputs, {target: read for (target, _), read in zip(shared_updates, shared_reads)})
-    placeholders = sequence_inputs + [p for taps in tap_inputs for p in taps] + shared_reads
+    state_inputs = [p for taps in tap_inputs for p in taps] + shared_reads
+    if condition is None:
+        outputs, sequences, sequence_inputs, labels = push_out_sequence_work(
+            outputs, sequences, sequence_inputs, state_inputs, labels, n_steps, exact_length)
+    placeholders = sequence_inputs + state_inputs
     captured, inner_outputs, captured_inputs = capture(outputs, placeholders)
     op = Scan(placeholders + captured_inputs, inner_outputs, len(sequences), [taps for _, taps in all_states],
               len(plain), condition is not None, exact_length, [False] * len(all_states), labels, name, truncate)

@@ -2,6 +2,8 @@
 
 - `scan_optimize_inner`: a scan's step graph is optimized by the same phases as the function (stabilize,
   fuse, ...), with the function's mode;
+- `scan_prune`: outputs nothing reads are not computed, nor the states only they need (the gradient of a
+  sequence no one asked for, say), and sequences and captured values the step no longer reads are dropped;
 - `scan_save_memory` (group "inplace"): a state whose history is only read at its last entry keeps one
   value instead of a buffer of one entry per step (the sums a reverse loop accumulates, `foldl`, shared
   variables updated in a loop, `h[-1]` of an RNN);
@@ -26,9 +28,11 @@ from .registry import register_pass_name
 
 SCAN_INNER = "scan_optimize_inner"
 SCAN_MEMORY = "scan_save_memory"
+SCAN_PRUNE = "scan_prune"
 LAZY_IFELSE = "lazy_ifelse"
 register_pass_name(SCAN_INNER, "specialize")
 register_pass_name(SCAN_MEMORY, "inplace")
+register_pass_name(SCAN_PRUNE, "canonicalize")
 register_pass_name(LAZY_IFELSE, "merge")  # on in every mode, "fast_compile" too: laziness is ifelse's meaning
 
 
@@ -77,6 +81,52 @@ def _last_readers(buffer, depth, clients, kept):
     return readers
 
 
+def _reads(outputs, placeholders):
+    """Ids of the placeholders that the graph of `outputs` reads."""
+    wanted = {id(p) for p in placeholders}
+    found = {id(v) for v in outputs if id(v) in wanted}
+    for node in toposort(outputs, stop_at=placeholders):
+        found.update(id(v) for v in node.inputs if id(v) in wanted)
+    return found
+
+
+def pruned_scan(op, node_inputs, used):
+    """(op, inputs, kept output positions) of a Scan node (`op` applied to `node_inputs`) without the outputs nothing uses (`used`: per
+    output), nor the states only they need, nor the values no remaining output reads. None when all stay."""
+    n_steps, sequences, initial, captured = op.split_outer_inputs(node_inputs)
+    taps = op.tap_placeholders()
+    keep_state = [used[i] for i in range(op.n_states)]
+    keep_plain = list(used[op.n_states:])
+    while True:
+        roots = [out for out, keep in zip(op.next_states(), keep_state) if keep]
+        roots += [out for out, keep in zip(op.plain_outputs(), keep_plain) if keep]
+        roots += [op.condition()] if op.until else []
+        read = _reads(roots, op.inner_inputs)
+        grown = [keep or any(id(p) in read for p in taps[i]) for i, keep in enumerate(keep_state)]
+        if grown == keep_state:
+            break
+        keep_state = grown
+    keep_sequence = [op.exact_length or id(p) in read for p in op.sequence_placeholders()]
+    keep_captured = [id(p) in read for p in op.captured_placeholders()]
+    if all(keep_state) and all(keep_plain) and all(keep_sequence) and all(keep_captured):
+        return None
+
+    def chosen(items, keeps):
+        return [item for item, keep in zip(items, keeps) if keep]
+
+    inner_inputs = chosen(op.sequence_placeholders(), keep_sequence)
+    inner_inputs += [p for i, ps in enumerate(taps) if keep_state[i] for p in ps]
+    inner_inputs += chosen(op.captured_placeholders(), keep_captured)
+    inner_outputs = chosen(op.next_states(), keep_state) + chosen(op.plain_outputs(), keep_plain)
+    inner_outputs += [op.condition()] if op.until else []
+    new_op = Scan(inner_inputs, inner_outputs, sum(keep_sequence), chosen(op.taps, keep_state), sum(keep_plain),
+                  op.until, op.exact_length, chosen(op.last_only, keep_state), chosen(op.labels, keep_sequence),
+                  op.loop_name, op.truncate)
+    inputs = [n_steps] + chosen(sequences, keep_sequence) + chosen(initial, keep_state) + chosen(captured, keep_captured)
+    positions = [i for i, keep in enumerate(keep_state + keep_plain) if keep]
+    return new_op, inputs, positions
+
+
 def optimize_loops(outputs, mode, counts):
     """Apply the passes of this module to the graph of `outputs`; return the new outputs."""
     nodes = toposort(outputs)
@@ -86,6 +136,7 @@ def optimize_loops(outputs, mode, counts):
     kept = {id(v) for v in outputs}
     save_memory = mode.enabled(SCAN_MEMORY, ("inplace",))
     inner_enabled = mode.enabled(SCAN_INNER, ("specialize",))
+    prune_enabled = mode.enabled(SCAN_PRUNE, ("canonicalize",))
     memo, last_value, cache = {}, {}, {}
     for node in nodes:
         if id(node) in last_value:
@@ -94,12 +145,18 @@ def optimize_loops(outputs, mode, counts):
         inputs = tuple(memo.get(id(v), v) for v in node.inputs)
         op = node.op
         readers_by_state = {}
+        positions = range(len(node.outputs))
         if type(op) is Scan:
+            used = [id(out) in kept or bool(clients.get(id(out))) for out in node.outputs]
+            pruned = pruned_scan(op, inputs, used) if prune_enabled else None
+            if pruned is not None:
+                op, inputs, positions = pruned
+                _count(counts, SCAN_PRUNE)
             if inner_enabled:
                 op = _optimized_inner(op, mode, counts, cache)
             if save_memory:
                 for state in range(op.n_states):
-                    readers = _last_readers(node.outputs[state], op.depth(state), clients, kept)
+                    readers = _last_readers(node.outputs[positions[state]], op.depth(state), clients, kept)
                     if readers is not None and not op.last_only[state]:
                         readers_by_state[state] = readers
                 if readers_by_state:
@@ -108,12 +165,12 @@ def optimize_loops(outputs, mode, counts):
                     _count(counts, SCAN_MEMORY, len(readers_by_state))
         if op is node.op and all(a is b for a, b in zip(inputs, node.inputs)):
             continue
-        new_node = apply_op(op, inputs, node.site)
+        new_node = apply_op(op, tuple(inputs), node.site)
         for state, readers in readers_by_state.items():
             final = new_node.outputs[state][0]
             for reader in readers:
                 last_value[id(reader)] = final
-        memo.update((id(old), new) for old, new in zip(node.outputs, new_node.outputs))
+        memo.update((id(node.outputs[old]), new) for old, new in zip(positions, new_node.outputs))
     outputs = [memo.get(id(v), v) for v in outputs]
     return make_branches_lazy(outputs, mode, counts)
 
