@@ -17,14 +17,15 @@ Example:
     5.0
 """
 from ..errors import NotDifferentiableError
-from ..graph.basic import Variable
+from ..graph.basic import Constant, Variable
 from ..graph.replace import clone_replace
 from ..graph.traversal import toposort
 from ..graph.type import TensorType
 from ..ops.creation import zeros_like
 from ..ops.control import ifelse
 from ..ops.elemwise import add, eq, gt, is_differentiable_dtype, maximum, subtract, where
-from ..ops.indexing import set_subtensor
+from ..ops.creation import Full
+from ..ops.indexing import IndexWrite, set_subtensor
 from ..ops.loops import build_scan
 from ..ops.shape import expand_dims, stack
 from ..ops.shape_of import Shape, shape_of
@@ -128,6 +129,25 @@ class _StepVJP:
                                     else [False] * len(inner_inputs)))
 
 
+def _is_zeros(var):
+    node = var.owner
+    return (node is not None and isinstance(node.op, Full) and isinstance(node.inputs[0], Constant)
+            and not node.inputs[0].data.any())
+
+
+def _split_state_gradient(grad, depth):
+    """(gradient of the initial entries or None, gradient of the steps' entries) of a state's buffer.
+
+    The user reads a state's steps as `buffer[depth:]`, whose gradient is that slice's gradient written
+    into zeros: it is taken back out directly instead of materializing the whole buffer's gradient."""
+    node = grad.owner
+    if (node is not None and isinstance(node.op, IndexWrite) and node.op.mode == "inc"
+            and node.op.index == (("slice", depth, None, None),) and _is_zeros(node.inputs[0])
+            and node.inputs[1].ndim == grad.ndim):
+        return None, node.inputs[1]
+    return grad[:depth], grad[depth:]
+
+
 def scan_pullback(op, inputs, outputs, output_grads):
     """The gradients of a Scan node's inputs (see the module docstring)."""
     if any(op.last_only):
@@ -164,9 +184,10 @@ def scan_pullback(op, inputs, outputs, output_grads):
         if cotangent is not None:
             reverse_sequences.append(_reversed(grad, first, steps))
             stands_for.append(("input", cotangent))
-    for state, (grad, cotangent) in enumerate(zip(state_grads, vjp.state_cotangents)):
-        if grad is not None and cotangent is not None:
-            reverse_sequences.append(_reversed(grad, add(first, depths[state]), add(steps, depths[state])))
+    split = [_split_state_gradient(g, d) if g is not None else (None, None) for g, d in zip(state_grads, depths)]
+    for state, ((_, tail), cotangent) in enumerate(zip(split, vjp.state_cotangents)):
+        if tail is not None and cotangent is not None:
+            reverse_sequences.append(_reversed(tail, first, steps))
             stands_for.append(("direct", state))
 
     residual_shapes = dict(zip((ph for ph, _ in vjp.shape_residuals),
@@ -220,13 +241,13 @@ def scan_pullback(op, inputs, outputs, output_grads):
     results = [None] * len(inputs)
     for slot, j in enumerate(sequence_slots):
         emitted = plain[slot][::-1]
-        results[1 + j] = set_subtensor(zeros_like(sequences[j])[first:steps], emitted)
+        whole = op.exact_length and op.truncate <= 0 and not op.until  # the loop read every entry
+        results[1 + j] = emitted if whole else set_subtensor(zeros_like(sequences[j])[first:steps], emitted)
     for slot, i in enumerate(carried):
         owed = expand_dims(buffers[slot][-1], 0) if depths[i] == 1 else buffers[slot][-1][::-1]
         if op.truncate > 0:
             owed = where(eq(first, 0), owed, zeros_like(owed))
-        direct = state_grads[i][: depths[i]] if state_grads[i] is not None else None
-        results[1 + n_sequences + i] = _sum_present([direct, owed])
+        results[1 + n_sequences + i] = _sum_present([split[i][0], owed])
     for slot, m in enumerate(summed):
         results[1 + n_sequences + op.n_states + m] = buffers[len(carried) + slot][-1]
     return results
