@@ -12,7 +12,7 @@ Example:
 """
 from .autodiff import Lop, Rop, grad, hessian, jacobian, jvp, verify_grad, vjp
 from .config import config
-from .errors import DisconnectedInputError, GradientError, NotDifferentiableError, ShapeError
+from .errors import DisconnectedInputError, GradientError, NotDifferentiableError, ScanError, ShapeError
 from .function import Function, function
 from .graph.basic import Constant, SharedVariable, Variable, constant, shared
 from .graph.inputs import matrix, scalar, tensor, vector

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import symgraph as sg
-from symgraph.ops.loops import Scan, ScanError
+from symgraph.ops.loops import Scan
+from symgraph import ScanError
 
 MODES = ["fast_run", "fast_compile"]
 rng = np.random.default_rng(42)

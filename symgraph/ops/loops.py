@@ -19,7 +19,7 @@ Example:
 """
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import ScanError
 from ..graph.basic import Constant, SharedVariable, Variable, as_variable, constant
 from ..graph.op import Op
 from ..graph.replace import clone_replace
