@@ -34,10 +34,6 @@ from .shape_of import shape_of
 __all__ = ["scan", "map", "foldl", "foldr", "reduce", "until", "while_loop"]
 
 
-class ScanError(ValueError):
-    """A scan that cannot run as given (wrong step outputs, sequences of different lengths, ...)."""
-
-
 class Scan(Op):
     """A loop over a step graph (see the module docstring for the layout of inputs and outputs).
 
