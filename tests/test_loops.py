@@ -206,7 +206,6 @@ def test_bptt_gradients_match_finite_differences():
 
 
 def test_gradient_of_the_last_state_only():
-    x, w, h0 = sg.matrix("x"), sg.matrix("w"), sg.vector("h0")
     sg.verify_grad(lambda x, w, h0: rnn(x, w, h0)[-1].sum(),
                    [rng.standard_normal((4, 2)), rng.standard_normal((2, 2)), rng.standard_normal(2)], rng=0)
 
@@ -347,12 +346,19 @@ def test_compiled_loops_pickle():
     np.testing.assert_allclose(g(*values), f(*values))
 
 
-def test_printers_show_the_loop():
-    x = sg.vector("x")
-    total, _ = sg.scan(lambda v, acc: acc + v, sequences=x, outputs_info=sg.constant(0.0), name="running")
-    assert "scan{running}" in sg.debugprint(total)
+def test_printers_show_the_loop_and_its_step():
+    x, w = sg.vector("x"), sg.scalar("w")
+    total, _ = sg.scan(lambda v, acc: sg.tanh(acc * w + v), sequences=x, outputs_info=sg.constant(0.0), name="running")
+    tree = sg.debugprint(total)
+    assert "scan{running}" in tree and "↻ step:" in tree and "tanh" in tree
+    flat = sg.debugprint(total, style="flat")
+    assert "  step {" in flat and "= tanh(" in flat
+    assert "step=[tanh('state0[t-1]' * w + 'x[t]')]" in sg.pprint(total)
     graph = sg.to_networkx(total)
-    assert "scan" in {data.get("op") for _, data in graph.nodes(data=True)}
+    loops = [data for _, data in graph.nodes(data=True) if data.get("op") == "scan"]
+    assert loops and loops[0]["inner"] == ["multiply", "add", "tanh"]
+    branch = sg.debugprint(sg.function([w], sg.ifelse(w > 0, sg.exp(w), sg.sin(w))))
+    assert "↻ then:" in branch and "↻ else:" in branch
 
 
 # ---------------------------------------------------------------------- errors

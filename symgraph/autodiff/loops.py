@@ -20,7 +20,6 @@ from ..errors import NotDifferentiableError
 from ..graph.basic import Constant, Variable
 from ..graph.replace import clone_replace
 from ..graph.traversal import toposort
-from ..graph.type import TensorType
 from ..ops.creation import zeros_like
 from ..ops.control import ifelse
 from ..ops.elemwise import add, eq, gt, is_differentiable_dtype, maximum, subtract, where

@@ -20,6 +20,7 @@ import string
 from .common import (
     display_name,
     format_constant,
+    inner_graphs,
     inner_names,
     is_compact_constant,
     kernel_label,
@@ -145,6 +146,9 @@ def tree_lines(view, print_site=False):
             bar = "│  " if node.inputs else "   "
             for inner in inner_names(node.op) or ():
                 lines.append(f"{tail}{bar}· {one_line(inner)}")
+            for title, inner_outputs in inner_graphs(node.op):
+                lines.append(f"{tail}{bar}↻ {title}:")
+                lines.extend(f"{tail}{bar}   {line}" for line in tree_lines(view_of(inner_outputs, "debugprint"), print_site))
             last = len(node.inputs) - 1
             for i in range(last, -1, -1):
                 connector, extension = ("└─ ", "   ") if i == last else ("├─ ", "│  ")
@@ -180,6 +184,10 @@ def flat_lines(view, print_site=False):
             notes.append(one_line(node.site))
         comment = f"  # {'; '.join(notes)}" if notes else ""
         lines.append(f"{', '.join(results)} = {kernel_label(node.op)}({arguments}){comment}")
+        for title, inner_outputs in inner_graphs(node.op):
+            lines.append(f"  {title} {{")
+            lines.extend(f"    {line}" for line in flat_lines(view_of(inner_outputs, "debugprint"), print_site))
+            lines.append("  }")
     for position, out in enumerate(view.outputs):
         target = view.updates.get(position)
         if target is None:

@@ -101,6 +101,11 @@ class LazyIfElse(Op):
     def nout(self):
         return len(self.then_outputs)
 
+    @property
+    def inner_graphs(self):
+        """The two branches, for the printers."""
+        return (("then", self.then_outputs), ("else", self.else_outputs))
+
     def __str__(self):
         return "ifelse{lazy}"
 

@@ -20,15 +20,13 @@ Example:
 import numpy as np
 
 from ..errors import ScanError
-from ..graph.basic import Constant, SharedVariable, Variable, as_variable, constant
+from ..graph.basic import Constant, SharedVariable, Variable, as_variable
 from ..graph.op import Op
 from ..graph.replace import clone_replace
 from ..graph.traversal import toposort
 from ..graph.type import TensorType
-from .creation import zeros, zeros_like
-from .elemwise import add, cast, is_differentiable_dtype, logical_not, maximum, minimum, subtract
-from .indexing import getitem, set_subtensor
-from .shape import concatenate, expand_dims, stack
+from .elemwise import cast, logical_not
+from .shape import expand_dims
 from .shape_of import shape_of
 
 __all__ = ["scan", "map", "foldl", "foldr", "reduce", "until", "while_loop"]
@@ -100,6 +98,11 @@ class Scan(Op):
 
     def plain_outputs(self):
         return self.inner_outputs[self.n_states: self.n_states + self.n_plain]
+
+    @property
+    def inner_graphs(self):
+        """The step graph, for the printers."""
+        return (("step", self.inner_outputs),)
 
     def condition(self):
         return self.inner_outputs[-1] if self.until else None
