@@ -93,8 +93,7 @@ def _residual_shapes(op, residuals, sequences, buffers, captured, steps):
         at_first_step.update((p, buffer[op.depth(state) - tap]) for tap, p in zip(taps, placeholders))
     at_first_step.update(zip(op.captured_placeholders(), captured))
     shapes = clone_replace([shape_of(var) for _, var in residuals], at_first_step)
-    took_a_step = gt(steps, 0)
-    return [ifelse(took_a_step, shape, zeros_like(shape)) for shape in shapes]
+    return ifelse(gt(steps, 0), shapes, [zeros_like(shape) for shape in shapes])
 
 
 class _StepVJP:
