@@ -82,7 +82,7 @@ def test_every_safe_rewrite_fires_on_some_fuzzer_pattern():
                  "softmax_cross_entropy_gradient", "log_sigmoid_gradient", "log_one_minus_sigmoid_gradient",
                  "logsumexp_gradient", "softplus_gradient", "shape_of_static",
                  # and the passes over loops and branches in tests/test_loops.py.
-                 "scan_optimize_inner", "scan_save_memory", "lazy_ifelse"}
+                 "scan_optimize_inner", "scan_save_memory", "scan_prune", "lazy_ifelse"}
     assert safe - elsewhere - fired == set()
 
 
