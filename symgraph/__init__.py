@@ -18,6 +18,7 @@ from .graph.basic import Constant, SharedVariable, Variable, constant, shared
 from .graph.inputs import matrix, scalar, tensor, vector
 from .graph.type import TensorType
 from .ops import *  # noqa: F401,F403
+from .ops import random
 from .rewrite import optimize
 from .rewrite.mode import Mode
 from .inspect import debugprint, from_sympy, latex, pprint, render, to_dot, to_networkx, to_sympy
