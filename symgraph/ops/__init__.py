@@ -1,6 +1,7 @@
 """The op library: every public operation, by family. Each module holds its ops' math in one place."""
-from . import creation, elemwise, gradient_ops, indexing, linalg, nnet, random, reduce, shape
+from . import creation, custom, elemwise, gradient_ops, indexing, linalg, nnet, random, reduce, shape
 from .creation import *  # noqa: F401,F403
+from .custom import *  # noqa: F401,F403
 from .elemwise import *  # noqa: F401,F403
 from .gradient_ops import *  # noqa: F401,F403
 from .indexing import *  # noqa: F401,F403
@@ -15,6 +16,6 @@ from .shape_of import shape_of
 # (`sg.shape` would be a module, not NumPy's `shape`).
 __all__ = ["shape_of"] + [
     name
-    for module in (creation, elemwise, gradient_ops, indexing, linalg, nnet, random, reduce, shape)
+    for module in (creation, custom, elemwise, gradient_ops, indexing, linalg, nnet, random, reduce, shape)
     for name in module.__all__
 ]
