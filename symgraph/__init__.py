@@ -10,7 +10,7 @@ Example:
     >>> float(f([0.0, 0.0]))
     2.0
 """
-from .autodiff import Lop, Rop, grad, hessian, jacobian, jvp, verify_grad, vjp
+from .autodiff import Lop, Rop, grad, hessian, jacobian, jvp, verify_grad, vjp, vmap
 from .config import config
 from .errors import DisconnectedInputError, GradientError, NotDifferentiableError, ShapeError
 from .function import Function, function

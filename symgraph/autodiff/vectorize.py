@@ -22,11 +22,14 @@ import string
 import numpy as np
 
 from ..errors import NotDifferentiableError
-from ..graph.basic import constant
+from ..graph.basic import apply_op, constant
 from ..graph.op import Op
 from ..graph.traversal import toposort
 from ..graph.type import TensorType, broadcast_static_shapes
+from ..graph.basic import Variable
+from ..graph.replace import clone_replace
 from ..ops.creation import Full
+from ..ops.custom import OpFromGraph
 from ..ops.elemwise import Elemwise, cast, maximum
 from ..ops.gradient_ops import FitShape, StopGradient, stop_gradient
 from ..ops.indexing import SYMBOLIC, AdvancedIndex, BasicIndex, IndexWrite, entry_kind, index_op, indexed_type
@@ -193,7 +196,8 @@ def _batch_axis_after_indexing(index, index_inputs):
     return block_ndim
 
 
-def _move_axis(var, source, destination):
+def move_axis(var, source, destination):
+    """`var` with axis `source` moved to position `destination` (the other axes keep their order)."""
     order = [axis for axis in range(var.ndim) if axis != source]
     order.insert(destination, source)
     return transpose(var, order) if source != destination else var
@@ -205,7 +209,7 @@ def _batch_index(node, inputs, batched):
         return _batch_by_loop(node, inputs, batched)
     x, *index_inputs = inputs
     result = index_op((_WHOLE_AXIS,) + node.op.index)(x, *index_inputs)
-    return _all_batched(_move_axis(result, _batch_axis_after_indexing(node.op.index, index_inputs), 0))
+    return _all_batched(move_axis(result, _batch_axis_after_indexing(node.op.index, index_inputs), 0))
 
 
 @batching_rule(IndexWrite)
@@ -222,7 +226,7 @@ def _batch_index_write(node, inputs, batched):
         value = with_batch(value, size)  # the region's batch axis sits inside it: give the value one too
     if batched[1] or batch_axis:
         region = indexed_type(op.name, op.index, node.inputs[0].type, [v.type for v in index_inputs])
-        value = _move_axis(_align(value, region.ndim), 0, batch_axis)
+        value = move_axis(_align(value, region.ndim), 0, batch_axis)
     return _all_batched(IndexWrite((_WHOLE_AXIS,) + op.index, op.mode)(x, value, *index_inputs))
 
 
@@ -297,6 +301,18 @@ def _batch_full(node, inputs, batched):
     return _all_batched(cast(broadcast_to(value, sizes), node.op.dtype))
 
 
+@batching_rule(OpFromGraph)
+def _batch_op_from_graph(node, inputs, batched):
+    """The inner graph, rebuilt on the node's inputs and batched by the rules of its own ops."""
+    op = node.op
+    cores = [Variable(TensorType(v.dtype, v.type.shape[1:])) if b else None for v, b in zip(inputs, batched)]
+    substituted = clone_replace(op.inner_outputs, {inner: core if b else v for inner, core, v, b
+                                                   in zip(op.inner_inputs, cores, inputs, batched)})
+    size = batch_size(next(v for v, b in zip(inputs, batched) if b))
+    mapping = {core: v for core, v, b in zip(cores, inputs, batched) if b}
+    return _all_batched(vectorize(substituted, mapping, size))
+
+
 def _broadcast_sizes(variables):
     """The broadcast shape of `variables` as ints and symbolic int64 scalars (a size unknown while
     building is 1 or the common size at run time, so the largest of the candidates is the result)."""
@@ -354,6 +370,9 @@ class PerSliceLoop(Op):
     def __init__(self, op, batched):
         self.op = op
         self.batched = tuple(batched)
+
+    batching_fallback = True
+    """Listed in `f.report` as a batching fallback."""
 
     @property
     def nout(self):
@@ -429,6 +448,12 @@ def vectorize(outputs, batched_inputs, size, independent_draws=False):
         if is_draw(node) and (independent_draws or any(batched)):
             results = batch_draw(node, [v for v, _ in entries], batched, size)
         elif not any(batched):
+            values = tuple(v for v, _ in entries)
+            if any(new is not old for new, old in zip(values, node.inputs)):
+                # An unbatched input was rebuilt (the core shape of a batched value): rebuild the node on it.
+                rebuilt = apply_op(node.op, values, node.site)
+                for out, new_out in zip(node.outputs, rebuilt.outputs):
+                    memo[id(out)] = (new_out, False)
             continue
         else:
             rule = BATCHING_RULES.get(type(node.op), _batch_by_loop)

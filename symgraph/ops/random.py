@@ -256,6 +256,8 @@ class DrawLoop(Op):
     __props__ = ("op", "batched")
     nout = 2
     pure = False
+    batching_fallback = True
+    """Listed in `f.report` as a batching fallback."""
 
     def __init__(self, op, batched):
         self.op = op
