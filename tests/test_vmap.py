@@ -86,6 +86,19 @@ def test_random_draws_are_independent_per_entry():
     assert not np.array_equal(a, again)
 
 
+@pytest.mark.parametrize("static", [True, False])
+def test_draws_shaped_by_batched_parameters(static):
+    rng = sg.random.RandomStream(seed=1)
+    locs = sg.tensor("locs", shape=(3, 4) if static else (None, None))
+    scales = sg.tensor("scales", shape=(4,) if static else (None,))
+    samples = sg.vmap(lambda loc: rng.normal(loc, scales) + rng.uniform(loc, loc + 1), in_axes=0)(locs)
+    locs_value = np.arange(12.0).reshape(3, 4) * 100
+    got = sg.function([locs, scales], samples)(locs_value, np.full(4, 1e-3))
+    assert got.shape == (3, 4)
+    np.testing.assert_allclose(got, 2 * locs_value + 0.5, atol=0.6)
+    assert len({row.tobytes() for row in got - 2 * locs_value}) == 3
+
+
 VECTOR = sg.TensorType("float64", (None,))
 
 

@@ -22,11 +22,10 @@ import string
 import numpy as np
 
 from ..errors import NotDifferentiableError
-from ..graph.basic import apply_op, constant
+from ..graph.basic import Variable, apply_op, constant
 from ..graph.op import Op
 from ..graph.traversal import toposort
 from ..graph.type import TensorType, broadcast_static_shapes
-from ..graph.basic import Variable
 from ..graph.replace import clone_replace
 from ..ops.creation import Full
 from ..ops.custom import OpFromGraph
@@ -313,17 +312,18 @@ def _batch_op_from_graph(node, inputs, batched):
     return _all_batched(vectorize(substituted, mapping, size))
 
 
-def _broadcast_sizes(variables):
-    """The broadcast shape of `variables` as ints and symbolic int64 scalars (a size unknown while
-    building is 1 or the common size at run time, so the largest of the candidates is the result)."""
-    ndim = max((v.ndim for v in variables), default=0)
-    static = broadcast_static_shapes(*(v.type.shape for v in variables))
+def _broadcast_sizes(shapes):
+    """The broadcast of `shapes` (tuples of ints and symbolic int64 scalars), NumPy's rule: a size unknown
+    while building is 1 or the common size at run time, so the largest candidate is the result."""
+    ndim = max((len(shape) for shape in shapes), default=0)
+    padded = [(1,) * (ndim - len(shape)) + tuple(shape) for shape in shapes]
+    static = broadcast_static_shapes(*(tuple(s if isinstance(s, int) else None for s in shape) for shape in padded))
     sizes = []
     for axis, known in enumerate(static):
-        if known is not None:
+        candidates = [shape[axis] for shape in padded if not isinstance(shape[axis], int)]
+        if known is not None or not candidates:
             sizes.append(known)
             continue
-        candidates = [symbolic_sizes(v)[axis - ndim + v.ndim] for v in variables if axis - ndim + v.ndim >= 0]
         size = candidates[0]
         for other in candidates[1:]:
             size = maximum(size, other)
@@ -346,7 +346,8 @@ def batch_draw(node, inputs, batched, size):
         if size_input is None or not batched[-1]:
             params_batched = batched[1:1 + len(params)]
             if op.shape is None:
-                core = _broadcast_sizes([p for p in node.inputs[1:1 + len(params)]])
+                core = _broadcast_sizes([symbolic_sizes(p)[1:] if b else symbolic_sizes(p)
+                                         for p, b in zip(params, params_batched)])
             else:
                 core = _target_sizes(op, [] if size_input is None else [size_input])
             aligned = [_align(p, len(core)) if b else p for p, b in zip(params, params_batched)]

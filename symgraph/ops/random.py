@@ -40,11 +40,7 @@ from .elemwise import add, cast, ge, multiply, subtract, true_divide
 from .shape import _check_shape_input, _shape_argument, _shape_text
 
 __all__ = ["RandomStream", "dropout"]
-"""What `sg.*` exports; the functional draws live in the `sg.random` namespace (see RANDOM_NAMES)."""
-
-RANDOM_NAMES = ["RandomStream", "RandomVariable", "key", "random_state_updates", "normal", "standard_normal",
-                "uniform", "binomial", "bernoulli", "integers", "choice", "permutation", "categorical"]
-"""The public names of the `sg.random` namespace."""
+"""What `sg.*` exports; the functional draws and `key` live in the `sg.random` namespace (this module)."""
 
 STATE_WORDS = 6
 """Length of a state vector: PCG64's 128-bit state and increment (two words each), then its buffered
