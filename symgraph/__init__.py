@@ -10,7 +10,7 @@ Example:
     >>> float(f([0.0, 0.0]))
     2.0
 """
-from .autodiff import Lop, Rop, grad, hessian, jacobian, jvp, verify_grad, vjp
+from .autodiff import Lop, Rop, grad, hessian, jacobian, jvp, verify_grad, vjp, vmap
 from .config import config
 from .errors import DisconnectedInputError, GradientError, NotDifferentiableError, ScanError, ShapeError
 from .function import Function, function
@@ -18,6 +18,7 @@ from .graph.basic import Constant, SharedVariable, Variable, constant, shared
 from .graph.inputs import matrix, scalar, tensor, vector
 from .graph.type import TensorType
 from .ops import *  # noqa: F401,F403
+from .ops import random
 from .rewrite import optimize
 from .rewrite.mode import Mode
 from .inspect import debugprint, from_sympy, latex, pprint, render, to_dot, to_networkx, to_sympy

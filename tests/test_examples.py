@@ -14,6 +14,7 @@ EXPECTED_OUTPUT = {
     "jacobian_hessian.py": ["Jacobian of", "Hessian", "forward and reverse mode agree"],
     "benchmark_compiled.py": ["ratio", "nodes:"],
     "rnn_char.py": ["step  300", "trained 300 steps", "sample:"],
+    "denoising_autoencoder.py": ["epoch 15", "loss decreased: True", "replaying the stream gives the same loss: True"],
 }
 
 

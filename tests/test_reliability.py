@@ -81,8 +81,9 @@ def test_every_safe_rewrite_fires_on_some_fuzzer_pattern():
     elsewhere = {"useless_fit_shape", "fit_shape_of_variable", "softmax_gradient_of_log",
                  "softmax_cross_entropy_gradient", "log_sigmoid_gradient", "log_one_minus_sigmoid_gradient",
                  "logsumexp_gradient", "softplus_gradient", "shape_of_static",
-                 # and the passes over loops and branches in tests/test_loops.py.
-                 "scan_optimize_inner", "scan_save_memory", "scan_prune", "lazy_ifelse"}
+                 # the passes over loops and branches in tests/test_loops.py, and the inlining of
+                 # user-defined ops in tests/test_custom_ops.py.
+                 "scan_optimize_inner", "scan_save_memory", "scan_prune", "lazy_ifelse", "inline_op_from_graph"}
     assert safe - elsewhere - fired == set()
 
 

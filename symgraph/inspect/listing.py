@@ -43,6 +43,7 @@ def debugprint(obj, file=None, print_site=False, style="tree") -> str:
     parameters, the dtype and static shape (`float64[?,3]`), and the variable's name if it has one.
     `style="tree"` (default) indents inputs below the node that uses them; `style="flat"` lists every leaf
     and node once, in order, like a jaxpr. `print_site=True` appends where user code created each node.
+    The inner graph of a user-defined op (`sg.OpFromGraph`) is listed after the graph that uses it.
     To see a graph before and after optimization side by side, use `symgraph.inspect.compare`.
 
     Example:
@@ -63,11 +64,27 @@ def debugprint(obj, file=None, print_site=False, style="tree") -> str:
     if style not in STYLES:
         raise ValueError(f"debugprint: style must be one of {STYLES}, got {style!r}")
     view = view_of(obj, "debugprint")
-    lines = tree_lines(view, print_site) if style == "tree" else flat_lines(view, print_site)
+    lines = _lines(view, print_site, style)
     text = "\n".join(lines)
     if file is not None:  # exactly the returned text, so that what was written and returned compare equal
         file.write(text)
     return text
+
+
+def _lines(view, print_site, style):
+    """The lines of `view` in `style`, then those of the inner graph of each op that has one
+    (an OpFromGraph), once per op."""
+    lines = tree_lines(view, print_site) if style == "tree" else flat_lines(view, print_site)
+    seen = set()
+    for node in view.nodes:
+        inner = getattr(node.op, "inner_outputs", None)
+        # Loops and branches print their inner graphs in place (`inner_graphs`), not once after the graph.
+        if inner is None or inner_graphs(node.op) or id(node.op) in seen:
+            continue
+        seen.add(id(node.op))
+        lines += ["", f"Inner graph of {op_label(node.op)}:"]
+        lines += ["  " + line for line in _lines(view_of(list(inner), "debugprint"), print_site, style)]
+    return lines
 
 
 def _site_comment(node, print_site):

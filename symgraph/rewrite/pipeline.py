@@ -97,7 +97,10 @@ def optimize_graph(outputs, mode=None):
         start = time.perf_counter()
         outputs = step(outputs)
         report.timings[phase] = time.perf_counter() - start
-    report.nodes_after = len(toposort(outputs))
+    final_nodes = toposort(outputs)
+    report.nodes_after = len(final_nodes)
+    report.batching_fallbacks = [str(node.op.op) for node in final_nodes
+                                 if getattr(node.op, "batching_fallback", False)]
     return outputs, report
 
 
