@@ -39,12 +39,15 @@ ELEMENTWISE_UNARY = [
     ("arctan", "real"), ("sinh", "real"), ("cosh", "real"), ("tanh", "real"), ("arcsinh", "real"),
     ("arccosh", "above_one"), ("arctanh", "unit"), ("floor", "real"), ("ceil", "real"), ("round", "real"),
     ("erf", "real"), ("erfc", "real"), ("sigmoid", "real"), ("softplus", "real"), ("relu", "real"),
+    ("sinc", "real"), ("deg2rad", "real"), ("rad2deg", "real"), ("gammaln", "positive"), ("digamma", "positive"),
+    ("nan_to_num", "real"),
 ]
 
 ELEMENTWISE_BINARY = [
     ("add", "real"), ("subtract", "real"), ("multiply", "real"), ("true_divide", "positive"),
     ("divide", "positive"), ("floor_divide", "positive"), ("mod", "positive"), ("power", "positive"),
-    ("maximum", "real"), ("minimum", "real"), ("arctan2", "real"),
+    ("maximum", "real"), ("minimum", "real"), ("arctan2", "real"), ("hypot", "real"), ("logaddexp", "real"),
+    ("logaddexp2", "real"), ("fmod", "positive"), ("copysign", "real"), ("heaviside", "real"),
 ]
 
 BROADCASTS = [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 1), (1, 4)), ((), (3,)), ((2, 1, 3), (4, 1))]
@@ -193,6 +196,9 @@ _ROW_POINTS = {
     "true_divide": lambda rng: [rng.normal(), rng.uniform(0.5, 2)],
     "floor_divide": lambda rng: [rng.uniform(0.1, 5), rng.uniform(0.5, 2)],
     "mod": lambda rng: [rng.uniform(0.1, 5), rng.uniform(0.5, 2)],
+    "fmod": lambda rng: [rng.uniform(-5, 5), rng.uniform(0.5, 2)],
+    "gammaln": lambda rng: [rng.uniform(0.1, 5)],
+    "digamma": lambda rng: [rng.uniform(0.1, 5)],
     "power": lambda rng: [rng.uniform(0.5, 2), rng.normal()],
     "log": lambda rng: [rng.uniform(0.5, 2)],
     "log2": lambda rng: [rng.uniform(0.5, 2)],
