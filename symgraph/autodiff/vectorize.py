@@ -34,7 +34,7 @@ from ..ops.nnet import CumSum, LogSoftmax, Softmax
 from ..ops.reduce import Reduce
 from ..ops.shape import BroadcastTo, Concatenate, DimShuffle, NEW_AXIS, Reshape, Stack, broadcast_to, expand_dims
 from ..ops.shape import reshape, squeeze, swapaxes, transpose
-from ..ops.shape_of import Shape, shape_of
+from ..ops.shape_of import Shape, shape_of, symbolic_sizes
 
 _WHOLE_AXIS = ("slice", None, None, None)
 """The index entry of a full slice `:` (see symgraph.ops.indexing), which keeps the batch axis."""
@@ -61,11 +61,6 @@ def batch_size(batched_var):
     """The batch size of a batched variable: an int when static, else a symbolic int64 scalar."""
     size = batched_var.type.shape[0]
     return size if size is not None else shape_of(batched_var)[0]
-
-
-def symbolic_sizes(var):
-    """`var`'s shape as a tuple of ints (static sizes) and symbolic int64 scalars."""
-    return tuple(size if size is not None else shape_of(var)[axis] for axis, size in enumerate(var.type.shape))
 
 
 def with_batch(var, size):

@@ -1,10 +1,11 @@
 """The op library: every public operation, by family. Each module holds its ops' math in one place."""
-from . import creation, elemwise, gradient_ops, indexing, linalg, nnet, reduce, shape
+from . import creation, elemwise, gradient_ops, indexing, linalg, matrix, nnet, reduce, shape
 from .creation import *  # noqa: F401,F403
 from .elemwise import *  # noqa: F401,F403
 from .gradient_ops import *  # noqa: F401,F403
 from .indexing import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
+from .matrix import *  # noqa: F401,F403
 from .nnet import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
@@ -14,6 +15,6 @@ from .shape_of import shape_of
 # (`sg.shape` would be a module, not NumPy's `shape`).
 __all__ = ["shape_of"] + [
     name
-    for module in (creation, elemwise, gradient_ops, indexing, linalg, nnet, reduce, shape)
+    for module in (creation, elemwise, gradient_ops, indexing, linalg, matrix, nnet, reduce, shape)
     for name in module.__all__
 ]

@@ -36,6 +36,7 @@ __all__ = [
     "squeeze",
     "transpose",
     "swapaxes",
+    "moveaxis",
     "broadcast_to",
     "concatenate",
     "stack",
@@ -414,6 +415,26 @@ def swapaxes(x, axis1, axis2):
     b = normalize_axis(axis2, x.ndim, "swapaxes", x.type)
     order = list(range(x.ndim))
     order[a], order[b] = order[b], order[a]
+    return _dimshuffle(x, order)
+
+
+def moveaxis(x, source, destination):
+    """Move axes of `x` from positions `source` to `destination` (ints or sequences of equal length), the
+    other axes keeping their order, like `np.moveaxis`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.moveaxis(sg.tensor("x", shape=(2, 3, 4)), 0, -1).type
+        TensorType(float64, (3, 4, 2))
+    """
+    x = as_variable(x)
+    sources = normalize_axes(source, x.ndim, "moveaxis", x.type)
+    destinations = normalize_axes(destination, x.ndim, "moveaxis", x.type)
+    if len(sources) != len(destinations):
+        raise ValueError(f"moveaxis: source {source!r} and destination {destination!r} must have the same number of elements")
+    order = [axis for axis in range(x.ndim) if axis not in sources]
+    for position, axis in sorted(zip(destinations, sources)):
+        order.insert(position, axis)
     return _dimshuffle(x, order)
 
 
