@@ -30,7 +30,7 @@ from ..ops.elemwise import Elemwise, cast
 from ..ops.gradient_ops import FitShape, StopGradient, stop_gradient
 from ..ops.indexing import SYMBOLIC, AdvancedIndex, BasicIndex, IndexWrite, entry_kind, index_op, indexed_type
 from ..ops.linalg import Einsum, MatMul, TensorDot, matmul, tensordot
-from ..ops.nnet import CumSum, LogSoftmax, Softmax
+from ..ops.nnet import CumProd, CumSum, LogSoftmax, Softmax
 from ..ops.reduce import Reduce
 from ..ops.shape import BroadcastTo, Concatenate, DimShuffle, NEW_AXIS, Reshape, Stack, broadcast_to, expand_dims
 from ..ops.shape import reshape, squeeze, swapaxes, transpose
@@ -110,6 +110,11 @@ def _batch_normalizer(node, inputs, batched):
 @batching_rule(CumSum)
 def _batch_cumsum(node, inputs, batched):
     return _all_batched(CumSum(node.op.axis + 1, node.op.reverse)(inputs[0]))
+
+
+@batching_rule(CumProd)
+def _batch_cumprod(node, inputs, batched):
+    return _all_batched(CumProd(node.op.axis + 1)(inputs[0]))
 
 
 @batching_rule(DimShuffle)
