@@ -200,9 +200,11 @@ def cumsum(x, axis=None):
 class CumProd(Op):
     """Running products along `axis`, like `np.cumprod`.
 
-    Its derivatives are exact also where elements are zero: before the first zero of a slice the usual
-    quotient formulas hold; at the first zero the derivative is the running product with that zero taken
-    as 1; after it every derivative is 0 (each product there has the first zero as another factor).
+    Its first derivatives are exact also where elements are zero: before the first zero of a slice the
+    usual quotient formulas hold; at the first zero the derivative is the running product with that zero
+    taken as 1; after it every derivative is 0 (each product there has the first zero as another factor).
+    Second derivatives are exact away from zeros; at a zero, the derivative of those zeros with respect to
+    the zero element is missed.
     """
 
     __props__ = ("axis",)
@@ -259,8 +261,8 @@ class CumProd(Op):
 
 def cumprod(a, axis=None, dtype=None):
     """Cumulative product along `axis`, like `np.cumprod`: with `axis=None` over the flattened tensor;
-    integers and bools accumulate in int64, or in `dtype` when given. Its gradient is exact also where
-    elements are zero.
+    integers and bools accumulate in int64, or in `dtype` when given. Its gradient (first derivative) is
+    exact also where elements are zero.
 
     Example:
         >>> import symgraph as sg

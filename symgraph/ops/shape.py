@@ -790,7 +790,8 @@ def tile(A, reps):
                [1, 2, 1, 2]])
     """
     A = as_variable(A)
-    reps = tuple(_static_int_argument(r, "a repetition count", "tile") for r in _axis_tuple(reps, "tile"))
+    reps = tuple(reps) if isinstance(reps, (tuple, list, np.ndarray)) else (reps,)
+    reps = tuple(_static_int_argument(r, "a repetition count", "tile") for r in reps)
     if any(r < 0 for r in reps):
         raise ValueError(f"tile: negative repetition count in reps {reps!r}")
     ndim = builtins.max(A.ndim, len(reps))
