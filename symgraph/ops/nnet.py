@@ -273,9 +273,10 @@ def cumprod(a, axis=None, dtype=None):
     a = as_variable(a)
     if dtype is not None:
         a = cast(a, dtype)
-    if axis is None or a.ndim == 0:
+    if (axis is None and a.ndim != 1) or a.ndim == 0:
         a = flatten(a)
-        axis = 0 if axis is None else axis
+    if axis is None:
+        axis = 0
     return CumProd(normalize_axis(axis, a.ndim, "cumprod", a.type))(a)
 
 
