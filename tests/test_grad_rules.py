@@ -39,12 +39,15 @@ ELEMENTWISE_UNARY = [
     ("arctan", "real"), ("sinh", "real"), ("cosh", "real"), ("tanh", "real"), ("arcsinh", "real"),
     ("arccosh", "above_one"), ("arctanh", "unit"), ("floor", "real"), ("ceil", "real"), ("round", "real"),
     ("erf", "real"), ("erfc", "real"), ("sigmoid", "real"), ("softplus", "real"), ("relu", "real"),
+    ("sinc", "real"), ("deg2rad", "real"), ("rad2deg", "real"), ("gammaln", "positive"), ("digamma", "positive"),
+    ("nan_to_num", "real"),
 ]
 
 ELEMENTWISE_BINARY = [
     ("add", "real"), ("subtract", "real"), ("multiply", "real"), ("true_divide", "positive"),
     ("divide", "positive"), ("floor_divide", "positive"), ("mod", "positive"), ("power", "positive"),
-    ("maximum", "real"), ("minimum", "real"), ("arctan2", "real"),
+    ("maximum", "real"), ("minimum", "real"), ("arctan2", "real"), ("hypot", "real"), ("logaddexp", "real"),
+    ("logaddexp2", "real"), ("fmod", "positive"), ("copysign", "real"), ("heaviside", "real"),
 ]
 
 BROADCASTS = [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 1), (1, 4)), ((), (3,)), ((2, 1, 3), (4, 1))]
@@ -124,6 +127,14 @@ CASES = (
         case("log_softmax", lambda x: sg.log_softmax(x * 500, axis=0), [(3, 2)], label="large"),
         case("cumsum", lambda x: sg.cumsum(x, axis=1), [(3, 4)]),
         case("cumsum", lambda x: sg.cumsum(x), [(3, 4)], label="flat"),
+        case("cumprod", lambda x: sg.cumprod(x, axis=1), [(3, 4)]),
+        case("cumprod", lambda x: sg.cumprod(sg.concatenate([x[:2], sg.zeros(1), x[2:]])), [(4,)], label="with_zero"),
+        # Matrix helpers and the shape and creation compositions of issue 14.
+        case("trace", lambda x: sg.trace(x, offset=1), [(3, 4)]),
+        case("diag", lambda x: sg.diag(x, k=-1), [(3,)]),
+        case("kron", sg.kron, [(2, 2), (3,)]),
+        case("pad", lambda x: sg.pad(x, ((1, 2), (4, 0)), mode="reflect"), [(3, 2)]),
+        case("linspace", lambda a, b: sg.linspace(a, b, 7), [(), (2,)]),
         case("categorical_crossentropy", lambda z: sg.categorical_crossentropy(sg.softmax(z), ONE_HOT), [(3, 4)]),
         case("categorical_crossentropy", lambda z: sg.categorical_crossentropy(sg.softmax(z), np.array([1, 3, 0])),
              [(3, 4)], label="labels"),
@@ -193,6 +204,9 @@ _ROW_POINTS = {
     "true_divide": lambda rng: [rng.normal(), rng.uniform(0.5, 2)],
     "floor_divide": lambda rng: [rng.uniform(0.1, 5), rng.uniform(0.5, 2)],
     "mod": lambda rng: [rng.uniform(0.1, 5), rng.uniform(0.5, 2)],
+    "fmod": lambda rng: [rng.uniform(-5, 5), rng.uniform(0.5, 2)],
+    "gammaln": lambda rng: [rng.uniform(0.1, 5)],
+    "digamma": lambda rng: [rng.uniform(0.1, 5)],
     "power": lambda rng: [rng.uniform(0.5, 2), rng.normal()],
     "log": lambda rng: [rng.uniform(0.5, 2)],
     "log2": lambda rng: [rng.uniform(0.5, 2)],

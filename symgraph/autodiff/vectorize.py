@@ -33,12 +33,12 @@ from ..ops.elemwise import Elemwise, cast, maximum
 from ..ops.gradient_ops import FitShape, StopGradient, stop_gradient
 from ..ops.indexing import SYMBOLIC, AdvancedIndex, BasicIndex, IndexWrite, entry_kind, index_op, indexed_type
 from ..ops.linalg import Einsum, MatMul, TensorDot, matmul, tensordot
-from ..ops.nnet import CumSum, LogSoftmax, Softmax
+from ..ops.nnet import CumProd, CumSum, LogSoftmax, Softmax
 from ..ops.random import ELEMENTWISE_DISTRIBUTIONS, DrawLoop, RandomVariable, draw_with_size, is_draw
 from ..ops.reduce import Reduce
 from ..ops.shape import BroadcastTo, Concatenate, DimShuffle, NEW_AXIS, Reshape, Stack, broadcast_to, expand_dims
 from ..ops.shape import reshape, squeeze, swapaxes, transpose
-from ..ops.shape_of import Shape, shape_of
+from ..ops.shape_of import Shape, shape_of, symbolic_sizes
 
 _WHOLE_AXIS = ("slice", None, None, None)
 """The index entry of a full slice `:` (see symgraph.ops.indexing), which keeps the batch axis."""
@@ -65,11 +65,6 @@ def batch_size(batched_var):
     """The batch size of a batched variable: an int when static, else a symbolic int64 scalar."""
     size = batched_var.type.shape[0]
     return size if size is not None else shape_of(batched_var)[0]
-
-
-def symbolic_sizes(var):
-    """`var`'s shape as a tuple of ints (static sizes) and symbolic int64 scalars."""
-    return tuple(size if size is not None else shape_of(var)[axis] for axis, size in enumerate(var.type.shape))
 
 
 def with_batch(var, size):
@@ -119,6 +114,11 @@ def _batch_normalizer(node, inputs, batched):
 @batching_rule(CumSum)
 def _batch_cumsum(node, inputs, batched):
     return _all_batched(CumSum(node.op.axis + 1, node.op.reverse)(inputs[0]))
+
+
+@batching_rule(CumProd)
+def _batch_cumprod(node, inputs, batched):
+    return _all_batched(CumProd(node.op.axis + 1)(inputs[0]))
 
 
 @batching_rule(DimShuffle)

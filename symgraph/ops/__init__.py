@@ -1,9 +1,9 @@
 """The op library: every public operation, by family. Each module holds its ops' math in one place."""
-from . import control, creation, custom, elemwise, gradient_ops, indexing, linalg, loops, nnet, random, reduce, shape
+from . import control, creation, custom, elemwise, gradient_ops, indexing, linalg, loops, matrix, nnet, random, reduce, shape
 
 # `sg.reduce` (the fold of loops.py) takes the name of the reductions module here, so the families are
 # listed before the star imports rebind it.
-_FAMILIES = (control, creation, custom, elemwise, gradient_ops, indexing, linalg, loops, nnet, random, reduce, shape)
+_FAMILIES = (control, creation, custom, elemwise, gradient_ops, indexing, linalg, loops, matrix, nnet, random, reduce, shape)
 from .control import *  # noqa: F401,F403
 from .creation import *  # noqa: F401,F403
 from .custom import *  # noqa: F401,F403
@@ -12,6 +12,7 @@ from .gradient_ops import *  # noqa: F401,F403
 from .indexing import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .loops import *  # noqa: F401,F403
+from .matrix import *  # noqa: F401,F403
 from .nnet import *  # noqa: F401,F403
 from .random import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403

@@ -17,11 +17,11 @@ from ..graph.basic import as_variable
 from ..graph.op import Op
 from ..graph.type import TensorType
 from .creation import arange
-from .elemwise import exp, is_differentiable_dtype, log, multiply, negative, subtract
+from .elemwise import cast, eq, exp, is_differentiable_dtype, log, logical_and, multiply, negative, subtract, where
 from .reduce import logsumexp_reference, reduction_axes, sum
 from .shape import flatten, normalize_axis
 
-__all__ = ["softmax", "log_softmax", "cumsum", "categorical_crossentropy"]
+__all__ = ["softmax", "log_softmax", "cumsum", "cumprod", "categorical_crossentropy"]
 
 
 def _float_dtype(dtype) -> np.dtype:
@@ -195,6 +195,89 @@ def cumsum(x, axis=None):
         x = flatten(x)
         axis = 0 if axis is None else axis
     return CumSum(normalize_axis(axis, x.ndim, "cumsum", x.type))(x)
+
+
+class CumProd(Op):
+    """Running products along `axis`, like `np.cumprod`.
+
+    Its first derivatives are exact also where elements are zero: before the first zero of a slice the
+    usual quotient formulas hold; at the first zero the derivative is the running product with that zero
+    taken as 1; after it every derivative is 0 (each product there has the first zero as another factor).
+    Second derivatives are exact away from zeros; at a zero, the derivative of those zeros with respect to
+    the zero element is missed.
+    """
+
+    __props__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    @property
+    def name(self):
+        return "cumprod"
+
+    def output_types(self, x):
+        if not 0 <= self.axis < x.ndim:
+            raise np.exceptions.AxisError(f"cumprod: axis {self.axis} is out of bounds for operand of type {x}")
+        try:
+            dtype = _cumsum_dtype(x.dtype)
+        except TypeError as exc:
+            raise TypeError(f"cumprod: not defined for operand of type {x} ({exc})") from None
+        return [TensorType(dtype, x.shape)]
+
+    def perform(self, x):
+        return np.cumprod(x, axis=self.axis)
+
+    def _zero_structure(self, x):
+        """(before: no zero up to and including here, first: the first zero of the slice, x with that zero
+        replaced by 1, x with every zero replaced by 1)."""
+        is_zero = eq(x, 0)
+        zeros_so_far = CumSum(self.axis)(cast(is_zero, "int64"))
+        before = eq(zeros_so_far, 0)
+        first = logical_and(is_zero, eq(zeros_so_far, 1))
+        return before, first, where(first, 1, x), where(before, x, 1)
+
+    def pullback(self, inputs, outputs, output_grads):
+        (gz,) = output_grads
+        (x,) = inputs
+        if gz is None or not is_differentiable_dtype(x.dtype):
+            return [None]
+        before, first, without_first_zero, safe = self._zero_structure(x)
+        from_the_end = CumSum(self.axis, reverse=True)
+        quotient = from_the_end(multiply(gz, outputs[0])) / safe
+        at_first_zero = from_the_end(multiply(gz, self(without_first_zero)))
+        return [where(before, quotient, where(first, at_first_zero, 0))]
+
+    def pushforward(self, inputs, outputs, tangents):
+        (tangent,) = tangents
+        (x,) = inputs
+        if tangent is None or not is_differentiable_dtype(x.dtype):
+            return [None]
+        before, first, without_first_zero, safe = self._zero_structure(x)
+        early = multiply(outputs[0], CumSum(self.axis)(where(before, tangent / safe, 0)))
+        tangent_at_first_zero = sum(where(first, tangent, 0), axis=self.axis, keepdims=True)
+        return [where(before, early, multiply(tangent_at_first_zero, self(without_first_zero)))]
+
+
+def cumprod(a, axis=None, dtype=None):
+    """Cumulative product along `axis`, like `np.cumprod`: with `axis=None` over the flattened tensor;
+    integers and bools accumulate in int64, or in `dtype` when given. Its gradient (first derivative) is
+    exact also where elements are zero.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.cumprod(sg.constant([[1, 2], [3, 4]]), axis=1).eval()
+        array([[ 1,  2],
+               [ 3, 12]])
+    """
+    a = as_variable(a)
+    if dtype is not None:
+        a = cast(a, dtype)
+    if (axis is None and a.ndim != 1) or a.ndim == 0:
+        a = flatten(a)
+    if axis is None:
+        axis = 0
+    return CumProd(normalize_axis(axis, a.ndim, "cumprod", a.type))(a)
 
 
 def categorical_crossentropy(coding_dist, true_dist):
