@@ -1,5 +1,6 @@
 """The op library: every public operation, by family. Each module holds its ops' math in one place."""
-from . import creation, elemwise, gradient_ops, indexing, linalg, nnet, reduce, shape
+from . import convolution, creation, elemwise, gradient_ops, indexing, linalg, nnet, reduce, shape, sorting
+from .convolution import *  # noqa: F401,F403
 from .creation import *  # noqa: F401,F403
 from .elemwise import *  # noqa: F401,F403
 from .gradient_ops import *  # noqa: F401,F403
@@ -8,12 +9,13 @@ from .linalg import *  # noqa: F401,F403
 from .nnet import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .sorting import *  # noqa: F401,F403
 from .shape_of import shape_of
 
 # The public operations only: `from symgraph.ops import *` must not export the family modules
 # (`sg.shape` would be a module, not NumPy's `shape`).
 __all__ = ["shape_of"] + [
     name
-    for module in (creation, elemwise, gradient_ops, indexing, linalg, nnet, reduce, shape)
+    for module in (convolution, creation, elemwise, gradient_ops, indexing, linalg, nnet, reduce, shape, sorting)
     for name in module.__all__
 ]
