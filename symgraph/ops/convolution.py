@@ -270,6 +270,7 @@ class Conv(_ConvFamily):
         return [TensorType(dtype, (x.shape[0], w.shape[0]) + sizes)]
 
     def perform(self, x, w):
+        check_channels("conv", x.shape[1], w.shape, self.groups, (f"array of shape {x.shape}", f"array of shape {w.shape}"))
         return conv_reference(x, w, *self._run_time_params(x.shape[2:], w.shape[2:]))
 
     def pullback(self, inputs, outputs, output_grads):
