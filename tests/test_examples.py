@@ -13,6 +13,7 @@ EXPECTED_OUTPUT = {
     "backprop.py": ["softmax(z) - onehot(y)", "W with inactive rows zeroed", "equals J_outer @ J_inner: True"],
     "jacobian_hessian.py": ["Jacobian of", "Hessian", "forward and reverse mode agree"],
     "benchmark_compiled.py": ["ratio", "nodes:"],
+    "lenet.py": ["epoch 1: mean training loss", "training loss went down from", ": True", "test accuracy"],
 }
 
 
