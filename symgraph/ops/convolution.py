@@ -161,8 +161,10 @@ def conv_reference(x, w, strides, padding, dilation, groups):
     """Cross-correlation of x (N, C, *spatial) with w (O, C // groups, *kernel), by one matrix product per group.
 
     The window view is copied into (N * out, C * kernel) rows by tensordot (im2col) and multiplied by the
-    kernel matrix; for LeNet sizes this is 1.3-2x faster than np.einsum on the same view (measured on
-    batch 64, 28x28, 5x5 kernels with 1->6 and 6->16 channels).
+    kernel matrix in one BLAS call. Measured at LeNet sizes (batch 64, 5x5 kernels, single-threaded BLAS):
+    1.6 ms against 10.5 ms for np.einsum(optimize=True) on the same view for 1->6 channels at 28x28, and
+    1.5 ms against 1.0 ms for 6->16 channels at 12x12; tensordot is never far behind and needs no
+    contraction-path search per call.
 
     Example:
         >>> conv_reference(np.ones((1, 1, 3)), np.ones((1, 1, 2)), (1,), ((0, 0),), (1,), 1)
