@@ -357,3 +357,18 @@ def test_categorical_crossentropy_from_logits_accepts_labels_and_probabilities(r
     np.testing.assert_allclose(by_label, -log_probs[np.arange(4), labels], rtol=1e-10)
     np.testing.assert_allclose(by_one_hot, by_label, rtol=1e-10)
     assert np.all(np.isfinite(by_label))
+
+
+@pytest.mark.parametrize("images, kernels", [(0, 3), (2, 0), (1, 1)])
+def test_empty_and_single_batches_and_kernel_sets(images, kernels, rng):
+    x, w = rng.standard_normal((images, 2, 5, 5)), rng.standard_normal((kernels, 2, 3, 3))
+    X, W = sg.tensor("x", shape=(None, 2, 5, 5)), sg.tensor("w", shape=(None, 2, 3, 3))
+    y = sg.conv(X, W, 2, "same")
+    pooled = sg.max_pool(X, 2) * 1.0
+    averaged = sg.avg_pool(X, 2, 1, 1, count_include_pad=False)
+    cost = sg.sum(y * y) + sg.sum(pooled) + sg.sum(averaged)
+    value, gx, gw = sg.function([X, W], [y] + sg.grad(cost, [X, W]))(x, w)
+    np.testing.assert_allclose(value, naive_conv(x, w, (2, 2), ((1, 1), (1, 1)), (1, 1), 1), atol=1e-12)
+    assert gx.shape == x.shape and gw.shape == w.shape
+    if images == 0:
+        np.testing.assert_array_equal(gw, np.zeros_like(w))

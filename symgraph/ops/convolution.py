@@ -47,7 +47,8 @@ _LAYOUTS = {
 def _positive_ints(value, nd, op_name, role):
     """An int or a sequence of `nd` ints, all >= 1, as a tuple of `nd` ints."""
     values = (value,) * nd if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(values) != nd or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in values):
+    valid = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in values)
+    if len(values) != nd or not valid:
         raise ValueError(f"{op_name}: {role} must be a positive int or {nd} positive ints, got {value!r}")
     return tuple(int(v) for v in values)
 
@@ -80,7 +81,9 @@ def resolve_padding(padding, sizes, spans, strides, op_name):
         if mode == "valid":
             return ((0, 0),) * nd
         if mode not in ("same", "full"):
-            raise ValueError(f"{op_name}: padding must be 'valid', 'same', 'full', an int or (lo, hi) pairs, got {padding!r}")
+            raise ValueError(
+                f"{op_name}: padding must be 'valid', 'same', 'full', an int or (lo, hi) pairs, got {padding!r}"
+            )
         needed = spans + (tuple(n for n, stride in zip(sizes, strides) if stride > 1) if mode == "same" else ())
         if None in needed:
             return mode
@@ -90,7 +93,8 @@ def resolve_padding(padding, sizes, spans, strides, op_name):
                      for size, span, stride in zip(sizes, spans, strides))
     entries = (padding,) * nd if isinstance(padding, (int, np.integer)) else tuple(padding)
     pairs = tuple((e, e) if isinstance(e, (int, np.integer)) else tuple(e) for e in entries)
-    if len(pairs) != nd or not all(len(p) == 2 and all(isinstance(v, (int, np.integer)) and v >= 0 for v in p) for p in pairs):
+    valid = all(len(p) == 2 and all(isinstance(v, (int, np.integer)) and v >= 0 for v in p) for p in pairs)
+    if len(pairs) != nd or not valid:
         raise ValueError(
             f"{op_name}: padding must be 'valid', 'same', 'full', a non-negative int, or {nd} ints or (lo, hi) pairs, "
             f"got {padding!r}"
@@ -140,7 +144,9 @@ def _pad(x, padding, value=0):
 def _check_run_time_sizes(op_name, sizes, spans, padding):
     for size, span, (lo, hi) in zip(sizes, spans, padding):
         if size + lo + hi < span:
-            raise ShapeError(f"{op_name}: the window (extent {span}) is larger than the padded input (size {size + lo + hi})")
+            raise ShapeError(
+                f"{op_name}: the window (extent {span}) is larger than the padded input (size {size + lo + hi})"
+            )
 
 
 def _windows(x, kernel, strides, padding, dilation):
@@ -149,7 +155,8 @@ def _windows(x, kernel, strides, padding, dilation):
     spans = _spans(kernel, dilation)
     _check_run_time_sizes("conv", x.shape[2:], spans, padding)
     view = sliding_window_view(_pad(x, padding), spans, axis=tuple(range(2, 2 + nd)))
-    return view[(Ellipsis,) + tuple(slice(None, None, s) for s in strides) + tuple(slice(None, None, d) for d in dilation)]
+    steps = tuple(slice(None, None, s) for s in strides) + tuple(slice(None, None, d) for d in dilation)
+    return view[(Ellipsis,) + steps]
 
 
 def _group_slices(size, groups):
@@ -215,7 +222,8 @@ def conv_input_grad_reference(gy, w, sizes, strides, padding, dilation, groups):
             columns = np.tensordot(w[os], gy[:, os], axes=([0], [1]))
             target = padded[cs]
             for tap in np.ndindex(*kernel):
-                target[(slice(None), slice(None)) + _tap_region(tap, strides, dilation, out_sizes)] += columns[(slice(None),) + tap]
+                region = (slice(None), slice(None)) + _tap_region(tap, strides, dilation, out_sizes)
+                target[region] += columns[(slice(None),) + tap]
     crop = tuple(slice(lo, lo + n) for n, (lo, _) in zip(sizes, padding))
     return np.moveaxis(padded[(slice(None), slice(None)) + crop], 0, 1)
 
@@ -268,11 +276,13 @@ class Conv(_ConvFamily):
         self._check_rank(x, w)
         dtype = _numeric_dtype("conv", x, w)
         check_channels("conv", x.shape[1], w.shape, self.groups, (x, w))
-        sizes = _output_sizes("conv", x.shape[2:], _spans(w.shape[2:], self.dilation), self.strides, self.padding, (x, w))
+        spans = _spans(w.shape[2:], self.dilation)
+        sizes = _output_sizes("conv", x.shape[2:], spans, self.strides, self.padding, (x, w))
         return [TensorType(dtype, (x.shape[0], w.shape[0]) + sizes)]
 
     def perform(self, x, w):
-        check_channels("conv", x.shape[1], w.shape, self.groups, (f"array of shape {x.shape}", f"array of shape {w.shape}"))
+        described = (f"array of shape {x.shape}", f"array of shape {w.shape}")
+        check_channels("conv", x.shape[1], w.shape, self.groups, described)
         return conv_reference(x, w, *self._run_time_params(x.shape[2:], w.shape[2:]))
 
     def pullback(self, inputs, outputs, output_grads):
@@ -280,8 +290,11 @@ class Conv(_ConvFamily):
         (gy,) = output_grads
         if gy is None:
             return [None, None]
-        grad_x = ConvInputGrad(*self._params(), x.type.shape[2:])(gy, w, shape_of(x)) if is_differentiable_dtype(x.dtype) else None
-        grad_w = ConvKernelGrad(*self._params(), w.type.shape[2:])(x, gy, shape_of(w)) if is_differentiable_dtype(w.dtype) else None
+        grad_x = grad_w = None
+        if is_differentiable_dtype(x.dtype):
+            grad_x = ConvInputGrad(*self._params(), x.type.shape[2:])(gy, w, shape_of(x))
+        if is_differentiable_dtype(w.dtype):
+            grad_w = ConvKernelGrad(*self._params(), w.type.shape[2:])(x, gy, shape_of(w))
         return [grad_x, grad_w]
 
     def pushforward(self, inputs, outputs, tangents):
@@ -295,9 +308,13 @@ def check_channels(op_name, channels, kernel_shape, groups, types):
     out_channels, in_per_group = kernel_shape[0], kernel_shape[1]
     described = ", ".join(map(str, types))
     if out_channels is not None and out_channels % groups:
-        raise ShapeError(f"{op_name}: groups={groups} does not divide the {out_channels} output channels of operands {described}")
+        raise ShapeError(
+            f"{op_name}: groups={groups} does not divide the {out_channels} output channels of operands {described}"
+        )
     if channels is not None and channels % groups:
-        raise ShapeError(f"{op_name}: groups={groups} does not divide the {channels} input channels of operands {described}")
+        raise ShapeError(
+            f"{op_name}: groups={groups} does not divide the {channels} input channels of operands {described}"
+        )
     if channels is not None and in_per_group is not None and channels != in_per_group * groups:
         raise ShapeError(
             f"{op_name}: the input has {channels} channels but the kernel expects {in_per_group} x {groups} groups = "
@@ -325,7 +342,8 @@ class ConvInputGrad(_ConvTranspose):
 
     def output_types(self, gy, w, shape):
         self._check_rank(gy, w)
-        return [TensorType(_numeric_dtype(self.name, gy, w), (gy.shape[0], None if w.shape[1] is None else w.shape[1] * self.groups) + self.sizes)]
+        channels = None if w.shape[1] is None else w.shape[1] * self.groups
+        return [TensorType(_numeric_dtype(self.name, gy, w), (gy.shape[0], channels) + self.sizes)]
 
     def perform(self, gy, w, shape):
         sizes = tuple(int(n) for n in shape[2:])
@@ -342,7 +360,8 @@ class ConvInputGrad(_ConvTranspose):
     def pushforward(self, inputs, outputs, tangents):
         gy, w, shape = inputs
         tgy, tw = tangents[:2]
-        return [_sum_if_any([None if tgy is None else self(tgy, w, shape), None if tw is None else self(gy, tw, shape)])]
+        terms = [None if tgy is None else self(tgy, w, shape), None if tw is None else self(gy, tw, shape)]
+        return [_sum_if_any(terms)]
 
 
 class ConvKernelGrad(_ConvTranspose):
@@ -372,7 +391,8 @@ class ConvKernelGrad(_ConvTranspose):
     def pushforward(self, inputs, outputs, tangents):
         x, gy, shape = inputs
         tx, tgy = tangents[:2]
-        return [_sum_if_any([None if tx is None else self(tx, gy, shape), None if tgy is None else self(x, tgy, shape)])]
+        terms = [None if tx is None else self(tx, gy, shape), None if tgy is None else self(x, tgy, shape)]
+        return [_sum_if_any(terms)]
 
 
 def _layout(data_format, op_name):
@@ -433,8 +453,9 @@ def conv2d(input, filters, stride=1, padding="valid", dilation=1, groups=1, data
     """`conv` with two spatial axes: `input` (N, C, H, W) and `filters` (O, C // groups, kh, kw).
 
     Theano's argument names are accepted as aliases: `border_mode` for `padding` ("valid", "full",
-    "half" = kernel // 2 on each side, an int or pairs), `subsample` for `stride`, `filter_dilation` for
-    `dilation`, `num_groups` for `groups`. Unlike Theano, filters are not flipped (cross-correlation).
+    "half" = kernel // 2 on each side, for static kernel sizes; an int or pairs), `subsample` for `stride`,
+    `filter_dilation` for `dilation`, `num_groups` for `groups`. Unlike Theano's default, filters are not
+    flipped: this is cross-correlation, like `conv`.
 
     Example:
         >>> import symgraph as sg
@@ -442,7 +463,8 @@ def conv2d(input, filters, stride=1, padding="valid", dilation=1, groups=1, data
         >>> sg.conv2d(x, w, subsample=(2, 2), border_mode="half").type
         TensorType(float64, (2, 4, 5, 5))
     """
-    aliases = {"border_mode": border_mode, "subsample": subsample, "filter_dilation": filter_dilation, "num_groups": num_groups}
+    aliases = {"border_mode": border_mode, "subsample": subsample, "filter_dilation": filter_dilation,
+               "num_groups": num_groups}
     given = {name: value for name, value in aliases.items() if value is not None}
     padding = given.get("border_mode", padding)
     if isinstance(padding, str) and padding.lower() == "half":
@@ -508,7 +530,9 @@ class _Pool(Op):
 
     def _pooled_type(self, x, dtype=None):
         if x.ndim < self.nd:
-            raise ShapeError(f"{self.name}: a window over {self.nd} axes needs an operand of rank >= {self.nd}, got {x}")
+            raise ShapeError(
+                f"{self.name}: a window over {self.nd} axes needs an operand of rank >= {self.nd}, got {x}"
+            )
         sizes = _output_sizes(self.name, x.shape[x.ndim - self.nd:], self.window, self.strides, self.padding, (x,))
         return TensorType(x.dtype if dtype is None else dtype, x.shape[: x.ndim - self.nd] + sizes)
 
@@ -757,6 +781,7 @@ def avg_pool(x, window, stride=None, padding="valid", data_format="NCHW", count_
     if count_include_pad or pads == ((0, 0),) * len(window):
         counts = float(np.prod(window))
     else:
-        sizes = tuple(n if n is not None else x.shape[x.ndim - len(window) + i] for i, n in enumerate(x.type.shape[x.ndim - len(window):]))
+        first = x.ndim - len(window)
+        sizes = tuple(x.shape[first + i] if n is None else n for i, n in enumerate(x.type.shape[first:]))
         counts = pool(ones(sizes, dtype=x.dtype if x.dtype.kind == "f" else None))
     return _channels_back(true_divide(sums, counts), layout)
