@@ -21,6 +21,7 @@ from .ops import *  # noqa: F401,F403
 from .ops import random
 from .rewrite import optimize
 from .rewrite.mode import Mode
+from . import nnet
 from .inspect import debugprint, from_sympy, latex, pprint, render, to_dot, to_networkx, to_sympy
 
 __version__ = "0.1.0"

@@ -15,6 +15,7 @@ EXPECTED_OUTPUT = {
     "benchmark_compiled.py": ["ratio", "nodes:"],
     "rnn_char.py": ["step  300", "trained 300 steps", "sample:"],
     "denoising_autoencoder.py": ["epoch 15", "loss decreased: True", "replaying the stream gives the same loss: True"],
+    "lenet.py": ["epoch 1: mean training loss", "training loss went down from", ": True", "test accuracy"],
 }
 
 

@@ -138,6 +138,25 @@ CASES = (
         case("categorical_crossentropy", lambda z: sg.categorical_crossentropy(sg.softmax(z), ONE_HOT), [(3, 4)]),
         case("categorical_crossentropy", lambda z: sg.categorical_crossentropy(sg.softmax(z), np.array([1, 3, 0])),
              [(3, 4)], label="labels"),
+        case("binary_crossentropy", lambda z: sg.binary_crossentropy(sg.sigmoid(z), ONE_HOT), [(3, 4)]),
+        case("binary_crossentropy", lambda z, t: sg.binary_crossentropy(z, t, from_logits=True), [(3, 4), (4,)],
+             label="logits"),
+        case("categorical_crossentropy", lambda z: sg.categorical_crossentropy(z, np.array([1, 3, 0]), from_logits=True),
+             [(3, 4)], label="logits"),
+        # Sorting and gathering.
+        case("sort", lambda x: sg.sort(x, axis=0), [(3, 4)]),
+        case("sort", lambda x: sg.sort(x, axis=None), [(3, 4)], label="flat"),
+        case("partition", lambda x: sg.partition(x, 1), [(3, 4)]),
+        case("take", lambda x: sg.take(x, np.array([[2, 0], [2, 2]]), axis=1), [(2, 3)]),
+        case("take_along_axis", lambda x: sg.take_along_axis(x, np.array([[0, 0, 1]]), 0), [(2, 3)]),
+        case("put_along_axis", lambda x, v: sg.put_along_axis(x, np.array([[1], [0]]), v, 1), [(2, 3), (2, 1)]),
+        # Convolution and pooling.
+        case("conv", lambda x, w: sg.conv(x, w, stride=2, padding="same"), [(2, 2, 5, 4), (3, 2, 3, 2)]),
+        case("conv", lambda x, w: sg.conv(x, w, padding=1, dilation=2, groups=2), [(1, 4, 6), (2, 2, 2)], label="1d_groups"),
+        case("conv2d", lambda x, w: sg.conv2d(x, w, border_mode=(1, 0), subsample=(1, 2), data_format="NHWC"), [(1, 4, 4, 2), (2, 2, 3, 3)]),
+        case("max_pool", lambda x: sg.max_pool(x, 2, stride=1), [(2, 2, 3, 4)]),
+        case("avg_pool", lambda x: sg.avg_pool(x, (2, 3), padding="same", count_include_pad=False), [(1, 2, 4, 5)]),
+        case("one_hot", lambda x: sg.one_hot(np.array([2, 0]), 3) * x, [(2, 3)]),
         # Creation with a differentiable fill value, and constant-shaped helpers inside graphs.
         case("full", lambda v: sg.full((2, 3), v), [(3,)]),
         case("full_like", lambda x, v: sg.full_like(x, v) * x, [(2, 3), ()]),
@@ -156,6 +175,8 @@ NOT_DIFFERENTIABLE = {
     "eq", "neq", "lt", "le", "gt", "ge",
     # Its gradient is zero by definition, which finite differences cannot see (tested in test_grad.py).
     "stop_gradient",
+    # Integer results (indices): no gradient (tested in test_ops_sorting.py); unique refuses to build.
+    "argsort", "argpartition", "searchsorted", "unique",
 }
 
 API_OPERATIONS = """

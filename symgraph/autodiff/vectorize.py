@@ -27,6 +27,7 @@ from ..graph.op import Op
 from ..graph.traversal import toposort
 from ..graph.type import TensorType, broadcast_static_shapes
 from ..graph.replace import clone_replace
+from ..ops.convolution import Conv, ConvInputGrad, MaxPool, MaxPoolGather, MaxPoolScatter, SumPool, SumPoolTranspose
 from ..ops.creation import Full
 from ..ops.custom import OpFromGraph
 from ..ops.elemwise import Elemwise, cast, maximum
@@ -39,6 +40,7 @@ from ..ops.reduce import Reduce
 from ..ops.shape import BroadcastTo, Concatenate, DimShuffle, NEW_AXIS, Reshape, Stack, broadcast_to, expand_dims
 from ..ops.shape import reshape, squeeze, swapaxes, transpose
 from ..ops.shape_of import Shape, shape_of, symbolic_sizes
+from ..ops.sorting import ArgPartition, ArgSort, SearchSorted, Sort
 
 _WHOLE_AXIS = ("slice", None, None, None)
 """The index entry of a full slice `:` (see symgraph.ops.indexing), which keeps the batch axis."""
@@ -119,6 +121,42 @@ def _batch_cumsum(node, inputs, batched):
 @batching_rule(CumProd)
 def _batch_cumprod(node, inputs, batched):
     return _all_batched(CumProd(node.op.axis + 1)(inputs[0]))
+
+
+@batching_rule(Sort, ArgSort)
+def _batch_sort(node, inputs, batched):
+    return _all_batched(type(node.op)(node.op.axis + 1, node.op.kind)(inputs[0]))
+
+
+@batching_rule(ArgPartition)
+def _batch_argpartition(node, inputs, batched):
+    return _all_batched(ArgPartition(node.op.kth, node.op.axis + 1)(inputs[0]))
+
+
+@batching_rule(SearchSorted)
+def _batch_searchsorted(node, inputs, batched):
+    if batched[0]:
+        return _batch_by_loop(node, inputs, batched)  # NumPy searches one sorted vector
+    return _all_batched(node.op(*inputs))
+
+
+@batching_rule(Conv, ConvInputGrad)
+def _batch_conv(node, inputs, batched):
+    if any(batched[1:]):
+        return _batch_by_loop(node, inputs, batched)  # a batch of kernels: one convolution per kernel set
+    # The batch axis merges into the image axis: one convolution over all images.
+    first, *rest = inputs
+    merged = reshape(first, (-1,) + symbolic_sizes(first)[2:])
+    result = node.op(merged, *rest)
+    return _all_batched(reshape(result, (batch_size(first), -1) + symbolic_sizes(result)[1:]))
+
+
+@batching_rule(MaxPool, SumPool, MaxPoolScatter, MaxPoolGather, SumPoolTranspose)
+def _batch_pool(node, inputs, batched):
+    # Pooling acts on trailing axes: the batch axis is one more leading axis. Shape inputs stay as they are.
+    tensors = 1 if isinstance(node.op, SumPoolTranspose) else len(inputs)
+    aligned = _materialized(inputs[:tensors], batched[:tensors])
+    return _all_batched(node.op(*aligned, *inputs[tensors:]))
 
 
 @batching_rule(DimShuffle)
