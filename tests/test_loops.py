@@ -497,3 +497,15 @@ def test_ifelse_errors():
 
 def test_switch_is_where():
     assert sg.switch([True, False], [1, 2], [3, 4]).eval().tolist() == [1, 4]
+
+
+def test_profile_attributes_a_loops_time_to_its_step_nodes():
+    x, w = sg.tensor("x", shape=(None, None, None)), sg.matrix("w")
+    h, _ = sg.scan(lambda x_t, h: sg.tanh(h @ w + x_t), sequences=x, outputs_info=sg.zeros((2, 3)), name="rnn")
+    f = sg.function([x, w], h.sum())
+    profile = f.profile(np.ones((5, 2, 3)), np.eye(3), repeat=2)
+    [loop_label] = [label for label, _, _ in profile.rows if "scan{rnn}" in label]
+    inner = profile.inner_rows[loop_label]
+    assert sorted(label.split()[2] for label, _, _ in inner) == ["fused[add,", "matmul"]
+    assert all(seconds > 0 for _, seconds, _ in inner)
+    assert "step #0 matmul" in str(profile)

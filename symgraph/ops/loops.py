@@ -148,11 +148,15 @@ class Scan(Op):
         return program
 
     def perform(self, n_steps, *values):
+        return self.run(self.step_program().callable, n_steps, *values)
+
+    def run(self, step, n_steps, *values):
+        """The loop with `step` (a callable from the step's input values to its output values) as its body;
+        the profiler passes a step that times each inner node."""
         steps = checked_steps(self, n_steps, values[: self.n_sequences])
         sequences = values[: self.n_sequences]
         initial = values[self.n_sequences: self.n_sequences + self.n_states]
         captured = values[self.n_sequences + self.n_states:]
-        step = self.step_program().callable
         histories = [list(init) for init in initial]
         plain = [[] for _ in range(self.n_plain)]
         for t in range(steps):
