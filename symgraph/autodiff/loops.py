@@ -25,6 +25,7 @@ from ..ops.control import ifelse
 from ..ops.elemwise import add, eq, gt, is_differentiable_dtype, maximum, subtract, where
 from ..ops.creation import Full
 from ..ops.indexing import IndexWrite, set_subtensor
+from ..ops.linalg import sum_if_any
 from ..ops.loops import build_scan
 from ..ops.shape import expand_dims, stack
 from ..ops.shape_of import Shape, shape_of
@@ -54,16 +55,6 @@ def _uses(outputs, variables):
         seen.update(id(v) for v in node.inputs)
     seen.update(id(v) for v in outputs)
     return [id(v) in seen for v in variables]
-
-
-def _sum_present(terms):
-    present = [t for t in terms if t is not None]
-    if not present:
-        return None
-    total = present[0]
-    for term in present[1:]:
-        total = add(total, term)
-    return total
 
 
 def _shapes_as_residuals(outputs, leaves):
@@ -213,7 +204,7 @@ def scan_pullback(op, inputs, outputs, output_grads):
         windows = [taps[0] for taps in state_taps[: len(carried)]]
         for state, window in zip(carried, windows):
             owed = window if depths[state] == 1 else window[0]
-            mapping[vjp.state_cotangents[state]] = _sum_present([direct.get(state), owed])
+            mapping[vjp.state_cotangents[state]] = sum_if_any([direct.get(state), owed])
         present = [g for g in vjp.grads if g is not None]
         rebuilt = iter(clone_replace(present, mapping))
         grads = [next(rebuilt) if g is not None else None for g in vjp.grads]
@@ -224,7 +215,7 @@ def scan_pullback(op, inputs, outputs, output_grads):
             if depths[state] == 1:
                 new_windows.append(by_tap[1] if by_tap[1] is not None else zeros_like(window))
                 continue
-            rows = [_sum_present([window[r + 1] if r + 1 < depths[state] else None, by_tap.get(r + 1)])
+            rows = [sum_if_any([window[r + 1] if r + 1 < depths[state] else None, by_tap.get(r + 1)])
                     for r in range(depths[state])]
             rows = [row if row is not None else zeros_like(window[0]) for row in rows]
             new_windows.append(stack(rows))
@@ -245,7 +236,7 @@ def scan_pullback(op, inputs, outputs, output_grads):
         owed = expand_dims(buffers[slot][-1], 0) if depths[i] == 1 else buffers[slot][-1][::-1]
         if op.truncate > 0:
             owed = where(eq(first, 0), owed, zeros_like(owed))
-        results[1 + n_sequences + i] = _sum_present([split[i][0], owed])
+        results[1 + n_sequences + i] = sum_if_any([split[i][0], owed])
     for slot, m in enumerate(summed):
         results[1 + n_sequences + op.n_states + m] = buffers[len(carried) + slot][-1]
     return results
