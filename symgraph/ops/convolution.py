@@ -29,7 +29,7 @@ from ..graph.op import Op
 from ..graph.type import TensorType
 from .creation import ones
 from .elemwise import is_differentiable_dtype, lift_operands, true_divide
-from .linalg import _sum_if_any
+from .linalg import sum_if_any
 from .shape import transpose
 from .shape_of import shape_of
 
@@ -300,7 +300,7 @@ class Conv(_ConvFamily):
     def pushforward(self, inputs, outputs, tangents):
         x, w = inputs
         tx, tw = tangents
-        return [_sum_if_any([None if tx is None else self(tx, w), None if tw is None else self(x, tw)])]
+        return [sum_if_any([None if tx is None else self(tx, w), None if tw is None else self(x, tw)])]
 
 
 def check_channels(op_name, channels, kernel_shape, groups, types):
@@ -361,7 +361,7 @@ class ConvInputGrad(_ConvTranspose):
         gy, w, shape = inputs
         tgy, tw = tangents[:2]
         terms = [None if tgy is None else self(tgy, w, shape), None if tw is None else self(gy, tw, shape)]
-        return [_sum_if_any(terms)]
+        return [sum_if_any(terms)]
 
 
 class ConvKernelGrad(_ConvTranspose):
@@ -392,7 +392,7 @@ class ConvKernelGrad(_ConvTranspose):
         x, gy, shape = inputs
         tx, tgy = tangents[:2]
         terms = [None if tx is None else self(tx, gy, shape), None if tgy is None else self(x, tgy, shape)]
-        return [_sum_if_any(terms)]
+        return [sum_if_any(terms)]
 
 
 def _layout(data_format, op_name):
