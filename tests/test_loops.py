@@ -509,3 +509,46 @@ def test_profile_attributes_a_loops_time_to_its_step_nodes():
     assert sorted(label.split()[2] for label, _, _ in inner) == ["fused[add,", "matmul"]
     assert all(seconds > 0 for _, seconds, _ in inner)
     assert "step #0 matmul" in str(profile)
+
+
+# ---------------------------------------------------------------------- random step functions
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_STEP_OPS = [
+    ("tanh", lambda a, b: sg.tanh(a + b), lambda a, b: np.tanh(a + b)),
+    ("scaled", lambda a, b: 0.5 * a - b, lambda a, b: 0.5 * a - b),
+    ("sin", lambda a, b: sg.sin(a) * b, lambda a, b: np.sin(a) * b),
+    ("soft", lambda a, b: sg.softplus(a - b), lambda a, b: np.logaddexp(0, a - b)),
+]
+
+
+@settings(max_examples=25, deadline=None)
+@given(ops=st.lists(st.sampled_from(range(len(_STEP_OPS))), min_size=1, max_size=4),
+       steps=st.integers(0, 4), backwards=st.booleans(), seed=st.integers(0, 2**16))
+def test_random_step_functions_match_a_numpy_loop_with_their_gradients(ops, steps, backwards, seed):
+    def symbolic_step(x_t, h):
+        for k in ops:
+            h = _STEP_OPS[k][1](h, x_t)
+        return h
+
+    def numpy_loop(xs, h):
+        states = []
+        for x_t in (xs[::-1] if backwards else xs):
+            for k in ops:
+                h = _STEP_OPS[k][2](h, x_t)
+            states.append(h)
+        return np.array(states).reshape((len(xs),) + np.shape(h))
+
+    x, h0 = sg.matrix("x"), sg.vector("h0")
+    states, _ = sg.scan(symbolic_step, sequences=x, outputs_info=h0, go_backwards=backwards)
+    values = np.random.default_rng(seed)
+    xs, hv = values.uniform(-1, 1, (steps, 2)), values.uniform(-1, 1, 2)
+    for mode in MODES:
+        np.testing.assert_allclose(run([x, h0], states, xs, hv, mode=mode), numpy_loop(xs, hv), rtol=1e-10, atol=1e-12)
+    if steps:
+        grads = sg.function([x, h0], sg.grad((states ** 2).sum(), [x, h0]))(xs, hv)
+        expected = [numerical_gradient(lambda a: (numpy_loop(a, hv) ** 2).sum(), xs),
+                    numerical_gradient(lambda a: (numpy_loop(xs, a) ** 2).sum(), hv)]
+        for got, want in zip(grads, expected):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
