@@ -292,6 +292,8 @@ def _all_op_classes():
 NON_DIFFERENTIABLE_OPS = {
     "Fused": "fusion runs after differentiation, on compiled graphs only",
     "PerSliceLoop": "the batching fallback of sg.jacobian for ops without a batching rule",
+    "LuFactor": "built by the specialize rewrite solve_to_lu_solve, after differentiation",
+    "LuSolve": "built by the specialize rewrite solve_to_lu_solve, after differentiation",
 }
 
 

@@ -394,6 +394,28 @@ def test_rewritten_gradients_agree(rng):
         np.testing.assert_allclose(got, expected, rtol=1e-10)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_gradient_shares_one_lu_factorization_between_its_solves(rng, dtype):
+    a, b = sg.matrix("a", dtype=dtype), sg.matrix("b", dtype=dtype)
+    x = la.solve(a, b)
+    outputs = [x, *sg.grad((x * x).sum(), [a, b])]
+    f = sg.function([a, b], outputs)
+    plain = sg.function([a, b], outputs, mode=sg.Mode(exclude=["solve_to_lu_solve"]))
+    assert f.report.rewrites["solve_to_lu_solve"] == 2
+    assert [node.op.name for node in f.graph.nodes if node.op.name in ("lu_factor", "solve")] == ["lu_factor"]
+    values = [well_conditioned(rng, (4, 4), dtype), general(rng, (4, 2), dtype)]
+    for got, expected in zip(f(*values), plain(*values)):
+        assert got.dtype == expected.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(got, expected, rtol=1e-4 if dtype == "float32" else 1e-12)
+
+
+def test_solves_of_stacks_and_of_mixed_dtypes_keep_numpys_solve():
+    a, b = sg.tensor("a", shape=(None, 3, 3)), sg.vector("b")
+    assert "solve_to_lu_solve" not in sg.function([a, b], la.solve(a, b)).report.rewrites
+    a32 = sg.matrix("a", dtype="float32")
+    assert "solve_to_lu_solve" not in sg.function([a32, b], la.solve(a32, b)).report.rewrites
+
+
 def test_log_det_keeps_numpy_results_for_negative_zero_and_huge_determinants():
     a = sg.matrix("a")
     f = sg.function([a], sg.log(la.det(a)))
@@ -479,21 +501,26 @@ def test_undefined_derivatives_raise_not_differentiable(build, shape, message):
         sg.jvp(build(a), a, sg.zeros(shape))
 
 
-@pytest.mark.parametrize("build, value", [
-    (la.inv, np.ones((2, 2))),
-    (lambda a: la.solve(a, a[0]), np.zeros((3, 3))),
-    (la.cholesky, -np.eye(2)),
-], ids=["inv", "solve", "cholesky"])
-def test_singular_matrices_raise_linalg_error_naming_the_node_and_line(build, value):
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("build, value, node_name", [
+    (la.inv, np.ones((2, 2)), "inv"),
+    (lambda a: la.solve(a, a[0]), np.zeros((3, 3)), "solve"),
+    (lambda a: la.solve(a, a[0]), np.array([[1.0, 2.0], [2.0, 4.0]]), "solve"),
+    (lambda a: la.solve(sg.stack([a, a]), a), np.ones((2, 2)), "solve"),
+    (la.cholesky, -np.eye(2), "cholesky"),
+], ids=["inv", "solve", "solve-rank-1", "solve-batched", "cholesky"])
+def test_singular_matrices_raise_linalg_error_naming_the_node_and_line(build, value, node_name, mode):
     a = sg.matrix("a")
     out = build(a)
     line = out.owner.site
-    f = sg.function([a], out)
+    f = sg.function([a], out, mode=mode)
     with pytest.raises(np.linalg.LinAlgError) as caught:
         f(value)
     text = str(caught.value)
     assert re.search(r"Singular matrix|not positive definite", text)
-    assert f"while computing node {out.owner.op.name}" in text and str(line) in text
+    # The default mode solves one matrix through its LU factorization: that node fails, at the same line.
+    expected = "lu_factor" if node_name == "solve" and mode is None and out.ndim == 1 else node_name
+    assert f"while computing node {expected}" in text and str(line) in text
     assert "test_ops_linalg_decomp.py" in text
 
 

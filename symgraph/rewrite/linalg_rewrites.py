@@ -4,7 +4,10 @@ stabilize: `inv(A) @ b -> solve(A, b)` (one factorization, no explicit inverse, 
 `log(det(A)) -> log(sign) + logabsdet` of `slogdet(A)` (no overflow of det; the log of the sign keeps
 NumPy's NaN for negative and -inf for zero determinants) and `log(abs(det(A))) -> logabsdet`.
 specialize: determinants of a Cholesky factor L (triangular) and of its Gram products L @ L^T,
-L^T @ L are products of L's diagonal, and their log-determinants sums of its logs (2 sum(log(diag))).
+L^T @ L are products of L's diagonal, and their log-determinants sums of its logs (2 sum(log(diag)));
+with SciPy, a solve with a single matrix becomes an LU factorization and a solve with the factors
+(`solve_to_lu_solve`): the solves with A and with A^T that a gradient needs then share one
+factorization, since equal nodes are one node.
 
 Example:
     >>> import numpy as np, symgraph as sg
@@ -13,8 +16,13 @@ Example:
     >>> f.report.rewrites["log_det_to_slogdet"], float(f(np.eye(2) * 1e200))
     (1, 921.0340371976183)
 """
+import importlib.util
+import warnings
+
 import numpy as np
 
+from ..graph.op import Op
+from ..graph.type import TensorType
 from ..ops.linalg import EinsumSpec, Einsum, MatMul
 from ..ops.linalg_decomp import Cholesky, Det, Inv, SlogDet, Solve
 from ..ops.reduce import Reduce
@@ -119,3 +127,80 @@ def logdet_of_cholesky(node, build):
     if power == 2:
         logabsdet = build.elemwise("multiply", build.constant(2, logabsdet.dtype), logabsdet)
     return [build.cast(sign, node.outputs[0].dtype), build.cast(logabsdet, node.outputs[1].dtype)]
+
+
+# ---------------------------------------------------------------- solves through a shared LU factorization
+
+class LuFactor(Op):
+    """SciPy's `lu_factor` of one square float matrix: (the packed L and U factors, the int32 pivots).
+
+    Like NumPy's `solve`, an exactly singular matrix (a zero pivot) raises `numpy.linalg.LinAlgError`,
+    where SciPy would only warn. Built by the specializer after differentiation, so it has no derivative.
+    """
+
+    nout = 2
+
+    @property
+    def name(self):
+        return "lu_factor"
+
+    def output_types(self, a):
+        return [a, TensorType("int32", a.shape[-1:])]
+
+    def perform(self, a):
+        from scipy.linalg import LinAlgWarning, lu_factor
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LinAlgWarning)  # a zero pivot raises below, as NumPy does
+            lu, pivots = lu_factor(a, check_finite=False)
+        if np.any(np.diagonal(lu) == 0):
+            raise np.linalg.LinAlgError("Singular matrix")
+        return lu, pivots
+
+
+class LuSolve(Op):
+    """SciPy's `lu_solve` with the factors of `LuFactor`: x with A x = b (trans 0) or A^T x = b (trans 1)."""
+
+    __props__ = ("trans",)
+
+    def __init__(self, trans):
+        self.trans = trans
+
+    @property
+    def name(self):
+        return "lu_solve"
+
+    def output_types(self, lu, pivots, b):
+        return [b]
+
+    def perform(self, lu, pivots, b):
+        from scipy.linalg import lu_solve
+
+        return lu_solve((lu, pivots), b, trans=self.trans, check_finite=False)
+
+
+_lu_factor = LuFactor()
+_SCIPY_INSTALLED = importlib.util.find_spec("scipy") is not None
+
+
+def _untransposed(a):
+    """(matrix, 1) when `a` is the transpose of a matrix, else (a, 0)."""
+    node = producer_of_type(a, DimShuffle)
+    if node is not None and node.op.input_ndim == 2 and node.op.order == (1, 0):
+        return node.inputs[0], 1
+    return a, 0
+
+
+@register_rewrite("solve_to_lu_solve", "specialize", tracks=[Solve])
+def solve_to_lu_solve(node, build):
+    """solve(A, b) -> lu_solve(lu_factor(A), b) and solve(A^T, b) -> lu_solve(lu_factor(A), b, trans=1)
+    for one float matrix A and b of its dtype (SciPy only; stacks keep NumPy's batched solve)."""
+    a, b = node.inputs
+    dtype = node.outputs[0].dtype
+    if not _SCIPY_INSTALLED or a.ndim != 2 or b.ndim > 2 or dtype.name not in ("float32", "float64"):
+        return None
+    if a.dtype != dtype or b.dtype != dtype:
+        return None
+    matrix, trans = _untransposed(a)
+    lu, pivots = build.apply(_lu_factor, matrix)
+    return build.apply(LuSolve(trans), lu, pivots, b)
