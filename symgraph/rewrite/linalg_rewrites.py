@@ -171,7 +171,8 @@ class LuSolve(Op):
         return "lu_solve"
 
     def output_types(self, lu, pivots, b):
-        return [b]
+        rows = lu.shape[-1] if lu.shape[-1] is not None else b.shape[0]
+        return [TensorType(b.dtype, (rows,) + b.shape[1:])]
 
     def perform(self, lu, pivots, b):
         from scipy.linalg import lu_solve
