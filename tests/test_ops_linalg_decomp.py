@@ -41,19 +41,22 @@ def compile_like(build, values, static, mode):
     return outputs, sg.function(inputs, outputs, mode=mode, on_unused_input="ignore")(*values)
 
 
-def assert_agrees_with(build, reference, values, rtol):
+def assert_agrees_with(build, reference, values, rtol, data_dependent=()):
     """Every output's values, dtype and static shape equal NumPy's, with static and unknown sizes, in
-    the default and the fast_compile mode."""
+    the default and the fast_compile mode; the outputs at positions `data_dependent` have sizes no
+    static shape can tell."""
     expected = reference(*values)
     expected = [np.asarray(e) for e in (expected if isinstance(expected, tuple) else (expected,))]
     for static in (True, False):
         for mode in MODES:
             outputs, results = compile_like(build, values, static, mode)
             assert len(results) == len(expected)
-            for out, result, wanted in zip(outputs, results, expected):
+            for position, (out, result, wanted) in enumerate(zip(outputs, results, expected)):
                 assert result.dtype == wanted.dtype and out.dtype == wanted.dtype
                 assert result.shape == wanted.shape
-                if static:
+                if static and position in data_dependent:
+                    assert out.type.shape == (None,) * wanted.ndim
+                elif static:
                     assert out.type.shape == wanted.shape
                 else:
                     assert len(out.type.shape) == wanted.ndim
@@ -119,6 +122,31 @@ VALUE_CASES = [
 def test_values_match_numpy(rng, build, reference, samplers, dtype):
     values = [sample(rng, shape, dtype) for sample, shape in samplers]
     assert_agrees_with(build, reference, values, rtol=1e-4 if dtype == "float32" else 1e-9)
+
+
+@pytest.mark.parametrize("shape_a, shape_b", [((5, 3), (5,)), ((5, 3), (5, 2)), ((2, 4), (2,)), ((3, 3), (3, 2)),
+                                               ((1, 1), (1,))])
+@pytest.mark.parametrize("dtypes", [("float64", "float64"), ("float32", "float32"), ("float32", "int32")])
+def test_lstsq_matches_numpy(rng, shape_a, shape_b, dtypes):
+    values = [general(rng, shape_a, dtypes[0]), (rng.standard_normal(shape_b) * 3).astype(dtypes[1])]
+    assert_agrees_with(la.lstsq, lambda a, b: tuple(np.linalg.lstsq(a, b)), values,
+                       rtol=1e-4 if "float32" in dtypes else 1e-9, data_dependent=(1,))
+
+
+def test_lstsq_rank_deficient_matrix_has_no_residuals_and_its_rank():
+    a, b = sg.matrix("a"), sg.vector("b")
+    x, residuals, rank, s = sg.function([a, b], list(la.lstsq(a, b, rcond=1e-10)))(np.ones((3, 2)), np.arange(3.0))
+    expected = np.linalg.lstsq(np.ones((3, 2)), np.arange(3.0), rcond=1e-10)
+    np.testing.assert_allclose(x, expected[0])
+    assert residuals.shape == (0,) and int(rank) == 1
+
+
+@pytest.mark.parametrize("shape_a, shape_b", [((4, 2), (4,)), ((4, 2), (4, 3)), ((2, 3), (2,))])
+def test_lstsq_derivatives(rng, shape_a, shape_b):
+    values = [general(rng, shape_a), general(rng, shape_b)]
+    smooth = lambda a, b: (lambda x, r, _, s: sg.concatenate([x.flatten(), r, s]))(*la.lstsq(a, b))
+    sg.verify_grad(smooth, values, rng=rng)
+    assert_jvp_matches_finite_differences(smooth, values, rng)
 
 
 @pytest.mark.parametrize("build, reference", [
@@ -481,6 +509,9 @@ def test_solve_batch_mismatch_raises_at_build_time():
     (lambda a: la.matrix_power(a, 1.5), TypeError, r"matrix_power: the exponent must be an int, got 1.5"),
     (lambda a: la.solve_triangular(a, a, trans=3), ValueError, r"solve_triangular: trans must be"),
     (lambda a: la.pinv(a, rcond=sg.scalar("r")), TypeError, r"pinv: rcond must be a number known while building"),
+    (lambda a: la.lstsq(a, a, rcond=sg.scalar("r")), TypeError, r"lstsq: rcond must be a number known while building"),
+    (lambda a: la.lstsq(a[None], a[0]), sg.ShapeError, r"lstsq: expected a matrix and a vector or matrix, got types"),
+    (lambda a: la.lstsq(a, sg.ones(4)), sg.ShapeError, r"lstsq: operands of types float64\[3,3\] and float64\[4\] have mismatched"),
     (lambda a: la.inv(sg.cast(a, "float16")), TypeError, r"inv: not defined for operand\(s\) of type float16\[3,3\]"),
 ])
 def test_bad_arguments_raise(call, error, message):
@@ -527,7 +558,7 @@ def test_singular_matrices_raise_linalg_error_naming_the_node_and_line(build, va
 def test_linalg_namespace_names_numpys_functions_with_docstrings_and_reference_entries():
     reference = (__import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "reference.md").read_text()
     assert set(la.__all__) == {"solve", "inv", "det", "slogdet", "cholesky", "solve_triangular", "pinv",
-                               "matrix_power", "qr", "svd", "eigh", "eigvalsh", "norm"}
+                               "matrix_power", "lstsq", "qr", "svd", "eigh", "eigvalsh", "norm"}
     for name in la.__all__:
         function = getattr(la, name)
         assert "Example:" in function.__doc__ and ">>>" in function.__doc__

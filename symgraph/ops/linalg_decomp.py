@@ -1,5 +1,5 @@
 """`sg.linalg`, part 1: solving, inverting and factoring matrices (`solve`, `inv`, `det`, `slogdet`,
-`cholesky`, `solve_triangular`, `pinv`, `matrix_power`). The spectral part (`qr`, `svd`, `eigh`,
+`cholesky`, `solve_triangular`, `pinv`, `matrix_power`, `lstsq`). The spectral part (`qr`, `svd`, `eigh`,
 `eigvalsh`, `norm`) is in `linalg_spectral.py`.
 
 Every op works on stacks of matrices: the last two axes are the matrix, leading axes are a batch, as in
@@ -22,14 +22,15 @@ from ..errors import ShapeError
 from ..graph.basic import as_variable
 from ..graph.op import Op
 from ..graph.type import TensorType, broadcast_static_shapes
-from .creation import arange, eye
+from .creation import arange, eye, zeros_like
 from .elemwise import cast, ge, gt, is_differentiable_dtype
 from .linalg import _sum_if_any, einsum, matmul
 from .reduce import sum as reduce_sum
-from .shape import broadcast_to, expand_dims, squeeze, swapaxes
+from .indexing import getitem
+from .shape import broadcast_to, concatenate, expand_dims, squeeze, swapaxes
 from .shape_of import shape_of
 
-__all__ = ["solve", "inv", "det", "slogdet", "cholesky", "solve_triangular", "pinv", "matrix_power"]
+__all__ = ["solve", "inv", "det", "slogdet", "cholesky", "solve_triangular", "pinv", "matrix_power", "lstsq"]
 
 
 # ---------------------------------------------------------------- helpers shared by the linalg ops
@@ -596,3 +597,110 @@ def matrix_power(a, n):
         if not n:
             return result
         base = matmul(base, base)
+
+
+# ---------------------------------------------------------------- lstsq
+
+@functools.lru_cache(maxsize=None)
+def _lstsq_dtypes(a_dtype, b_dtype, b_ndim):
+    """(solution dtype, singular value dtype) of `np.linalg.lstsq` for these operand dtypes."""
+    x, _, _, s = np.linalg.lstsq(np.eye(1, dtype=a_dtype), np.ones((1,) * b_ndim, dtype=b_dtype))
+    return x.dtype, s.dtype
+
+
+class Lstsq(Op):
+    """`np.linalg.lstsq(a, b, rcond)` of one matrix: (x, residuals, rank, s).
+
+    `residuals` holds the squared residual norms per column of b only when the rank is N and M > N (else
+    it is empty), so its static size is unknown. Derivatives are those of the same quantities built
+    from `pinv` and `svd` (for a matrix of constant rank): x = pinv(a) @ b, the residuals
+    sum((b - a @ x) ** 2, axis=0) and s the singular values; the rank has none.
+    """
+
+    __props__ = ("rcond",)
+    nout = 4
+
+    def __init__(self, rcond):
+        self.rcond = rcond
+
+    @property
+    def name(self):
+        return "lstsq"
+
+    def output_types(self, a, b):
+        if a.ndim != 2 or b.ndim not in (1, 2):
+            raise ShapeError(f"lstsq: expected a matrix and a vector or matrix, got types {a} and {b}")
+        if a.shape[0] is not None and b.shape[0] is not None and a.shape[0] != b.shape[0]:
+            raise ShapeError(f"lstsq: operands of types {a} and {b} have mismatched sizes {a.shape[0]} and {b.shape[0]}")
+        try:
+            x_dtype, s_dtype = _lstsq_dtypes(a.dtype, b.dtype, b.ndim)
+        except TypeError as exc:
+            raise TypeError(f"lstsq: not defined for operands of types {a} and {b} ({exc})") from None
+        m, n = a.shape
+        k = None if m is None or n is None else min(m, n)
+        return [TensorType(x_dtype, (n,) + b.shape[1:]), TensorType(x_dtype, (None,)), TensorType("int32", ()),
+                TensorType(s_dtype, (k,))]
+
+    def perform(self, a, b):
+        x, residuals, rank, s = np.linalg.lstsq(a, b, rcond=self.rcond)
+        return x, residuals, np.asarray(rank, dtype=np.int32), s
+
+    def _cutoff(self, a):
+        """The relative cutoff of the pseudo-inverse that matches lstsq's (None: NumPy pinv's default)."""
+        if self.rcond is not None:
+            return self.rcond
+        m, n = a.type.shape
+        return None if m is None or n is None else max(m, n) * float(np.finfo(a.dtype).eps)
+
+    def _smooth_outputs(self, a, b):
+        """x, every column's squared residual norm and the singular values as differentiable expressions."""
+        from .linalg_spectral import svd
+
+        x = matmul(Pinv(self._cutoff(a), False)(a), b)
+        residual = b - matmul(a, x)
+        squares = residual * residual
+        residuals = reduce_sum(squares, axis=0) if b.ndim == 2 else reduce_sum(squares, keepdims=True)
+        return x, residuals, svd(a, compute_uv=False)
+
+    def pullback(self, inputs, outputs, output_grads):
+        from ..autodiff.forward import vjp
+
+        a, b = inputs
+        grad_x, grad_residuals, _, grad_s = output_grads
+        x, residuals, s = self._smooth_outputs(a, b)
+        # The residuals' gradient is empty where lstsq returns none: padded with zeros to one per column.
+        columns = matrix_size(residuals, 0)
+        weights = getitem(concatenate([grad_residuals, zeros_like(residuals)]), slice(None, columns))
+        wrt = [v for v in (a, b) if is_differentiable_dtype(v.dtype)]
+        grads = dict(zip(map(id, wrt), vjp([x, residuals, s], wrt, [grad_x, weights, grad_s])))
+        return [grads.get(id(a)), grads.get(id(b))]
+
+    def pushforward(self, inputs, outputs, tangents):
+        from ..autodiff.forward import jvp
+
+        a, b = inputs
+        pairs = [(v, t) for v, t in zip(inputs, tangents) if t is not None and is_differentiable_dtype(v.dtype)]
+        x, residuals, s = self._smooth_outputs(a, b)
+        tangent_x, tangent_residuals, tangent_s = jvp([x, residuals, s], [v for v, _ in pairs], [t for _, t in pairs])
+        present = matrix_size(outputs[1], 0)  # 0 where lstsq returns no residuals
+        return [tangent_x, getitem(tangent_residuals, slice(None, present)), None, tangent_s]
+
+
+def lstsq(a, b, rcond=None):
+    """The least-squares solution of a @ x == b, like `np.linalg.lstsq`: returns (x, residuals, rank, s).
+
+    `a` is one (M, N) matrix and `b` (M,) or (M, K). `residuals` are the squared residual norms (one per
+    column) when a has rank N and M > N, else an empty array; `rank` an int32 scalar; `s` the singular
+    values of a. Singular values at most rcond * max(s) count as zero (NumPy's default rcond when None).
+
+    Example:
+        >>> import symgraph as sg
+        >>> a, b = sg.matrix("a"), sg.vector("b")
+        >>> x, residuals, rank, s = sg.linalg.lstsq(a, b)
+        >>> [v.tolist() for v in sg.function([a, b], [x, residuals])([[2.0], [0.0]], [4.0, 3.0])]
+        [[2.0], [9.0]]
+    """
+    if rcond is not None and not isinstance(rcond, (int, float, np.integer, np.floating)):
+        raise TypeError(f"lstsq: rcond must be a number known while building, got {rcond!r}")
+    x, residuals, rank, s = Lstsq(None if rcond is None else float(rcond))(as_variable(a), as_variable(b))
+    return x, residuals, rank, s
