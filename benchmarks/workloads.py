@@ -571,6 +571,53 @@ def lenet(quick):
     return (lambda: _numpy_lenet(*args)), systems
 
 
+# ---------------------------------------------------------------- linear algebra
+
+def _numpy_solve_and_grads(a, b):
+    """Hand-written loss 0.5*|solve(a, b)|^2 and its gradients: b's by the adjoint solve, a's its outer product."""
+    x = np.linalg.solve(a, b)
+    grad_b = np.linalg.solve(a.T, x)
+    return [0.5 * np.dot(x, x), -np.outer(grad_b, x), grad_b]
+
+
+def linalg_solve(quick):
+    n = 200 if quick else 500
+    rng = np.random.default_rng(6)
+    a_v = rng.standard_normal((n, n)) + n ** 0.5 * np.eye(n)
+    b_v = rng.standard_normal(n)
+    a, b = sg.matrix("a"), sg.vector("b")
+    x = sg.linalg.solve(a, b)
+    loss = 0.5 * sg.sum(x * x)
+    compiled = sg.function([a, b], [loss] + sg.grad(loss, [a, b]))
+    systems = {"symgraph": lambda: compiled(a_v, b_v)}
+    jax, jnp = _jax_numpy()
+    if jax:
+        def loss_fn(params):
+            x = jnp.linalg.solve(*params)
+            return 0.5 * jnp.sum(x * x)
+
+        step = jax.jit(jax.value_and_grad(loss_fn))
+        params = (jnp.asarray(a_v), jnp.asarray(b_v))
+
+        def jax_call():
+            value, grads = jax.block_until_ready(step(params))
+            return [value] + list(grads)
+
+        systems["jax"] = jax_call
+    else:
+        systems["jax"] = "jax not installed"
+    pytensor, pt = _pytensor()
+    if pytensor:
+        at, bt = pt.matrix("a"), pt.vector("b")
+        xt = pt.linalg.solve(at, bt)
+        loss_t = 0.5 * pt.sum(xt * xt)
+        pf = pytensor.function([at, bt], [loss_t] + pytensor.grad(loss_t, [at, bt]))
+        systems["pytensor"] = lambda: pf(a_v, b_v)
+    else:
+        systems["pytensor"] = "pytensor not installed"
+    return (lambda: _numpy_solve_and_grads(a_v, b_v)), systems
+
+
 WORKLOADS = {
     "ew_compute": (ew_compute, "exp(-x*x/2)*sin(3x) + log1p(x*x)*tanh(x), 4e6 float64"),
     "ew_memory": (ew_memory, "((a*b + c) * d - a) / (b + 2.0), four 1e7 float64 inputs"),
@@ -582,4 +629,5 @@ WORKLOADS = {
     "jacobian": (jacobian, "Jacobian of tanh(W x + b), R^300 -> R^300"),
     "rnn_bptt": (rnn_bptt, "100-step tanh RNN, hidden 128, batch 32: loss + BPTT gradients"),
     "lenet": (lenet, "LeNet-5 conv net (28x28, batch 64, float64): loss + 8 gradients"),
+    "linalg_solve": (linalg_solve, "0.5*|solve(A, b)|^2 and its gradients, A 500x500 float64"),
 }

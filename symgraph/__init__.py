@@ -17,6 +17,7 @@ from .function import Function, function
 from .graph.basic import Constant, SharedVariable, Variable, constant, shared
 from .graph.inputs import matrix, scalar, tensor, vector
 from .graph.type import TensorType
+from . import linalg
 from .ops import *  # noqa: F401,F403
 from .ops import random
 from .rewrite import optimize

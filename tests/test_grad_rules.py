@@ -328,6 +328,8 @@ NON_DIFFERENTIABLE_OPS = {
     "Fused": "fusion runs after differentiation, on compiled graphs only",
     "PerSliceLoop": "the batching fallback of sg.jacobian for ops without a batching rule",
     "LazyIfElse": "the compiled form of IfElse, made after differentiation by the lazy_ifelse pass",
+    "LuFactor": "built by the specialize rewrite solve_to_lu_solve, after differentiation",
+    "LuSolve": "built by the specialize rewrite solve_to_lu_solve, after differentiation",
 }
 
 

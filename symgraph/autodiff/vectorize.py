@@ -34,6 +34,8 @@ from ..ops.elemwise import Elemwise, cast, maximum
 from ..ops.gradient_ops import FitShape, StopGradient, stop_gradient
 from ..ops.indexing import SYMBOLIC, AdvancedIndex, BasicIndex, IndexWrite, entry_kind, index_op, indexed_type
 from ..ops.linalg import Einsum, MatMul, TensorDot, matmul, tensordot
+from ..ops.linalg_decomp import Cholesky, Det, Inv, Pinv, SlogDet, Solve, SolveTriangular
+from ..ops.linalg_spectral import QR, SVD, Eigh, Eigvalsh
 from ..ops.nnet import CumProd, CumSum, LogSoftmax, Softmax
 from ..ops.random import ELEMENTWISE_DISTRIBUTIONS, DrawLoop, RandomVariable, draw_with_size, is_draw
 from ..ops.reduce import Reduce
@@ -327,6 +329,29 @@ def _batch_einsum(node, inputs, batched):
     label = next(label for label in string.ascii_letters if label not in node.op.subscripts)
     terms = [label + term if b else term for term, b in zip(terms, batched)]
     return _all_batched(Einsum(f"{','.join(terms)}->{label}{output}")(*inputs))
+
+
+@batching_rule(Inv, Det, SlogDet, Cholesky, Pinv, QR, SVD, Eigh, Eigvalsh)
+def _batch_matrix_stack(node, inputs, batched):
+    """numpy.linalg ops treat leading axes as a stack of matrices: the batch axis is one more of them."""
+    return _all_batched(node.op(inputs[0]))
+
+
+@batching_rule(Solve, SolveTriangular)
+def _batch_solve(node, inputs, batched):
+    """Solves broadcast their stacks' batch axes: pad each batched operand's stack so the batch axis
+    stays in front, and solve a batched vector right-hand side as one column (a 2-d b is a matrix)."""
+    a, b = inputs
+    vector = node.inputs[1].ndim == 1
+    stack_a = node.inputs[0].ndim - 2
+    stack_b = 0 if vector else node.inputs[1].ndim - 2
+    depth = max(stack_a, stack_b)
+    if batched[0]:
+        a = _pad_stack(a, depth - stack_a)
+    if batched[1]:
+        b = _pad_stack(expand_dims(b, -1) if vector else b, depth - stack_b)
+    result = node.op(a, b)
+    return _all_batched(squeeze(result, -1) if vector and batched[1] else result)
 
 
 @batching_rule(Full)
