@@ -552,3 +552,15 @@ def test_random_step_functions_match_a_numpy_loop_with_their_gradients(ops, step
                     numerical_gradient(lambda a: (numpy_loop(xs, a) ** 2).sum(), hv)]
         for got, want in zip(grads, expected):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
+def test_an_accumulator_is_updated_in_place_in_a_copy_the_loop_owns():
+    x = sg.tensor("x", shape=(None, 128, 128))
+    start = sg.matrix("start")
+    total = sg.foldl(lambda m, acc: acc + m, sequences=x, outputs_info=start)
+    f = sg.function([x, start], total)
+    assert "out=s0_h0" in f.source and "s0_h0 = " in f.source and ".copy()" in f.source
+    xs, initial = rng.standard_normal((3, 128, 128)), rng.standard_normal((128, 128))
+    kept = initial.copy()
+    np.testing.assert_allclose(f(xs, initial), initial + xs.sum(axis=0))
+    np.testing.assert_array_equal(initial, kept)  # the caller's initial value is never written into

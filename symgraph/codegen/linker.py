@@ -81,10 +81,11 @@ class _Source:
 
 
 def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_guard=False, reuse_buffers=False,
-                prefix="v"):
+                prefix="v", overwritable=None):
     """Append one statement (or a few) per scheduled node; return (result names, scheduled nodes, number
     of nodes that may write into an operand's array). Intermediate values are named `prefix` plus a counter
-    (a loop's body, written inside its function, has a prefix of its own).
+    (a loop's body, written inside its function, has a prefix of its own). `overwritable`: {node: input
+    positions} the caller knows may be written into besides the memory plan's (a loop's own state arrays).
 
     With `nan_guard`, each floating-point output is checked right after its node and the first one
     holding NaN or inf raises FloatingPointError naming the node. With `reuse_buffers`, element-wise
@@ -103,6 +104,8 @@ def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_gua
     nodes = toposort(outputs, stop_at=inputs)
     dead_after = _dead_after(nodes, outputs)
     reusable = reusable_operands(nodes, outputs) if reuse_buffers else {}
+    if overwritable:
+        reusable = {**reusable, **overwritable}
     counter = itertools.count()
     for node in nodes:
         in_names = [name_of(var) for var in node.inputs]

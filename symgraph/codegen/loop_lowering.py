@@ -17,6 +17,7 @@ import numpy as np
 
 from ..graph.traversal import toposort
 from ..ops.control import LazyIfElse
+from .memory import computes_in_place
 from ..ops.loops import Scan, check_state_shape, checked_steps, loop_label
 from .numpy_backend import register_statement_lowering
 
@@ -36,12 +37,13 @@ class InnerLine:
         return f"node {self.node.op}({operands}) of {self.block}{site}"
 
 
-def inline_body(inputs, input_names, outputs, namespace, prefix, block):
+def inline_body(inputs, input_names, outputs, namespace, prefix, block, overwritable=None):
     """(lines, result names) computing `outputs` from variables named `input_names`, for a nested block."""
     from .linker import _Source, _write_body
 
     source = _Source()
-    results, _, _ = _write_body(source, "", list(inputs), list(input_names), list(outputs), namespace, prefix=prefix)
+    results, _, _ = _write_body(source, "", list(inputs), list(input_names), list(outputs), namespace, prefix=prefix,
+                                overwritable=overwritable)
     lines = []
     for number, text in enumerate(source.lines, start=1):
         node = source.line_nodes.get(number)
@@ -90,6 +92,27 @@ class ScanRuntime:
         return f"<runtime of {loop_label(self.op)}>"
 
 
+def _updated_in_place(op, buffered):
+    """({step node: positions}, states) for the states a step updates element-wise from their own last value
+    (an accumulator `acc + g`): the node may write into the state's array, which the loop owns (it copies
+    the initial value) and which nothing else reads."""
+    readers = {}
+    for node in toposort(list(op.inner_outputs), stop_at=list(op.inner_inputs)):
+        for position, var in enumerate(node.inputs):
+            readers.setdefault(id(var), []).append((node, position))
+    outputs = {id(v) for v in op.inner_outputs}
+    plan, states = {}, set()
+    for state, (placeholders, nxt) in enumerate(zip(op.tap_placeholders(), op.next_states())):
+        if buffered[state] or id(placeholders[0]) in outputs:
+            continue
+        placeholder = placeholders[0]  # an unbuffered state has depth 1: one tap
+        uses = readers.get(id(placeholder), [])
+        if len(uses) == 1 and uses[0][0].outputs[0] is nxt and computes_in_place(uses[0][0]):
+            plan.setdefault(uses[0][0], []).append(uses[0][1])
+            states.add(state)
+    return plan, states
+
+
 def _read_inputs(op):
     """Ids of the step's placeholders that its outputs read."""
     read = {id(v) for v in op.inner_outputs}
@@ -120,12 +143,14 @@ def _lower_scan(node, input_names, output_names, namespace):
     if op.until:
         lines.append(f"{capacity} = min({steps}, 16)")
         length = capacity
+    in_place, owned_states = _updated_in_place(op, buffered)
     for i, init in enumerate(initial):
         if buffered[i]:
             lines.append(f"{p}b{i} = np.empty(({depths[i]} + {length},) + {init}.shape[1:], dtype={init}.dtype)")
             lines.append(f"{p}b{i}[:{depths[i]}] = {init}")
         else:
-            lines.append(f"{p}h{i} = {init}[0, ...]")
+            # a state updated in place starts as a copy the loop owns
+            lines.append(f"{p}h{i} = {init}[0, ...]" + (".copy()" if i in owned_states else ""))
     for k in range(op.n_plain):
         lines.append(f"{p}y{k} = None")
 
@@ -162,7 +187,8 @@ def _lower_scan(node, input_names, output_names, namespace):
             position += 1
     inner_names.extend(captured)
     block = f"the step of {loop_label(op)}"
-    step_lines, results = inline_body(op.inner_inputs, inner_names, op.inner_outputs, namespace, f"{p}v", block)
+    step_lines, results = inline_body(op.inner_inputs, inner_names, op.inner_outputs, namespace, f"{p}v", block,
+                                      in_place)
     body.extend(step_lines)
     state_results = results[: op.n_states]
     plain_results = results[op.n_states: op.n_states + op.n_plain]
