@@ -564,3 +564,67 @@ def test_an_accumulator_is_updated_in_place_in_a_copy_the_loop_owns():
     kept = initial.copy()
     np.testing.assert_allclose(f(xs, initial), initial + xs.sum(axis=0))
     np.testing.assert_array_equal(initial, kept)  # the caller's initial value is never written into
+
+
+# ---------------------------------------------------------------------- batching loops
+
+
+def test_vmap_of_a_loop_is_one_batched_loop():
+    w = sg.matrix("w")
+
+    def last_state(x):  # x: (steps, 3) for one example
+        states, _ = sg.scan(lambda x_t, h: sg.tanh(h @ w + x_t), sequences=x, outputs_info=sg.zeros(3))
+        return states[-1]
+
+    xs = sg.tensor("xs", shape=(None, None, 3))
+    f = sg.function([xs, w], sg.vmap(last_state)(xs))
+    assert f.report.batching_fallbacks == []
+    values, wv = rng.standard_normal((4, 5, 3)), rng.standard_normal((3, 3)) * 0.5
+    expected = [rnn_reference(values[i], wv, np.zeros(3))[-1] for i in range(4)]
+    np.testing.assert_allclose(f(values, wv), expected, rtol=1e-12)
+
+
+def test_per_example_gradients_through_a_loop():
+    w = sg.matrix("w")
+
+    def example_grad(x):
+        states, _ = sg.scan(lambda x_t, h: sg.tanh(h @ w + x_t), sequences=x, outputs_info=sg.zeros(2))
+        return sg.grad((states ** 2).sum(), w)
+
+    xs = sg.tensor("xs", shape=(None, None, 2))
+    f = sg.function([xs, w], sg.vmap(example_grad)(xs))
+    values, wv = rng.standard_normal((3, 4, 2)), rng.standard_normal((2, 2)) * 0.5
+    for i in range(3):
+        expected = numerical_gradient(lambda a: (rnn_reference(values[i], a, np.zeros(2)) ** 2).sum(), wv)
+        np.testing.assert_allclose(f(values, wv)[i], expected, atol=1e-7)
+
+
+def test_jacobian_of_a_loop_batches_its_reverse_loop():
+    v = sg.vector("v")
+    states, _ = sg.scan(lambda a, acc: sg.tanh(acc + a), sequences=v, outputs_info=sg.constant(0.0))
+    f = sg.function([v], sg.jacobian(states, v))
+    assert f.report.batching_fallbacks == []
+
+    def forward(values):
+        acc, out = 0.0, []
+        for a in values:
+            acc = np.tanh(acc + a)
+            out.append(acc)
+        return np.array(out)
+
+    point = rng.standard_normal(4)
+    expected = np.stack([numerical_gradient(lambda p: forward(p)[i], point) for i in range(4)])
+    np.testing.assert_allclose(f(point), expected, atol=1e-7)
+
+
+def test_a_stop_condition_on_batched_values_runs_once_per_entry():
+    def grow(x):
+        values, _ = sg.scan(lambda v: (2 * v, sg.until(2 * v > 10)), outputs_info=x, n_steps=100)
+        return values[-1]
+
+    xs = sg.vector("xs")
+    f = sg.function([xs], sg.vmap(grow)(xs))
+    np.testing.assert_allclose(f([1.0, 1.2]), [16.0, 19.2])  # both entries stop after 4 steps
+    assert f.report.batching_fallbacks == ["scan"]
+    with pytest.raises(ValueError, match="per_slice_loop{scan}"):  # entries of different lengths cannot stack
+        f([1.0, 3.0])

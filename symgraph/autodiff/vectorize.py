@@ -36,6 +36,7 @@ from ..ops.indexing import SYMBOLIC, AdvancedIndex, BasicIndex, IndexWrite, entr
 from ..ops.linalg import Einsum, MatMul, TensorDot, matmul, tensordot
 from ..ops.linalg_decomp import Cholesky, Det, Inv, Pinv, SlogDet, Solve, SolveTriangular
 from ..ops.linalg_spectral import QR, SVD, Eigh, Eigvalsh
+from ..ops.loops import Scan, depends_on
 from ..ops.nnet import CumProd, CumSum, LogSoftmax, Softmax
 from ..ops.random import ELEMENTWISE_DISTRIBUTIONS, DrawLoop, RandomVariable, draw_with_size, is_draw
 from ..ops.reduce import Reduce
@@ -240,6 +241,48 @@ def move_axis(var, source, destination):
     order = [axis for axis in range(var.ndim) if axis != source]
     order.insert(destination, source)
     return transpose(var, order) if source != destination else var
+
+
+@batching_rule(Scan)
+def _batch_scan(node, inputs, batched):
+    """A loop over batched values is one loop whose step is batched: sequences and state buffers carry the
+    batch as their second axis inside the loop, the step graph is vectorized, and the results get the
+    batch back in front. A state becomes batched when its initial value or its step depends on anything
+    batched. A batched number of steps, or a stop condition that depends on a batched value, would make
+    the entries loop differently: those run once per entry."""
+    op = node.op
+    n_steps, sequences, initial, captured = op.split_outer_inputs(inputs)
+    flags = op.split_outer_inputs(batched)
+    if flags[0]:
+        return _batch_by_loop(node, inputs, batched)
+    size = batch_size(next(v for v, b in zip(inputs, batched) if b))
+    taps = op.tap_placeholders()
+    state_batched = list(flags[2])
+    while True:
+        marked = [p for p, b in zip(op.sequence_placeholders(), flags[1]) if b]
+        marked += [p for p, b in zip(op.captured_placeholders(), flags[3]) if b]
+        marked += [p for ps, b in zip(taps, state_batched) for p in ps if b]
+        dependent, _ = depends_on(list(op.inner_outputs), marked)
+        grown = [b or id(nxt) in dependent for b, nxt in zip(state_batched, op.next_states())]
+        if grown == state_batched:
+            break
+        state_batched = grown
+    if op.until and id(op.condition()) in dependent:
+        return _batch_by_loop(node, inputs, batched)
+    replaced = {p: Variable(TensorType(p.dtype, (None,) + p.type.shape), None, 0, p.name) for p in marked}
+    wanted = [nxt for nxt, b in zip(op.next_states(), state_batched) if b] + list(op.plain_outputs())
+    vectorized = iter(vectorize(wanted, replaced, size))
+    inner_outputs = [next(vectorized) if b else nxt for nxt, b in zip(op.next_states(), state_batched)]
+    inner_outputs += [next(vectorized) for _ in op.plain_outputs()]
+    inner_outputs += [op.condition()] if op.until else []
+    new_op = op.replaced(inner_inputs=tuple(replaced.get(p, p) for p in op.inner_inputs), inner_outputs=tuple(inner_outputs))
+    new_sequences = [move_axis(s, 0, 1) if b else s for s, b in zip(sequences, flags[1])]
+    new_initial = [move_axis(init if b else with_batch(init, size), 0, 1) if batch else init
+                   for init, b, batch in zip(initial, flags[2], state_batched)]
+    results = new_op(n_steps, *new_sequences, *new_initial, *captured)
+    results = results if isinstance(results, list) else [results]
+    pairs = [(move_axis(r, 1, 0), True) if b else (r, False) for r, b in zip(results, state_batched)]
+    return pairs + [(move_axis(r, 1, 0), True) for r in results[op.n_states:]]
 
 
 @batching_rule(BasicIndex, AdvancedIndex)

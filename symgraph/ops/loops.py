@@ -244,7 +244,7 @@ def _placeholder(like_type, name):
     return Variable(like_type, None, 0, name)
 
 
-def _depends_on(outputs, placeholders):
+def depends_on(outputs, placeholders):
     """Ids of the variables among the graph of `outputs` that depend on a placeholder, and its nodes."""
     dependent = {id(p) for p in placeholders}
     nodes = toposort(outputs, stop_at=placeholders)
@@ -260,7 +260,7 @@ def capture(outputs, placeholders):
 
     Returns (captured outer variables, inner outputs rebuilt over new placeholders, those placeholders).
     """
-    dependent, nodes = _depends_on(outputs, placeholders)
+    dependent, nodes = depends_on(outputs, placeholders)
     captured, seen = [], set()
 
     def note(var):
@@ -283,9 +283,9 @@ def capture(outputs, placeholders):
 def _frontier(outputs, sequence_inputs, state_inputs):
     """The step values computed from sequence entries (and outside values) alone that a state-dependent node
     or the step's outputs read, in first-use order."""
-    from_sequences, nodes = _depends_on(outputs, sequence_inputs + state_inputs)
-    from_sequences, _ = _depends_on(outputs, sequence_inputs)
-    from_states, _ = _depends_on(outputs, state_inputs)
+    _, nodes = depends_on(outputs, sequence_inputs + state_inputs)
+    from_sequences, _ = depends_on(outputs, sequence_inputs)
+    from_states, _ = depends_on(outputs, state_inputs)
     leaves = {id(p) for p in sequence_inputs + state_inputs}
     found, seen = [], set()
 
