@@ -588,7 +588,24 @@ class MaxPool(_Pool):
         return [None if tangent is None else MaxPoolGather(*self._params())(inputs[0], tangent)]
 
 
-class MaxPoolScatter(_Pool):
+class _LinearInSecond(_Pool):
+    """A pooling op linear in its second operand, for a fixed first one (the pooled x): its pullback is its
+    adjoint (`adjoint`, the op named after it) and its pushforward the op itself."""
+
+    adjoint = None
+
+    def pullback(self, inputs, outputs, output_grads):
+        (gz,) = output_grads
+        if gz is None:
+            return [None, None]
+        return [None, self.adjoint(*self._params())(inputs[0], gz)]
+
+    def pushforward(self, inputs, outputs, tangents):
+        tangent = tangents[1]
+        return [None if tangent is None else self(inputs[0], tangent)]
+
+
+class MaxPoolScatter(_LinearInSecond):
     """`g` (pooled shape) added at the first maximum of x's window it belongs to: max_pool's gradient.
 
     x only chooses the positions, so no gradient flows into it (the choice is piecewise constant)."""
@@ -612,19 +629,9 @@ class MaxPoolScatter(_Pool):
         crop = tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[x.ndim - self.nd:], pads))
         return result[(Ellipsis,) + crop]
 
-    def pullback(self, inputs, outputs, output_grads):
-        x, g = inputs
-        (gz,) = output_grads
-        if gz is None:
-            return [None, None]
-        return [None, MaxPoolGather(*self._params())(x, gz)]
-
-    def pushforward(self, inputs, outputs, tangents):
-        tangent = tangents[1]
-        return [None if tangent is None else self(inputs[0], tangent)]
 
 
-class MaxPoolGather(_Pool):
+class MaxPoolGather(_LinearInSecond):
     """`t` (x's shape) read at the first maximum of each of x's windows: max_pool's forward derivative."""
 
     @property
@@ -644,16 +651,9 @@ class MaxPoolGather(_Pool):
             np.copyto(result, tp[region], where=taps == number)
         return result
 
-    def pullback(self, inputs, outputs, output_grads):
-        x, t = inputs
-        (gz,) = output_grads
-        if gz is None:
-            return [None, None]
-        return [None, MaxPoolScatter(*self._params())(x, gz)]
 
-    def pushforward(self, inputs, outputs, tangents):
-        tangent = tangents[1]
-        return [None if tangent is None else self(inputs[0], tangent)]
+
+MaxPoolScatter.adjoint, MaxPoolGather.adjoint = MaxPoolGather, MaxPoolScatter
 
 
 class SumPool(_Pool):
