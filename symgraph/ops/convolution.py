@@ -212,7 +212,6 @@ def conv_input_grad_reference(gy, w, sizes, strides, padding, dilation, groups):
     One product per group gives each tap's contribution (C, *kernel, N, *out); each tap is then added into
     its strided region of the padded input.
     """
-    nd = w.ndim - 2
     kernel, out_sizes = w.shape[2:], gy.shape[2:]
     channels = w.shape[1] * groups
     padded = np.zeros((channels, gy.shape[0]) + tuple(n + lo + hi for n, (lo, hi) in zip(sizes, padding)),
