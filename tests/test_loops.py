@@ -628,3 +628,25 @@ def test_a_stop_condition_on_batched_values_runs_once_per_entry():
     assert f.report.batching_fallbacks == ["scan"]
     with pytest.raises(ValueError, match="per_slice_loop{scan}"):  # entries of different lengths cannot stack
         f([1.0, 3.0])
+
+
+def test_a_compiled_loop_may_be_called_from_several_threads():
+    import threading
+
+    x, w, h0 = sg.matrix("x"), sg.matrix("w"), sg.vector("h0")
+    f = sg.function([x, w, h0], sg.grad((rnn(x, w, h0) ** 2).sum(), w))
+    inputs = [(rng.standard_normal((6, 3)), rng.standard_normal((3, 3)) * 0.5, rng.standard_normal(3)) for _ in range(4)]
+    expected = [f(*values) for values in inputs]
+    results = [None] * len(inputs)
+
+    def work(i):
+        for _ in range(20):
+            results[i] = f(*inputs[i])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(inputs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got, want)
