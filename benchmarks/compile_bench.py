@@ -3,6 +3,8 @@
 Workloads:
 - `compile_mlp`: a 784-256-10 tanh MLP, softmax cross-entropy loss and its gradients w.r.t. the four
   parameters, compiled into one function (each run builds a fresh graph, outside the timing);
+- `compile_rnn_bptt`: a tanh RNN written with scan, its loss and BPTT gradients (the building of the
+  gradient loop is outside the timing, like the rest of the graph);
 - `compile_nodes_<n>`: synthetic graphs of n operation nodes (element-wise chains with reuse, constants,
   identities for the rewriter to remove, reductions and matrix products), for n = 100, 1000, 5000, plus
   `compile_scaling`: the slope of log(seconds) against log(n) (1.0 means linear);
@@ -65,6 +67,10 @@ class SymgraphOps:
     log_softmax = staticmethod(lambda z: sg.log_softmax(z, axis=1))
     arange = staticmethod(sg.arange)
     grad = staticmethod(lambda cost, wrt: sg.grad(cost, wrt))
+    tensor3 = staticmethod(lambda name: sg.tensor(name, shape=(None, None, None)))
+    vector = staticmethod(lambda name: sg.vector(name))
+    mean = staticmethod(sg.mean)
+    scan = staticmethod(lambda step, sequence, initial: sg.scan(step, sequences=sequence, outputs_info=initial)[0])
 
     @staticmethod
     def compile(inputs, outputs):
@@ -88,6 +94,11 @@ class PyTensorOps:
         self.log_softmax = lambda z: pt.special.log_softmax(z, axis=1)
         self.arange = pt.arange
         self.grad = pytensor.grad
+        self.tensor3 = lambda name: pt.tensor3(name, dtype="float64")
+        self.vector = lambda name: pt.vector(name, dtype="float64")
+        self.mean = pt.mean
+        self.scan = lambda step, sequence, initial: pytensor.scan(step, sequences=sequence, outputs_info=initial,
+                                                                  return_updates=False)
 
     def compile(self, inputs, outputs):
         return lambda: self.pytensor.function(inputs, outputs, mode="FAST_RUN", on_unused_input="ignore")
@@ -107,6 +118,15 @@ def mlp_compile(ops):
     loss = -log_probs[ops.arange(x.shape[0]), y].mean()
     grads = ops.grad(loss, [w1, b1, w2, b2])
     return ops.compile([x, y], [loss] + list(grads))
+
+
+def rnn_compile(ops):
+    """A zero-argument callable compiling a tanh RNN's loss over all steps and its BPTT gradients with `ops`
+    (the graph of the `rnn_bptt` run-time workload)."""
+    xs, wx, wh, b, h0 = ops.tensor3("xs"), ops.matrix("wx"), ops.matrix("wh"), ops.vector("b"), ops.matrix("h0")
+    states = ops.scan(lambda x_t, h: ops.tanh(x_t @ wx + h @ wh + b), xs, h0)
+    loss = 0.5 * ops.mean(states ** 2)
+    return ops.compile([xs, wx, wh, b, h0], [loss] + list(ops.grad(loss, [wx, wh, b])))
 
 
 def synthetic_outputs(ops, n_nodes, seed=0):
@@ -263,6 +283,9 @@ def run(quick):
         ours = median_compile_seconds(lambda: mlp_compile(SymgraphOps), repeat)
         theirs = _pytensor_seconds(lambda: mlp_compile(pytensor_ops), pytensor_repeat) if pytensor_ops else None
         rows += _rows_for("compile_mlp", ours, theirs)
+        ours = median_compile_seconds(lambda: rnn_compile(SymgraphOps), repeat)
+        theirs = _pytensor_seconds(lambda: rnn_compile(pytensor_ops), pytensor_repeat) if pytensor_ops else None
+        rows += _rows_for("compile_rnn_bptt", ours, theirs)
         timings = []
         for n_nodes in SIZES:
             ours = median_compile_seconds(lambda: SymgraphOps.compile(*synthetic_outputs(SymgraphOps, n_nodes)), repeat)

@@ -410,6 +410,260 @@ def jacobian_mlp3(quick):
     return (lambda: numpy_version(x_v)), systems
 
 
+# ---------------------------------------------------------------- loops
+
+def _rnn_data(quick):
+    steps, batch, n_in, hidden = (20 if quick else 100), 32, 128, 128
+    rng = np.random.default_rng(6)
+    return [rng.standard_normal((steps, batch, n_in)), rng.standard_normal((n_in, hidden)) / np.sqrt(n_in),
+            rng.standard_normal((hidden, hidden)) / np.sqrt(hidden), np.zeros(hidden), np.zeros((batch, hidden))]
+
+
+def _numpy_rnn_bptt(xs, wx, wh, b, h0):
+    """Hand-written forward pass and backpropagation through time of h_t = tanh(x_t wx + h_{t-1} wh + b),
+    loss 0.5 * mean(h ** 2) over all steps; the input products of all steps are one matrix product each way."""
+    steps, batch, n_in = xs.shape
+    states = np.empty((steps + 1,) + h0.shape)
+    states[0] = h0
+    inputs = xs @ wx + b
+    for t in range(steps):
+        states[t + 1] = np.tanh(inputs[t] + states[t] @ wh)
+    out = states[1:]
+    loss = 0.5 * np.mean(out * out)
+    d_out = out / out.size
+    d_pre = np.empty_like(out)
+    d_wh = np.zeros_like(wh)
+    d_h = np.zeros_like(h0)
+    for t in reversed(range(steps)):
+        d_a = (d_h + d_out[t]) * (1 - states[t + 1] ** 2)
+        d_pre[t] = d_a
+        d_wh += states[t].T @ d_a
+        d_h = d_a @ wh.T
+    d_wx = xs.reshape(-1, n_in).T @ d_pre.reshape(-1, wh.shape[0])
+    return [loss, d_wx, d_wh, d_pre.sum(axis=(0, 1))]
+
+
+def symgraph_rnn_step():
+    """Loss 0.5 * mean(h ** 2) of a tanh RNN over all steps and its gradients, written as a Theano user would."""
+    xs, wx, wh, b, h0 = sg.tensor("xs", shape=(None, None, None)), sg.matrix("wx"), sg.matrix("wh"), sg.vector("b"), sg.matrix("h0")
+    states, _ = sg.scan(lambda x_t, h: sg.tanh(x_t @ wx + h @ wh + b), sequences=xs, outputs_info=h0)
+    loss = 0.5 * sg.mean(states ** 2)
+    return [xs, wx, wh, b, h0], [loss] + sg.grad(loss, [wx, wh, b])
+
+
+def rnn_bptt(quick):
+    args = _rnn_data(quick)
+    inputs, outputs = symgraph_rnn_step()
+    compiled = sg.function(inputs, outputs)
+    systems = {"symgraph": lambda: compiled(*args)}
+    jax, jnp = _jax_numpy()
+    if jax:
+        def loss_fn(params, xs, h0):
+            wx, wh, b = params
+            _, states = jax.lax.scan(lambda h, x_t: (jnp.tanh(x_t @ wx + h @ wh + b),) * 2, h0, xs)
+            return 0.5 * jnp.mean(states ** 2)
+
+        params = [jnp.asarray(a) for a in args[1:4]]
+        systems["jax"] = _jax_loss_and_grads(jax, loss_fn, params, jnp.asarray(args[0]), jnp.asarray(args[4]))
+    else:
+        systems["jax"] = "jax not installed"
+    pytensor, pt = _pytensor()
+    if pytensor:
+        xst, wxt, wht, bt, h0t = pt.tensor3("xs"), pt.matrix("wx"), pt.matrix("wh"), pt.vector("b"), pt.matrix("h0")
+        states_t = pytensor.scan(lambda x_t, h: pt.tanh(x_t @ wxt + h @ wht + bt), sequences=xst, outputs_info=h0t,
+                                 return_updates=False)
+        loss_t = 0.5 * pt.mean(states_t ** 2)
+        pf = pytensor.function([xst, wxt, wht, bt, h0t], [loss_t] + pytensor.grad(loss_t, [wxt, wht, bt]))
+        systems["pytensor"] = lambda: pf(*args)
+    else:
+        systems["pytensor"] = "pytensor not installed"
+    return (lambda: _numpy_rnn_bptt(*args)), systems
+
+
+# ---------------------------------------------------------------- a convolutional network with gradients
+
+def _lenet_data(batch, seed):
+    """LeNet-5-sized parameters (conv 5x5 1->6, conv 5x5 6->16, dense 256->120->10), inputs and labels."""
+    rng = np.random.default_rng(seed)
+    shapes = [(6, 1, 5, 5), (6,), (16, 6, 5, 5), (16,), (256, 120), (120,), (120, 10), (10,)]
+    fan_in = [25, 1, 150, 1, 256, 1, 120, 1]
+    params = [rng.standard_normal(shape) / np.sqrt(n) for shape, n in zip(shapes, fan_in)]
+    return params, rng.standard_normal((batch, 1, 28, 28)), rng.integers(0, 10, batch)
+
+
+def _numpy_conv_valid(x, w):
+    """Valid cross-correlation by im2col: (N, C, H, W) with (O, C, k, k) -> (N, O, H-k+1, W-k+1)."""
+    windows = np.lib.stride_tricks.sliding_window_view(x, w.shape[2:], axis=(2, 3))
+    return np.tensordot(windows, w, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2)
+
+
+def _numpy_conv_backward(x, w, g):
+    """(dx, dw) of _numpy_conv_valid for the output gradient g."""
+    windows = np.lib.stride_tricks.sliding_window_view(x, w.shape[2:], axis=(2, 3))
+    dw = np.tensordot(g, windows, axes=([0, 2, 3], [0, 2, 3]))
+    columns = np.tensordot(w, g, axes=([0], [1]))  # (C, k, k, N, H', W')
+    dx = np.zeros((x.shape[1], x.shape[0]) + x.shape[2:])
+    out_h, out_w = g.shape[2:]
+    for i in range(w.shape[2]):
+        for j in range(w.shape[3]):
+            dx[:, :, i:i + out_h, j:j + out_w] += columns[:, i, j]
+    return dx.transpose(1, 0, 2, 3), dw
+
+
+def _numpy_pool2(a):
+    """2x2 max pooling (even sizes) and the mask of the first maximum of each window."""
+    n, c, h, w = a.shape
+    blocks = a.reshape(n, c, h // 2, 2, w // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h // 2, w // 2, 4)
+    first = blocks.argmax(axis=-1)
+    mask = np.arange(4) == first[..., None]
+    return blocks.max(axis=-1), mask
+
+
+def _numpy_unpool2(g, mask):
+    n, c, h, w, _ = mask.shape
+    return (mask * g[..., None]).reshape(n, c, h, w, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, 2 * h, 2 * w)
+
+
+def _numpy_lenet(x, labels, w1, b1, w2, b2, w3, b3, w4, b4):
+    """Hand-written forward and backward pass of the LeNet workload: [loss, 8 gradients]."""
+    a1 = np.maximum(_numpy_conv_valid(x, w1) + b1[:, None, None], 0)
+    p1, m1 = _numpy_pool2(a1)
+    a2 = np.maximum(_numpy_conv_valid(p1, w2) + b2[:, None, None], 0)
+    p2, m2 = _numpy_pool2(a2)
+    flat = p2.reshape(len(x), -1)
+    h = np.maximum(flat @ w3 + b3, 0)
+    z = h @ w4 + b4
+    z = z - z.max(axis=1, keepdims=True)
+    log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    n = len(x)
+    loss = -log_probs[np.arange(n), labels].mean()
+    dz = np.exp(log_probs)
+    dz[np.arange(n), labels] -= 1
+    dz /= n
+    dw4, db4 = h.T @ dz, dz.sum(axis=0)
+    dh = (dz @ w4.T) * (h > 0)
+    dw3, db3 = flat.T @ dh, dh.sum(axis=0)
+    da2 = _numpy_unpool2((dh @ w3.T).reshape(p2.shape), m2) * (a2 > 0)
+    dp1, dw2 = _numpy_conv_backward(p1, w2, da2)
+    da1 = _numpy_unpool2(dp1, m1) * (a1 > 0)
+    _, dw1 = _numpy_conv_backward(x, w1, da1)
+    return [loss, dw1, da1.sum(axis=(0, 2, 3)), dw2, da2.sum(axis=(0, 2, 3)), dw3, db3, dw4, db4]
+
+
+def symgraph_lenet_step():
+    """Loss and gradients of the LeNet workload as sg variables."""
+    x, labels = sg.tensor("x", shape=(None, 1, 28, 28)), sg.vector("labels", dtype="int64")
+    w1, w2 = sg.tensor("w1", shape=(6, 1, 5, 5)), sg.tensor("w2", shape=(16, 6, 5, 5))
+    w3, w4 = sg.matrix("w3"), sg.matrix("w4")
+    b1, b2, b3, b4 = (sg.vector(name) for name in ("b1", "b2", "b3", "b4"))
+    a1 = sg.max_pool(sg.relu(sg.conv(x, w1) + b1[:, None, None]), 2)
+    a2 = sg.max_pool(sg.relu(sg.conv(a1, w2) + b2[:, None, None]), 2)
+    h = sg.relu(a2.reshape((x.shape[0], 256)) @ w3 + b3)
+    loss = sg.categorical_crossentropy(h @ w4 + b4, labels, from_logits=True).mean()
+    params = [w1, b1, w2, b2, w3, b3, w4, b4]
+    return [x, labels] + params, [loss] + sg.grad(loss, params)
+
+
+def _pytensor_lenet(args):
+    """The PyTensor LeNet step, or why it is unavailable (PyTensor 2.x dropped conv2d and pool_2d)."""
+    pytensor, pt = _pytensor()
+    if not pytensor:
+        return "pytensor not installed"
+    try:
+        from pytensor.tensor.conv import conv2d as pt_conv2d
+        from pytensor.tensor.signal import pool_2d
+    except ImportError:
+        return f"pytensor {pytensor.__version__} has no conv2d/pool_2d"
+    xt, yt = pt.tensor4("x", dtype="float64"), pt.vector("y", dtype="int64")
+    ws = [pt.tensor4("w1"), pt.vector("b1"), pt.tensor4("w2"), pt.vector("b2"),
+          pt.matrix("w3"), pt.vector("b3"), pt.matrix("w4"), pt.vector("b4")]
+
+    def block(a, w, b):
+        a = pt.maximum(pt_conv2d(a, w, filter_flip=False) + b.dimshuffle("x", 0, "x", "x"), 0)
+        return pool_2d(a, (2, 2), ignore_border=True)
+
+    a = block(block(xt, ws[0], ws[1]), ws[2], ws[3]).flatten(2)
+    z = pt.maximum(a @ ws[4] + ws[5], 0) @ ws[6] + ws[7]
+    loss = -(z - pt.logsumexp(z, axis=1, keepdims=True))[pt.arange(xt.shape[0]), yt].mean()
+    pf = pytensor.function([xt, yt] + ws, [loss] + pytensor.grad(loss, ws))
+    return lambda: pf(*args)
+
+
+def lenet(quick):
+    batch = 16 if quick else 64
+    params, x_v, y_v = _lenet_data(batch, 5)
+    args = [x_v, y_v] + params
+    inputs, outputs = symgraph_lenet_step()
+    compiled = sg.function(inputs, outputs)
+    systems = {"symgraph": lambda: compiled(*args)}
+    jax, jnp = _jax_numpy()
+    if jax:
+        def loss_fn(ps, x, y):
+            w1, b1, w2, b2, w3, b3, w4, b4 = ps
+
+            def block(a, w, b):
+                a = jax.lax.conv_general_dilated(a, w, (1, 1), "VALID") + b[:, None, None]
+                a = jax.nn.relu(a)
+                return jax.lax.reduce_window(a, -jnp.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+
+            a = block(block(x, w1, b1), w2, b2).reshape(x.shape[0], -1)
+            z = jax.nn.relu(a @ w3 + b3) @ w4 + b4
+            return -jax.nn.log_softmax(z, axis=1)[jnp.arange(x.shape[0]), y].mean()
+
+        systems["jax"] = _jax_loss_and_grads(jax, loss_fn, [jnp.asarray(p) for p in params], jnp.asarray(x_v), jnp.asarray(y_v))
+    else:
+        systems["jax"] = "jax not installed"
+    systems["pytensor"] = _pytensor_lenet(args)
+    return (lambda: _numpy_lenet(*args)), systems
+
+
+# ---------------------------------------------------------------- linear algebra
+
+def _numpy_solve_and_grads(a, b):
+    """Hand-written loss 0.5*|solve(a, b)|^2 and its gradients: b's by the adjoint solve, a's its outer product."""
+    x = np.linalg.solve(a, b)
+    grad_b = np.linalg.solve(a.T, x)
+    return [0.5 * np.dot(x, x), -np.outer(grad_b, x), grad_b]
+
+
+def linalg_solve(quick):
+    n = 200 if quick else 500
+    rng = np.random.default_rng(6)
+    a_v = rng.standard_normal((n, n)) + n ** 0.5 * np.eye(n)
+    b_v = rng.standard_normal(n)
+    a, b = sg.matrix("a"), sg.vector("b")
+    x = sg.linalg.solve(a, b)
+    loss = 0.5 * sg.sum(x * x)
+    compiled = sg.function([a, b], [loss] + sg.grad(loss, [a, b]))
+    systems = {"symgraph": lambda: compiled(a_v, b_v)}
+    jax, jnp = _jax_numpy()
+    if jax:
+        def loss_fn(params):
+            x = jnp.linalg.solve(*params)
+            return 0.5 * jnp.sum(x * x)
+
+        step = jax.jit(jax.value_and_grad(loss_fn))
+        params = (jnp.asarray(a_v), jnp.asarray(b_v))
+
+        def jax_call():
+            value, grads = jax.block_until_ready(step(params))
+            return [value] + list(grads)
+
+        systems["jax"] = jax_call
+    else:
+        systems["jax"] = "jax not installed"
+    pytensor, pt = _pytensor()
+    if pytensor:
+        at, bt = pt.matrix("a"), pt.vector("b")
+        xt = pt.linalg.solve(at, bt)
+        loss_t = 0.5 * pt.sum(xt * xt)
+        pf = pytensor.function([at, bt], [loss_t] + pytensor.grad(loss_t, [at, bt]))
+        systems["pytensor"] = lambda: pf(a_v, b_v)
+    else:
+        systems["pytensor"] = "pytensor not installed"
+    return (lambda: _numpy_solve_and_grads(a_v, b_v)), systems
+
+
 WORKLOADS = {
     "ew_compute": (ew_compute, "exp(-x*x/2)*sin(3x) + log1p(x*x)*tanh(x), 4e6 float64"),
     "ew_memory": (ew_memory, "((a*b + c) * d - a) / (b + 2.0), four 1e7 float64 inputs"),
@@ -421,4 +675,7 @@ WORKLOADS = {
     "jacobian": (jacobian, "Jacobian of tanh(W x + b), R^300 -> R^300"),
     "jacobian_1000": (jacobian_1000, "Jacobian of tanh(W x + b), R^1000 -> R^1000"),
     "jacobian_mlp3": (jacobian_mlp3, "Jacobian of a 3-layer width-300 tanh MLP w.r.t. its input"),
+    "rnn_bptt": (rnn_bptt, "100-step tanh RNN, hidden 128, batch 32: loss + BPTT gradients"),
+    "lenet": (lenet, "LeNet-5 conv net (28x28, batch 64, float64): loss + 8 gradients"),
+    "linalg_solve": (linalg_solve, "0.5*|solve(A, b)|^2 and its gradients, A 500x500 float64"),
 }

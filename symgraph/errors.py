@@ -22,6 +22,20 @@ class ShapeError(ValueError):
     """
 
 
+class ScanError(ValueError):
+    """A loop that cannot run as given: a step whose outputs do not fit their initial values, sequences of
+    different lengths, a negative `n_steps` ... The message names the scan (its `name`) and the values.
+
+    Example:
+        >>> import symgraph as sg
+        >>> x = sg.matrix("x")
+        >>> sg.scan(lambda row, acc: acc + row, sequences=x, outputs_info=sg.constant(0.0))
+        Traceback (most recent call last):
+        ...
+        symgraph.errors.ScanError: scan: the step returns a value of type float64[?] for recurrent output 0, ...
+    """
+
+
 class DisconnectedInputError(ValueError):
     """`sg.grad` was asked for the gradient of an input that no path links to the cost.
 

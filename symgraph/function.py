@@ -21,6 +21,7 @@ from .function_args import check_shape, convert_argument
 from .graph.basic import Constant, SharedVariable, Variable
 from .graph.replace import clone_replace
 from .graph.traversal import graph_inputs
+from .ops.random import random_state_updates
 from .rewrite import optimize_graph
 from .rewrite.mode import get_mode
 
@@ -157,6 +158,10 @@ class Function:
                 _check_is_variable(old, "givens key")
                 replacements[old] = new if isinstance(new, Variable) else _constant_like(new, old)
             all_outputs = clone_replace(all_outputs, replacements)
+        # Draws from shared generator states advance them at every call unless an update is given.
+        state_updates = random_state_updates(all_outputs, [target for target, _ in update_pairs])
+        update_pairs += state_updates
+        all_outputs += [next_state for _, next_state in state_updates]
         self._check_unused(inputs, all_outputs, on_unused_input)
         self.mode = get_mode(mode)
         with _collection_paused():

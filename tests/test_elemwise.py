@@ -46,13 +46,15 @@ REFERENCE = {
     "ge": np.greater_equal,
     "erf": scipy.special.erf,
     "erfc": scipy.special.erfc,
+    "gammaln": scipy.special.gammaln,
+    "digamma": scipy.special.digamma,
     "sigmoid": _sigmoid,
     "softplus": _softplus,
     "relu": _relu,
 }
 """Row name -> the NumPy/SciPy function it must agree with, where it is not `np.<name>`."""
 
-FLOAT_FUNCTION_DTYPE = {"erf", "erfc"}
+FLOAT_FUNCTION_DTYPE = {"erf", "erfc", "gammaln", "digamma"}
 """Rows whose dtype follows NumPy's float functions (`np.sin`) rather than SciPy's loops, so that the
 result does not depend on SciPy being installed (SciPy gives float64 for bool and int8)."""
 
@@ -70,6 +72,7 @@ DOMAINS = {
     "true_divide": ((-3, 3), (0.5, 3)),
     "floor_divide": ((-3, 3), (0.5, 3)),
     "mod": ((-3, 3), (0.5, 3)),
+    "fmod": ((-3, 3), (0.5, 3)),
     "power": ((0.5, 2), (0, 3)),
 }
 """Row name -> (low, high) per operand: where the function is defined (integers: the ints inside)."""

@@ -13,6 +13,9 @@ EXPECTED_OUTPUT = {
     "backprop.py": ["softmax(z) - onehot(y)", "W with inactive rows zeroed", "equals J_outer @ J_inner: True"],
     "jacobian_hessian.py": ["Jacobian of", "Hessian", "forward and reverse mode agree"],
     "benchmark_compiled.py": ["ratio", "nodes:"],
+    "rnn_char.py": ["step  300", "trained 300 steps", "sample:"],
+    "denoising_autoencoder.py": ["epoch 15", "loss decreased: True", "replaying the stream gives the same loss: True"],
+    "lenet.py": ["epoch 1: mean training loss", "training loss went down from", ": True", "test accuracy"],
 }
 
 

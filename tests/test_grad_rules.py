@@ -39,12 +39,15 @@ ELEMENTWISE_UNARY = [
     ("arctan", "real"), ("sinh", "real"), ("cosh", "real"), ("tanh", "real"), ("arcsinh", "real"),
     ("arccosh", "above_one"), ("arctanh", "unit"), ("floor", "real"), ("ceil", "real"), ("round", "real"),
     ("erf", "real"), ("erfc", "real"), ("sigmoid", "real"), ("softplus", "real"), ("relu", "real"),
+    ("sinc", "real"), ("deg2rad", "real"), ("rad2deg", "real"), ("gammaln", "positive"), ("digamma", "positive"),
+    ("nan_to_num", "real"),
 ]
 
 ELEMENTWISE_BINARY = [
     ("add", "real"), ("subtract", "real"), ("multiply", "real"), ("true_divide", "positive"),
     ("divide", "positive"), ("floor_divide", "positive"), ("mod", "positive"), ("power", "positive"),
-    ("maximum", "real"), ("minimum", "real"), ("arctan2", "real"),
+    ("maximum", "real"), ("minimum", "real"), ("arctan2", "real"), ("hypot", "real"), ("logaddexp", "real"),
+    ("logaddexp2", "real"), ("fmod", "positive"), ("copysign", "real"), ("heaviside", "real"),
 ]
 
 BROADCASTS = [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 1), (1, 4)), ((), (3,)), ((2, 1, 3), (4, 1))]
@@ -124,9 +127,36 @@ CASES = (
         case("log_softmax", lambda x: sg.log_softmax(x * 500, axis=0), [(3, 2)], label="large"),
         case("cumsum", lambda x: sg.cumsum(x, axis=1), [(3, 4)]),
         case("cumsum", lambda x: sg.cumsum(x), [(3, 4)], label="flat"),
+        case("cumprod", lambda x: sg.cumprod(x, axis=1), [(3, 4)]),
+        case("cumprod", lambda x: sg.cumprod(sg.concatenate([x[:2], sg.zeros(1), x[2:]])), [(4,)], label="with_zero"),
+        # Matrix helpers and the shape and creation compositions of issue 14.
+        case("trace", lambda x: sg.trace(x, offset=1), [(3, 4)]),
+        case("diag", lambda x: sg.diag(x, k=-1), [(3,)]),
+        case("kron", sg.kron, [(2, 2), (3,)]),
+        case("pad", lambda x: sg.pad(x, ((1, 2), (4, 0)), mode="reflect"), [(3, 2)]),
+        case("linspace", lambda a, b: sg.linspace(a, b, 7), [(), (2,)]),
         case("categorical_crossentropy", lambda z: sg.categorical_crossentropy(sg.softmax(z), ONE_HOT), [(3, 4)]),
         case("categorical_crossentropy", lambda z: sg.categorical_crossentropy(sg.softmax(z), np.array([1, 3, 0])),
              [(3, 4)], label="labels"),
+        case("binary_crossentropy", lambda z: sg.binary_crossentropy(sg.sigmoid(z), ONE_HOT), [(3, 4)]),
+        case("binary_crossentropy", lambda z, t: sg.binary_crossentropy(z, t, from_logits=True), [(3, 4), (4,)],
+             label="logits"),
+        case("categorical_crossentropy", lambda z: sg.categorical_crossentropy(z, np.array([1, 3, 0]), from_logits=True),
+             [(3, 4)], label="logits"),
+        # Sorting and gathering.
+        case("sort", lambda x: sg.sort(x, axis=0), [(3, 4)]),
+        case("sort", lambda x: sg.sort(x, axis=None), [(3, 4)], label="flat"),
+        case("partition", lambda x: sg.partition(x, 1), [(3, 4)]),
+        case("take", lambda x: sg.take(x, np.array([[2, 0], [2, 2]]), axis=1), [(2, 3)]),
+        case("take_along_axis", lambda x: sg.take_along_axis(x, np.array([[0, 0, 1]]), 0), [(2, 3)]),
+        case("put_along_axis", lambda x, v: sg.put_along_axis(x, np.array([[1], [0]]), v, 1), [(2, 3), (2, 1)]),
+        # Convolution and pooling.
+        case("conv", lambda x, w: sg.conv(x, w, stride=2, padding="same"), [(2, 2, 5, 4), (3, 2, 3, 2)]),
+        case("conv", lambda x, w: sg.conv(x, w, padding=1, dilation=2, groups=2), [(1, 4, 6), (2, 2, 2)], label="1d_groups"),
+        case("conv2d", lambda x, w: sg.conv2d(x, w, border_mode=(1, 0), subsample=(1, 2), data_format="NHWC"), [(1, 4, 4, 2), (2, 2, 3, 3)]),
+        case("max_pool", lambda x: sg.max_pool(x, 2, stride=1), [(2, 2, 3, 4)]),
+        case("avg_pool", lambda x: sg.avg_pool(x, (2, 3), padding="same", count_include_pad=False), [(1, 2, 4, 5)]),
+        case("one_hot", lambda x: sg.one_hot(np.array([2, 0]), 3) * x, [(2, 3)]),
         # Creation with a differentiable fill value, and constant-shaped helpers inside graphs.
         case("full", lambda v: sg.full((2, 3), v), [(3,)]),
         case("full_like", lambda x, v: sg.full_like(x, v) * x, [(2, 3), ()]),
@@ -145,6 +175,8 @@ NOT_DIFFERENTIABLE = {
     "eq", "neq", "lt", "le", "gt", "ge",
     # Its gradient is zero by definition, which finite differences cannot see (tested in test_grad.py).
     "stop_gradient",
+    # Integer results (indices): no gradient (tested in test_ops_sorting.py); unique refuses to build.
+    "argsort", "argpartition", "searchsorted", "unique",
 }
 
 API_OPERATIONS = """
@@ -193,6 +225,9 @@ _ROW_POINTS = {
     "true_divide": lambda rng: [rng.normal(), rng.uniform(0.5, 2)],
     "floor_divide": lambda rng: [rng.uniform(0.1, 5), rng.uniform(0.5, 2)],
     "mod": lambda rng: [rng.uniform(0.1, 5), rng.uniform(0.5, 2)],
+    "fmod": lambda rng: [rng.uniform(-5, 5), rng.uniform(0.5, 2)],
+    "gammaln": lambda rng: [rng.uniform(0.1, 5)],
+    "digamma": lambda rng: [rng.uniform(0.1, 5)],
     "power": lambda rng: [rng.uniform(0.5, 2), rng.normal()],
     "log": lambda rng: [rng.uniform(0.5, 2)],
     "log2": lambda rng: [rng.uniform(0.5, 2)],
@@ -292,6 +327,9 @@ def _all_op_classes():
 NON_DIFFERENTIABLE_OPS = {
     "Fused": "fusion runs after differentiation, on compiled graphs only",
     "PerSliceLoop": "the batching fallback of sg.jacobian for ops without a batching rule",
+    "LazyIfElse": "the compiled form of IfElse, made after differentiation by the lazy_ifelse pass",
+    "LuFactor": "built by the specialize rewrite solve_to_lu_solve, after differentiation",
+    "LuSolve": "built by the specialize rewrite solve_to_lu_solve, after differentiation",
 }
 
 

@@ -2,9 +2,10 @@
 
 `vectorize(outputs, {x: x_batch}, size)` rebuilds `outputs` with each `x` replaced by `x_batch`, which
 holds a leading batch axis of `size` entries. Every node that depends on a batched variable is rebuilt by
-the batching rule of its op type (`BATCHING_RULES`, the one table of rules); its outputs carry the batch
-as their leading axis too. Ops without a rule fall back to `PerSliceLoop`, which runs the op once per
-batch entry in Python: correct for any op, but slower.
+the batching rule of its op type (`BATCHING_RULES`, the one table of rules; random draws are rebuilt by
+`batch_draw`, which needs the batch size); its outputs carry the batch as their leading axis too. Ops
+without a rule fall back to `PerSliceLoop`, which runs the op once per batch entry in Python: correct
+for any op, but slower.
 
 `sg.jacobian` batches a vector-Jacobian product over the rows of the identity, so one graph computes all
 rows with matrix-sized kernels, as JAX's `jacrev` does.
@@ -21,20 +22,28 @@ import string
 import numpy as np
 
 from ..errors import NotDifferentiableError
-from ..graph.basic import constant
+from ..graph.basic import Variable, apply_op, constant
 from ..graph.op import Op
 from ..graph.traversal import toposort
-from ..graph.type import TensorType
+from ..graph.type import TensorType, broadcast_static_shapes
+from ..graph.replace import clone_replace
+from ..ops.convolution import Conv, ConvInputGrad, MaxPool, MaxPoolGather, MaxPoolScatter, SumPool, SumPoolTranspose
 from ..ops.creation import Full
-from ..ops.elemwise import Elemwise, cast
+from ..ops.custom import OpFromGraph
+from ..ops.elemwise import Elemwise, cast, maximum
 from ..ops.gradient_ops import FitShape, StopGradient, stop_gradient
 from ..ops.indexing import SYMBOLIC, AdvancedIndex, BasicIndex, IndexWrite, entry_kind, index_op, indexed_type
 from ..ops.linalg import Einsum, MatMul, TensorDot, matmul, tensordot
-from ..ops.nnet import CumSum, LogSoftmax, Softmax
+from ..ops.linalg_decomp import Cholesky, Det, Inv, Pinv, SlogDet, Solve, SolveTriangular
+from ..ops.linalg_spectral import QR, SVD, Eigh, Eigvalsh
+from ..ops.loops import Scan, depends_on
+from ..ops.nnet import CumProd, CumSum, LogSoftmax, Softmax
+from ..ops.random import ELEMENTWISE_DISTRIBUTIONS, DrawLoop, RandomVariable, draw_with_size, is_draw
 from ..ops.reduce import Reduce
 from ..ops.shape import BroadcastTo, Concatenate, DimShuffle, NEW_AXIS, Reshape, Stack, broadcast_to, expand_dims
 from ..ops.shape import reshape, squeeze, swapaxes, transpose
-from ..ops.shape_of import Shape, shape_of
+from ..ops.shape_of import Shape, shape_of, symbolic_sizes
+from ..ops.sorting import ArgPartition, ArgSort, SearchSorted, Sort
 
 _WHOLE_AXIS = ("slice", None, None, None)
 """The index entry of a full slice `:` (see symgraph.ops.indexing), which keeps the batch axis."""
@@ -61,11 +70,6 @@ def batch_size(batched_var):
     """The batch size of a batched variable: an int when static, else a symbolic int64 scalar."""
     size = batched_var.type.shape[0]
     return size if size is not None else shape_of(batched_var)[0]
-
-
-def symbolic_sizes(var):
-    """`var`'s shape as a tuple of ints (static sizes) and symbolic int64 scalars."""
-    return tuple(size if size is not None else shape_of(var)[axis] for axis, size in enumerate(var.type.shape))
 
 
 def with_batch(var, size):
@@ -115,6 +119,47 @@ def _batch_normalizer(node, inputs, batched):
 @batching_rule(CumSum)
 def _batch_cumsum(node, inputs, batched):
     return _all_batched(CumSum(node.op.axis + 1, node.op.reverse)(inputs[0]))
+
+
+@batching_rule(CumProd)
+def _batch_cumprod(node, inputs, batched):
+    return _all_batched(CumProd(node.op.axis + 1)(inputs[0]))
+
+
+@batching_rule(Sort, ArgSort)
+def _batch_sort(node, inputs, batched):
+    return _all_batched(type(node.op)(node.op.axis + 1, node.op.kind)(inputs[0]))
+
+
+@batching_rule(ArgPartition)
+def _batch_argpartition(node, inputs, batched):
+    return _all_batched(ArgPartition(node.op.kth, node.op.axis + 1)(inputs[0]))
+
+
+@batching_rule(SearchSorted)
+def _batch_searchsorted(node, inputs, batched):
+    if batched[0]:
+        return _batch_by_loop(node, inputs, batched)  # NumPy searches one sorted vector
+    return _all_batched(node.op(*inputs))
+
+
+@batching_rule(Conv, ConvInputGrad)
+def _batch_conv(node, inputs, batched):
+    if any(batched[1:]):
+        return _batch_by_loop(node, inputs, batched)  # a batch of kernels: one convolution per kernel set
+    # The batch axis merges into the image axis: one convolution over all images.
+    first, *rest = inputs
+    merged = reshape(first, (-1,) + symbolic_sizes(first)[2:])
+    result = node.op(merged, *rest)
+    return _all_batched(reshape(result, (batch_size(first), -1) + symbolic_sizes(result)[1:]))
+
+
+@batching_rule(MaxPool, SumPool, MaxPoolScatter, MaxPoolGather, SumPoolTranspose)
+def _batch_pool(node, inputs, batched):
+    # Pooling acts on trailing axes: the batch axis is one more leading axis. Shape inputs stay as they are.
+    tensors = 1 if isinstance(node.op, SumPoolTranspose) else len(inputs)
+    aligned = _materialized(inputs[:tensors], batched[:tensors])
+    return _all_batched(node.op(*aligned, *inputs[tensors:]))
 
 
 @batching_rule(DimShuffle)
@@ -191,10 +236,53 @@ def _batch_axis_after_indexing(index, index_inputs):
     return block_ndim
 
 
-def _move_axis(var, source, destination):
+def move_axis(var, source, destination):
+    """`var` with axis `source` moved to position `destination` (the other axes keep their order)."""
     order = [axis for axis in range(var.ndim) if axis != source]
     order.insert(destination, source)
     return transpose(var, order) if source != destination else var
+
+
+@batching_rule(Scan)
+def _batch_scan(node, inputs, batched):
+    """A loop over batched values is one loop whose step is batched: sequences and state buffers carry the
+    batch as their second axis inside the loop, the step graph is vectorized, and the results get the
+    batch back in front. A state becomes batched when its initial value or its step depends on anything
+    batched. A batched number of steps, or a stop condition that depends on a batched value, would make
+    the entries loop differently: those run once per entry."""
+    op = node.op
+    n_steps, sequences, initial, captured = op.split_outer_inputs(inputs)
+    flags = op.split_outer_inputs(batched)
+    if flags[0]:
+        return _batch_by_loop(node, inputs, batched)
+    size = batch_size(next(v for v, b in zip(inputs, batched) if b))
+    taps = op.tap_placeholders()
+    state_batched = list(flags[2])
+    while True:
+        marked = [p for p, b in zip(op.sequence_placeholders(), flags[1]) if b]
+        marked += [p for p, b in zip(op.captured_placeholders(), flags[3]) if b]
+        marked += [p for ps, b in zip(taps, state_batched) for p in ps if b]
+        dependent, _ = depends_on(list(op.inner_outputs), marked)
+        grown = [b or id(nxt) in dependent for b, nxt in zip(state_batched, op.next_states())]
+        if grown == state_batched:
+            break
+        state_batched = grown
+    if op.until and id(op.condition()) in dependent:
+        return _batch_by_loop(node, inputs, batched)
+    replaced = {p: Variable(TensorType(p.dtype, (None,) + p.type.shape), None, 0, p.name) for p in marked}
+    wanted = [nxt for nxt, b in zip(op.next_states(), state_batched) if b] + list(op.plain_outputs())
+    vectorized = iter(vectorize(wanted, replaced, size))
+    inner_outputs = [next(vectorized) if b else nxt for nxt, b in zip(op.next_states(), state_batched)]
+    inner_outputs += [next(vectorized) for _ in op.plain_outputs()]
+    inner_outputs += [op.condition()] if op.until else []
+    new_op = op.replaced(inner_inputs=tuple(replaced.get(p, p) for p in op.inner_inputs), inner_outputs=tuple(inner_outputs))
+    new_sequences = [move_axis(s, 0, 1) if b else s for s, b in zip(sequences, flags[1])]
+    new_initial = [move_axis(init if b else with_batch(init, size), 0, 1) if batch else init
+                   for init, b, batch in zip(initial, flags[2], state_batched)]
+    results = new_op(n_steps, *new_sequences, *new_initial, *captured)
+    results = results if isinstance(results, list) else [results]
+    pairs = [(move_axis(r, 1, 0), True) if b else (r, False) for r, b in zip(results, state_batched)]
+    return pairs + [(move_axis(r, 1, 0), True) for r in results[op.n_states:]]
 
 
 @batching_rule(BasicIndex, AdvancedIndex)
@@ -203,7 +291,7 @@ def _batch_index(node, inputs, batched):
         return _batch_by_loop(node, inputs, batched)
     x, *index_inputs = inputs
     result = index_op((_WHOLE_AXIS,) + node.op.index)(x, *index_inputs)
-    return _all_batched(_move_axis(result, _batch_axis_after_indexing(node.op.index, index_inputs), 0))
+    return _all_batched(move_axis(result, _batch_axis_after_indexing(node.op.index, index_inputs), 0))
 
 
 @batching_rule(IndexWrite)
@@ -220,7 +308,7 @@ def _batch_index_write(node, inputs, batched):
         value = with_batch(value, size)  # the region's batch axis sits inside it: give the value one too
     if batched[1] or batch_axis:
         region = indexed_type(op.name, op.index, node.inputs[0].type, [v.type for v in index_inputs])
-        value = _move_axis(_align(value, region.ndim), 0, batch_axis)
+        value = move_axis(_align(value, region.ndim), 0, batch_axis)
     return _all_batched(IndexWrite((_WHOLE_AXIS,) + op.index, op.mode)(x, value, *index_inputs))
 
 
@@ -286,6 +374,29 @@ def _batch_einsum(node, inputs, batched):
     return _all_batched(Einsum(f"{','.join(terms)}->{label}{output}")(*inputs))
 
 
+@batching_rule(Inv, Det, SlogDet, Cholesky, Pinv, QR, SVD, Eigh, Eigvalsh)
+def _batch_matrix_stack(node, inputs, batched):
+    """numpy.linalg ops treat leading axes as a stack of matrices: the batch axis is one more of them."""
+    return _all_batched(node.op(inputs[0]))
+
+
+@batching_rule(Solve, SolveTriangular)
+def _batch_solve(node, inputs, batched):
+    """Solves broadcast their stacks' batch axes: pad each batched operand's stack so the batch axis
+    stays in front, and solve a batched vector right-hand side as one column (a 2-d b is a matrix)."""
+    a, b = inputs
+    vector = node.inputs[1].ndim == 1
+    stack_a = node.inputs[0].ndim - 2
+    stack_b = 0 if vector else node.inputs[1].ndim - 2
+    depth = max(stack_a, stack_b)
+    if batched[0]:
+        a = _pad_stack(a, depth - stack_a)
+    if batched[1]:
+        b = _pad_stack(expand_dims(b, -1) if vector else b, depth - stack_b)
+    result = node.op(a, b)
+    return _all_batched(squeeze(result, -1) if vector and batched[1] else result)
+
+
 @batching_rule(Full)
 def _batch_full(node, inputs, batched):
     if any(batched[1:]):
@@ -293,6 +404,66 @@ def _batch_full(node, inputs, batched):
     value = _align(inputs[0], len(node.op.shape))
     sizes = (batch_size(value),) + _target_sizes(node.op, inputs[1:])
     return _all_batched(cast(broadcast_to(value, sizes), node.op.dtype))
+
+
+@batching_rule(OpFromGraph)
+def _batch_op_from_graph(node, inputs, batched):
+    """The inner graph, rebuilt on the node's inputs and batched by the rules of its own ops."""
+    op = node.op
+    cores = [Variable(TensorType(v.dtype, v.type.shape[1:])) if b else None for v, b in zip(inputs, batched)]
+    substituted = clone_replace(op.inner_outputs, {inner: core if b else v for inner, core, v, b
+                                                   in zip(op.inner_inputs, cores, inputs, batched)})
+    size = batch_size(next(v for v, b in zip(inputs, batched) if b))
+    mapping = {core: v for core, v, b in zip(cores, inputs, batched) if b}
+    return _all_batched(vectorize(substituted, mapping, size))
+
+
+def _broadcast_sizes(shapes):
+    """The broadcast of `shapes` (tuples of ints and symbolic int64 scalars), NumPy's rule: a size unknown
+    while building is 1 or the common size at run time, so the largest candidate is the result."""
+    ndim = max((len(shape) for shape in shapes), default=0)
+    padded = [(1,) * (ndim - len(shape)) + tuple(shape) for shape in shapes]
+    static = broadcast_static_shapes(*(tuple(s if isinstance(s, int) else None for s in shape) for shape in padded))
+    sizes = []
+    for axis, known in enumerate(static):
+        candidates = [shape[axis] for shape in padded if not isinstance(shape[axis], int)]
+        if known is not None or not candidates:
+            sizes.append(known)
+            continue
+        size = candidates[0]
+        for other in candidates[1:]:
+            size = maximum(size, other)
+        sizes.append(size)
+    return tuple(sizes)
+
+
+def batch_draw(node, inputs, batched, size):
+    """A draw (`is_draw(node)`) rebuilt to give one independent sample per batch entry of `size`.
+
+    With an unbatched state: one draw with a leading batch axis where the distribution's parameters
+    broadcast, else a DrawLoop that threads the state through the entries. A batch of states (a vmap
+    over keys) draws entry by entry, each from its own state, as the per-slice fallback does.
+    """
+    if batched[0]:
+        return _batch_by_loop(node, inputs, batched)
+    op = node.op
+    if isinstance(op, RandomVariable) and op.distribution in ELEMENTWISE_DISTRIBUTIONS:
+        params, size_input = op._split(inputs[1:])
+        if size_input is None or not batched[-1]:
+            params_batched = batched[1:1 + len(params)]
+            if op.shape is None:
+                core = _broadcast_sizes([symbolic_sizes(p)[1:] if b else symbolic_sizes(p)
+                                         for p, b in zip(params, params_batched)])
+            else:
+                core = _target_sizes(op, [] if size_input is None else [size_input])
+            aligned = [_align(p, len(core)) if b else p for p, b in zip(params, params_batched)]
+            next_state, sample = draw_with_size(op, inputs[0], aligned, (size,) + core)
+            return [(next_state, False), (sample, True)]
+    rest, rest_batched = list(inputs[1:]), list(batched[1:])
+    if not any(rest_batched):
+        rest[0], rest_batched[0] = with_batch(rest[0], size), True
+    next_state, samples = DrawLoop(op, rest_batched)(inputs[0], *rest)
+    return [(next_state, False), (samples, True)]
 
 
 class PerSliceLoop(Op):
@@ -306,6 +477,9 @@ class PerSliceLoop(Op):
     def __init__(self, op, batched):
         self.op = op
         self.batched = tuple(batched)
+
+    batching_fallback = True
+    """Listed in `f.report` as a batching fallback."""
 
     @property
     def nout(self):
@@ -358,9 +532,13 @@ def _batch_by_loop(node, inputs, batched):
     return _all_batched(results)
 
 
-def vectorize(outputs, batched_inputs, size):
+def vectorize(outputs, batched_inputs, size, independent_draws=False):
     """`outputs` rebuilt for batched inputs: `batched_inputs` maps variables to versions with a leading
     batch axis of `size` entries (an int or a symbolic int scalar); every result has that leading axis.
+
+    Random draws that depend on a batched variable give one sample per entry; with
+    `independent_draws` (as `sg.vmap` asks), every draw does, even one that depends on nothing
+    batched. Otherwise such a draw is shared by all entries (`sg.jacobian`'s rows see one sample).
 
     Example:
         >>> import symgraph as sg
@@ -374,10 +552,19 @@ def vectorize(outputs, batched_inputs, size):
     for node in toposort(outputs, stop_at=list(batched_inputs)):
         entries = [memo.get(id(v), (v, False)) for v in node.inputs]
         batched = [b for _, b in entries]
-        if not any(batched):
+        if is_draw(node) and (independent_draws or any(batched)):
+            results = batch_draw(node, [v for v, _ in entries], batched, size)
+        elif not any(batched):
+            values = tuple(v for v, _ in entries)
+            if any(new is not old for new, old in zip(values, node.inputs)):
+                # An unbatched input was rebuilt (the core shape of a batched value): rebuild the node on it.
+                rebuilt = apply_op(node.op, values, node.site)
+                for out, new_out in zip(node.outputs, rebuilt.outputs):
+                    memo[id(out)] = (new_out, False)
             continue
-        rule = BATCHING_RULES.get(type(node.op), _batch_by_loop)
-        results = rule(node, [v for v, _ in entries], batched)
+        else:
+            rule = BATCHING_RULES.get(type(node.op), _batch_by_loop)
+            results = rule(node, [v for v, _ in entries], batched)
         for out, result in zip(node.outputs, results):
             memo[id(out)] = result
     results = []

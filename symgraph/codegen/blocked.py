@@ -39,9 +39,10 @@ better but makes twice as many Python-level calls)."""
 STEP_NANOSECONDS = dict.fromkeys(
     ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "reciprocal", "sinh", "cosh", "tan", "tanh",
      "arcsin", "arccos", "arctan", "arctanh", "arcsinh", "arctan2", "power", "where", "clip", "sign", "relu",
-     "logical_and", "logical_or", "logical_xor", "logical_not"], 1.0)
+     "logical_and", "logical_or", "logical_xor", "logical_not", "copysign", "heaviside", "deg2rad", "rad2deg"], 1.0)
 STEP_NANOSECONDS.update(dict.fromkeys(
-    ["sin", "cos", "erf", "erfc", "arccosh", "mod", "floor_divide", "sigmoid", "softplus"], 8.0))
+    ["sin", "cos", "erf", "erfc", "arccosh", "mod", "floor_divide", "sigmoid", "softplus", "hypot", "logaddexp",
+     "logaddexp2", "fmod", "sinc", "gammaln", "digamma", "polygamma"], 8.0))
 """Single-thread time per float64 element of each element-wise row, in three tiers read off a measurement
 of every row on 32K elements (rows not listed, the arithmetic and comparisons, take about 0.3 ns)."""
 DEFAULT_STEP_NANOSECONDS = 0.3

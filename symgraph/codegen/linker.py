@@ -121,9 +121,11 @@ class _NodeCode:
 
 
 def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_guard=False, reuse_buffers=False,
-                function_name=None):
+                prefix="v", overwritable=None, function_name=None):
     """Append one statement (or a few) per scheduled node; return (result names, scheduled nodes, number
-    of nodes that may write into an operand's array).
+    of nodes that may write into an operand's array). Intermediate values are named `prefix` plus a counter
+    (a loop's body, written inside its function, has a prefix of its own). `overwritable`: {node: input
+    positions} the caller knows may be written into besides the memory plan's (a loop's own state arrays).
 
     With `nan_guard`, each floating-point output is checked right after its node and the first one
     holding NaN or inf raises FloatingPointError naming the node. With `reuse_buffers`, element-wise
@@ -144,13 +146,15 @@ def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_gua
     nodes = toposort(outputs, stop_at=inputs)
     dead_after = _dead_after(nodes, outputs)
     reusable = reusable_operands(nodes, outputs) if reuse_buffers else {}
+    if overwritable:
+        reusable = {**reusable, **overwritable}
     counter = itertools.count()
     codes = []
     for node in nodes:
         in_names = [name_of(var) for var in node.inputs]
         out_names = []
         for out in node.outputs:
-            out_name = f"v{next(counter)}"
+            out_name = f"{prefix}{next(counter)}"
             names[id(out)] = out_name
             out_names.append(out_name)
         lines = []
@@ -431,7 +435,8 @@ def _link_entry(inputs, shared, outputs, spec, name, params, keywords):
     try_line = len(source.lines)
     source.add(f"{indent}try:")
     results, nodes, buffer_reuses = _write_body(source, indent + "    ", inputs + shared, params + shared_names,
-                                                outputs, namespace, spec.nan_guard, spec.reuse_buffers, name)
+                                                outputs, namespace, spec.nan_guard, spec.reuse_buffers,
+                                                function_name=name)
     if nodes:
         source.add(f"{indent}except Exception as exc:")
         source.add(f"{indent}    raise locate(exc) from exc")

@@ -64,7 +64,7 @@ def _may_alias(node, position):
     return True
 
 
-def _computes_in_place(node):
+def computes_in_place(node):
     """Can `node` write its result into an operand's array (an element-wise ufunc or kernel)?"""
     return _ends_in_ufunc(node.op) or type(node.op) is FusedReduce
 
@@ -87,7 +87,7 @@ def reusable_operands(nodes, outputs):
     kept = set(outputs)
     plan = {}
     for node in nodes:
-        if not _computes_in_place(node):
+        if not computes_in_place(node):
             continue
         positions = [position for position, var in enumerate(node.inputs)
                      if last_reader.get(var) is node and var not in kept and var not in aliased and var.ndim > 0

@@ -30,6 +30,13 @@ class Namespace:
         self.globals = dict(base or {})
         self._names_by_id = {}
         self._count = 0
+        self._blocks = 0
+
+    def block_prefix(self) -> str:
+        """A fresh prefix for the local names of a nested block (a loop's body): `s0_`, `s1_`, ..."""
+        prefix = f"s{self._blocks}_"
+        self._blocks += 1
+        return prefix
 
     def bind(self, obj, hint: str, exact=False) -> str:
         """The global name under which `obj` is visible to the generated code (bound once).

@@ -98,3 +98,4 @@ def _lower_elemwise(node, input_names, namespace):
 from . import lower_ops_b  # noqa: E402,F401  (registers the shape and indexing lowerings)
 from . import lower_ops_a  # noqa: E402,F401  (registers the reduction, product and creation lowerings)
 from . import fused_lowering  # noqa: E402,F401  (registers the lowering of fused element-wise kernels)
+from . import loop_lowering  # noqa: E402,F401  (registers the lowering of loops and lazy branches)

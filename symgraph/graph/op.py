@@ -5,7 +5,9 @@ An op is a small immutable object, compared and hashed by its parameters (`__pro
 - `perform(*values)`: the NumPy reference implementation (one array, or a tuple for several outputs);
 - `pullback(inputs, outputs, output_grads)`: the vector-Jacobian product as symbolic nodes;
 - `pushforward(inputs, outputs, tangents)`: the Jacobian-vector product as symbolic nodes;
-- `infer_shape(inputs, outputs)`: symbolic output shapes from the inputs (optional).
+- `infer_shape(inputs, outputs)`: symbolic output shapes from the inputs (optional);
+- `pure`: False for ops that must run at every call of a compiled function (random draws), which
+  rewrites never fold into constants.
 
 Example:
     >>> import symgraph as sg
@@ -22,6 +24,7 @@ class Op:
 
     __props__: tuple = ()
     nout = 1
+    pure = True
 
     @property
     def name(self) -> str:

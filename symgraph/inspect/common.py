@@ -77,6 +77,11 @@ def inner_names(op):
     return None if names is None else [str(n) for n in names]
 
 
+def inner_graphs(op):
+    """The (title, outputs) of each inner graph an op holds (a loop's step, a branch), for the printers."""
+    return getattr(op, "inner_graphs", ())
+
+
 def op_label(op) -> str:
     """The op with its parameters, on one line: `sum{axis=(0,), keepdims=False}`, `exp`, `fused`.
 

@@ -15,7 +15,8 @@ import os
 import shutil
 import subprocess
 
-from .common import format_constant, inner_names, leaf_kind, op_label, view_of
+from ..graph.traversal import toposort
+from .common import format_constant, inner_graphs, inner_names, leaf_kind, one_line, op_label, view_of
 
 RENDER_FORMATS = ("svg", "png", "pdf")
 
@@ -95,6 +96,9 @@ def _apply_attributes(node):
     inner = inner_names(node.op)
     if inner is not None:
         attributes["inner"] = inner
+    graphs = inner_graphs(node.op)
+    if graphs:  # a loop or branch: the operations of its inner graphs, in order
+        attributes["inner"] = [one_line(n.op.name) for _, outputs in graphs for n in toposort(list(outputs))]
     return attributes
 
 

@@ -20,6 +20,7 @@ import string
 from .common import (
     display_name,
     format_constant,
+    inner_graphs,
     inner_names,
     is_compact_constant,
     kernel_label,
@@ -42,6 +43,7 @@ def debugprint(obj, file=None, print_site=False, style="tree") -> str:
     parameters, the dtype and static shape (`float64[?,3]`), and the variable's name if it has one.
     `style="tree"` (default) indents inputs below the node that uses them; `style="flat"` lists every leaf
     and node once, in order, like a jaxpr. `print_site=True` appends where user code created each node.
+    The inner graph of a user-defined op (`sg.OpFromGraph`) is listed after the graph that uses it.
     To see a graph before and after optimization side by side, use `symgraph.inspect.compare`.
 
     Example:
@@ -62,11 +64,27 @@ def debugprint(obj, file=None, print_site=False, style="tree") -> str:
     if style not in STYLES:
         raise ValueError(f"debugprint: style must be one of {STYLES}, got {style!r}")
     view = view_of(obj, "debugprint")
-    lines = tree_lines(view, print_site) if style == "tree" else flat_lines(view, print_site)
+    lines = _lines(view, print_site, style)
     text = "\n".join(lines)
     if file is not None:  # exactly the returned text, so that what was written and returned compare equal
         file.write(text)
     return text
+
+
+def _lines(view, print_site, style):
+    """The lines of `view` in `style`, then those of the inner graph of each op that has one
+    (an OpFromGraph), once per op."""
+    lines = tree_lines(view, print_site) if style == "tree" else flat_lines(view, print_site)
+    seen = set()
+    for node in view.nodes:
+        inner = getattr(node.op, "inner_outputs", None)
+        # Loops and branches print their inner graphs in place (`inner_graphs`), not once after the graph.
+        if inner is None or inner_graphs(node.op) or id(node.op) in seen:
+            continue
+        seen.add(id(node.op))
+        lines += ["", f"Inner graph of {op_label(node.op)}:"]
+        lines += ["  " + line for line in _lines(view_of(list(inner), "debugprint"), print_site, style)]
+    return lines
 
 
 def _site_comment(node, print_site):
@@ -145,6 +163,9 @@ def tree_lines(view, print_site=False):
             bar = "│  " if node.inputs else "   "
             for inner in inner_names(node.op) or ():
                 lines.append(f"{tail}{bar}· {one_line(inner)}")
+            for title, inner_outputs in inner_graphs(node.op):
+                lines.append(f"{tail}{bar}↻ {title}:")
+                lines.extend(f"{tail}{bar}   {line}" for line in tree_lines(view_of(inner_outputs, "debugprint"), print_site))
             last = len(node.inputs) - 1
             for i in range(last, -1, -1):
                 connector, extension = ("└─ ", "   ") if i == last else ("├─ ", "│  ")
@@ -180,6 +201,10 @@ def flat_lines(view, print_site=False):
             notes.append(one_line(node.site))
         comment = f"  # {'; '.join(notes)}" if notes else ""
         lines.append(f"{', '.join(results)} = {kernel_label(node.op)}({arguments}){comment}")
+        for title, inner_outputs in inner_graphs(node.op):
+            lines.append(f"  {title} {{")
+            lines.extend(f"    {line}" for line in flat_lines(view_of(inner_outputs, "debugprint"), print_site))
+            lines.append("  }")
     for position, out in enumerate(view.outputs):
         target = view.updates.get(position)
         if target is None:

@@ -14,6 +14,7 @@ Example:
 from .common import (
     display_name,
     format_constant,
+    inner_graphs,
     inner_names,
     kernel_label,
     leaf_names,
@@ -133,6 +134,7 @@ def _render_node(node, arguments):
     if name in _PREFIX and len(arguments) == 1:
         return f"{_PREFIX[name]}{_wrap(arguments[0], _UNARY + 1)}", _UNARY
     parts = [text for text, _ in arguments] + _parameter_texts(op)
+    parts += [f"{title}=[{', '.join(pprint(list(outputs)).splitlines())}]" for title, outputs in inner_graphs(op)]
     name = kernel_label(op) if inner_names(op) is not None else one_line(op.name)
     return f"{name}({', '.join(parts)})", _ATOM
 

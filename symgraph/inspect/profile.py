@@ -18,18 +18,24 @@ import time
 
 from ..codegen.linker import link
 from ..graph.basic import Constant
+from ..graph.traversal import toposort
+from ..ops.loops import Scan
 from .common import kernel_label
 
 
 class Profile:
     """Seconds per call of each node: `rows` is a list of `(node_label, seconds, share)`, slowest first.
 
+    `inner_rows` maps the label of each loop node to rows of the same form for the nodes of its step, their
+    seconds summed over the steps of a call and their share that of the loop's measured time.
+
     `total` is the sum of the rows' seconds, `call_seconds` the time of one call of the whole generated
     function on the same values, `repeat` how many runs were averaged. `str()` is a table.
     """
 
-    def __init__(self, rows, call_seconds, repeat):
+    def __init__(self, rows, call_seconds, repeat, inner_rows=None):
         self.rows = rows
+        self.inner_rows = inner_rows or {}
         self.total = sum(seconds for _, seconds, _ in rows)
         self.call_seconds = call_seconds
         self.repeat = repeat
@@ -39,6 +45,8 @@ class Profile:
         lines = [f"{'share':>7}  {'time/call':>11}  node", f"{'-' * 7}  {'-' * 11}  {'-' * width}"]
         for label, seconds, share in self.rows:
             lines.append(f"{share * 100:6.1f}%  {_microseconds(seconds)}  {label}")
+            for inner_label, inner_seconds, inner_share in self.inner_rows.get(label, ()):
+                lines.append(f"{'':7}  {_microseconds(inner_seconds)}    {inner_label} ({inner_share * 100:.1f}% of the loop)")
         lines.append(f"sum of nodes: {_microseconds(self.total).strip()} per call (node by node, "
                      f"{self.repeat} runs); whole function: {_microseconds(self.call_seconds).strip()} per call")
         return "\n".join(lines)
@@ -86,14 +94,22 @@ def profile_function(f, args, kwargs, repeat):
     environment = dict(zip(map(id, graph.inputs), leaf_values))
     steps = [(node, *_single_node_program(node)) for node in graph.nodes]
     seconds = [0.0] * len(steps)
+    environment_of_node = {}
     for _ in range(repeat):
         values_now = dict(environment)
         for position, (node, parameters, program) in enumerate(steps):
+            environment_of_node[position] = values_now
             arguments = [values_now[id(v)] for v in parameters]
             start = time.perf_counter()
             results = program.callable(*arguments)
             seconds[position] += time.perf_counter() - start
             values_now.update(zip(map(id, node.outputs), results))
+    inner_rows = {}
+    for position, (node, parameters, _) in enumerate(steps):
+        if isinstance(node.op, Scan):
+            arguments = [environment_of_node[position][id(v)] for v in parameters]
+            inner_rows[node_label(position, node)] = _step_rows(node, parameters, arguments, repeat,
+                                                               seconds[position] / repeat)
     whole = link(graph.inputs, graph.outputs, name="profile_whole")
     start = time.perf_counter()
     for _ in range(repeat):
@@ -103,4 +119,39 @@ def profile_function(f, args, kwargs, repeat):
     total = sum(per_call) or 1.0
     rows = [(node_label(i, node), per_call[i], per_call[i] / total) for i, (node, _, _) in enumerate(steps)]
     rows.sort(key=lambda row: -row[1])
-    return Profile(rows, call_seconds, repeat)
+    return Profile(rows, call_seconds, repeat, inner_rows)
+
+
+class _TimedStep:
+    """A loop's step run node by node (each compiled alone), adding up the seconds of each inner node."""
+
+    def __init__(self, op):
+        self.inputs = list(op.inner_inputs)
+        self.outputs = list(op.inner_outputs)
+        self.nodes = [(node, *_single_node_program(node)) for node in toposort(self.outputs, stop_at=self.inputs)]
+        self.seconds = [0.0] * len(self.nodes)
+
+    def __call__(self, *values):
+        known = dict(zip(map(id, self.inputs), values))
+        for position, (node, parameters, program) in enumerate(self.nodes):
+            arguments = [known[id(v)] for v in parameters]
+            start = time.perf_counter()
+            results = program.callable(*arguments)
+            self.seconds[position] += time.perf_counter() - start
+            known.update(zip(map(id, node.outputs), results))
+        return tuple(known[id(v)] if id(v) in known else v.data for v in self.outputs)
+
+
+def _step_rows(node, parameters, arguments, repeat, loop_seconds):
+    """Rows for the nodes of a loop's step: seconds per call summed over its steps, share of `loop_seconds`."""
+    timed = _TimedStep(node.op)
+    values = dict(zip(map(id, parameters), arguments))
+    inputs = [values[id(v)] if id(v) in values else v.data for v in node.inputs]
+    for _ in range(repeat):
+        node.op.run(timed, *inputs)
+    rows = []
+    for position, (inner, _, _) in enumerate(timed.nodes):
+        seconds = timed.seconds[position] / repeat
+        rows.append((f"step {node_label(position, inner)}", seconds, seconds / (loop_seconds or 1.0)))
+    rows.sort(key=lambda row: -row[1])
+    return rows

@@ -106,7 +106,16 @@ def _heads_from_table():
         if isinstance(row.sympy, type):
             heads.setdefault(row.sympy, getattr(elemwise, name))
     heads[sympy.Mod] = elemwise.mod
+    heads[sympy.sinc] = elemwise.sinc  # its operand is divided by pi first (`_operands`): the row is sinc(pi x)
+    heads[sympy.polygamma] = _polygamma
     return heads
+
+
+def _polygamma(n, x):
+    """digamma for n = 0 (SymPy writes digamma as polygamma(0, x)), else the n-th derivative's row."""
+    if n == 0:
+        return elemwise.digamma(x)
+    return elemwise.Elemwise(elemwise.polygamma_row(int(n)))(x)
 
 
 _HEADS = _heads_from_table()
@@ -159,6 +168,8 @@ def _operands(expr):
         return [_magnitude(term) for term in expr.args]
     if isinstance(expr, sympy.Piecewise):
         return [part for pair in expr.args for part in pair]
+    if isinstance(expr, sympy.sinc):
+        return [expr.args[0] / sympy.pi]
     if isinstance(expr, sympy.Symbol) or expr.is_number or expr in (sympy.true, sympy.false):
         return []
     return list(expr.args)

@@ -19,14 +19,18 @@ import numpy as np
 
 from ..config import config
 from ..errors import ShapeError
-from ..graph.basic import Constant, as_variable, constant
+from ..graph.basic import Constant, Variable, as_variable, constant
 from ..graph.op import Op
 from ..graph.type import TensorType, as_dtype
-from .elemwise import is_differentiable_dtype
-from .shape import _check_shape_input, _shape_argument, _shape_text, static_int
+from .elemwise import (
+    cast, clip, eq, floor, gt, is_differentiable_dtype, lift_operands, logical_and, lt, maximum, mod, where,
+)
+from .shape import (
+    _check_shape_input, _shape_argument, _shape_text, broadcast_to, concatenate, moveaxis, normalize_axis, reshape, static_int,
+)
 from .shape_of import shape_of
 
-__all__ = ["zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "arange", "eye"]
+__all__ = ["zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "arange", "eye", "linspace", "meshgrid", "pad"]
 
 
 class Full(Op):
@@ -287,3 +291,176 @@ def eye(N, M=None, k=0, dtype=None):
     if any(size is not None and size < 0 for size in shape):
         raise ValueError(f"eye: negative dimensions are not allowed, got N={N!r}, M={M!r}")
     return Eye(as_dtype(dtype or config.floatX).name, shape)(rows, columns, diagonal)
+
+
+def _sample_count(num, op_name):
+    """`num` as an int when known while building (checked non-negative), else a 0-d integer variable."""
+    if isinstance(num, (int, np.integer)) and not isinstance(num, (bool, np.bool_)):
+        if num < 0:
+            raise ValueError(f"{op_name}: number of samples, {num}, must be non-negative")
+        return int(num)
+    count = _scalar_argument(num, "num", op_name, "iu")
+    known = _static_number(count)
+    return count if known is None else _sample_count(known, op_name)
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """`num` evenly spaced samples from `start` to `stop` (included unless `endpoint=False`), like
+    `np.linspace`, with NumPy's formula so that the values agree to the last bit. `start` and `stop` may be
+    symbolic and broadcast against each other (the samples then run along `axis`); `num` is an int or a
+    symbolic int scalar. With `retstep`, returns `(samples, step)`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.linspace(0.0, 1.0, 5).eval()
+        array([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    """
+    count = _sample_count(num, "linspace")
+    start, stop = lift_operands((start, stop))
+    dtype_float = np.result_type(start.dtype, stop.dtype, float(1))
+    start, stop = cast(start, dtype_float), cast(stop, dtype_float)
+    divisions = (count - 1 if endpoint else count)
+    delta = stop - start
+    if isinstance(divisions, int):
+        step = delta / divisions if divisions > 0 else delta * np.nan
+        scale = step if divisions > 0 else delta
+    else:
+        positive = gt(divisions, 0)
+        step = where(positive, delta / cast(where(positive, divisions, 1), dtype_float), np.nan)
+        scale = where(positive, step, delta)
+    steps = cast(arange(count), dtype_float)
+    steps = reshape(steps, (count,) + (1,) * delta.ndim)
+    samples = steps * scale + start
+    if endpoint:
+        last = logical_and(eq(arange(count), count - 1), gt(count, 1))
+        samples = where(reshape(last, (count,) + (1,) * delta.ndim), stop, samples)
+    if dtype is not None:
+        target = as_dtype(dtype)
+        samples = cast(floor(samples) if target.kind in "iu" else samples, target)
+    samples = moveaxis(samples, 0, normalize_axis(axis, samples.ndim, "linspace", samples.type))
+    return (samples, step) if retstep else samples
+
+
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """Coordinate tensors from 1-d coordinate vectors, like `np.meshgrid`: a tuple with one tensor per
+    input. `indexing="xy"` (Cartesian) swaps the first two axes of the outputs, `"ij"` (matrix) does not;
+    `sparse=True` leaves each output with size 1 along the other axes. `copy` is accepted for NumPy's
+    signature (results are always new values).
+
+    Example:
+        >>> import symgraph as sg
+        >>> x, y = sg.meshgrid([1, 2, 3], [10, 20])
+        >>> x.eval()
+        array([[1, 2, 3],
+               [1, 2, 3]])
+        >>> y.eval()
+        array([[10, 10, 10],
+               [20, 20, 20]])
+    """
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+    vectors = [reshape(as_variable(x), (-1,)) for x in xi]
+    ndim = len(vectors)
+    axes = list(range(ndim))
+    if indexing == "xy" and ndim > 1:
+        axes[0], axes[1] = 1, 0
+    sizes = [None] * ndim
+    for vector, axis in zip(vectors, axes):
+        sizes[axis] = vector.type.shape[0] if vector.type.shape[0] is not None else shape_of(vector)[0]
+    outputs = []
+    for vector, axis in zip(vectors, axes):
+        shaped = reshape(vector, tuple(-1 if a == axis else 1 for a in range(ndim)))
+        outputs.append(shaped if sparse else broadcast_to(shaped, tuple(sizes)))
+    return tuple(outputs)
+
+
+_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+def _pad_pairs(pad_width, ndim):
+    """pad_width as one (before, after) pair of ints per axis, broadcast as NumPy does."""
+    widths = np.asarray(pad_width)
+    if widths.dtype.kind not in "iu":
+        raise TypeError(f"pad: pad_width must be of integral type, got {pad_width!r}")
+    try:
+        pairs = np.broadcast_to(widths, (ndim, 2))
+    except ValueError:
+        raise ValueError(f"pad: pad_width {pad_width!r} does not fit an operand of rank {ndim}: give an int, "
+                         "a (before, after) pair or one pair per axis") from None
+    if (pairs < 0).any():
+        raise ValueError(f"pad: pad_width {pad_width!r} contains negative values")
+    return [(int(before), int(after)) for before, after in pairs]
+
+
+def _pad_source_indices(size, before, after, mode):
+    """For each position of the padded axis, the index of the element of the axis that it copies."""
+    if isinstance(size, int):
+        return np.pad(np.arange(size), (before, after), mode=mode)
+    position = arange(size + after + before) - before
+    if mode == "wrap":
+        return mod(position, maximum(size, 1))
+    if mode == "edge":
+        return clip(position, 0, size - 1)
+    if mode == "reflect":
+        period = maximum(2 * (size - 1), 1)
+        folded = mod(position, period)
+        return where(eq(size, 1), 0, where(lt(folded, size), folded, period - folded))
+    period = maximum(2 * size, 1)  # symmetric
+    folded = mod(position, period)
+    return where(lt(folded, size), folded, period - 1 - folded)
+
+
+def _constant_values(constant_values, ndim):
+    if isinstance(constant_values, Variable):
+        if constant_values.ndim != 0:
+            raise ValueError(f"pad: a symbolic constant value must be 0-d, got {constant_values.type}")
+        return [(constant_values, constant_values)] * ndim
+    values = np.asarray(constant_values)
+    try:
+        pairs = np.broadcast_to(values, (ndim, 2))
+    except ValueError:
+        raise ValueError(f"pad: constant_values {constant_values!r} does not fit an operand of rank {ndim}") from None
+    return [tuple(pair) for pair in pairs]
+
+
+def pad(array, pad_width, mode="constant", constant_values=0):
+    """`array` padded along each axis, like `np.pad`: `pad_width` is an int, a (before, after) pair or one
+    pair per axis. `mode` is `"constant"` (the values `constant_values`: a number, pairs as in NumPy, or a
+    0-d variable, which then receives a gradient), `"edge"` (the edge values repeated), `"reflect"` (mirrored
+    without the edge), `"symmetric"` (mirrored with the edge) or `"wrap"` (the other end); widths larger
+    than the axis repeat the pattern as NumPy does.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.pad([1, 2, 3], (2, 1), mode="reflect").eval()
+        array([3, 2, 1, 2, 3, 2])
+        >>> sg.pad([[1, 2]], 1, constant_values=9).eval()
+        array([[9, 9, 9, 9],
+               [9, 1, 2, 9],
+               [9, 9, 9, 9]])
+    """
+    x = as_variable(array)
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode {mode!r} is not supported; use one of {', '.join(_PAD_MODES)}")
+    pairs = _pad_pairs(pad_width, x.ndim)
+    if mode == "constant":
+        values = _constant_values(constant_values, x.ndim)
+    for axis, (before, after) in enumerate(pairs):
+        if before == after == 0:
+            continue
+        size = x.type.shape[axis] if x.type.shape[axis] is not None else shape_of(x)[axis]
+        if mode == "constant":
+            parts = [x]
+            for width, value, at_end in ((before, values[axis][0], False), (after, values[axis][1], True)):
+                if width:
+                    sizes = [s if s is not None else shape_of(x)[a] for a, s in enumerate(x.type.shape)]
+                    sizes[axis] = width
+                    block = full(tuple(sizes), cast(as_variable(value), x.dtype))
+                    parts = parts + [block] if at_end else [block] + parts
+            x = concatenate(parts, axis)
+            continue
+        if size == 0:
+            raise ValueError(f"pad: cannot extend empty axis {axis} of operand {x.type} with mode {mode!r}")
+        indices = _pad_source_indices(size, before, after, mode)
+        x = x[(slice(None),) * axis + (indices,)]
+    return x

@@ -39,6 +39,12 @@ __all__ = [
     "maximum",
     "minimum",
     "arctan2",
+    "hypot",
+    "logaddexp",
+    "logaddexp2",
+    "fmod",
+    "copysign",
+    "heaviside",
     "logical_and",
     "logical_or",
     "logical_xor",
@@ -88,15 +94,23 @@ __all__ = [
     "round",
     "erf",
     "erfc",
+    "gammaln",
+    "digamma",
     "isnan",
     "isinf",
+    "isfinite",
+    "signbit",
     "logical_not",
     "invert",
     "sigmoid",
     "softplus",
     "relu",
+    "sinc",
+    "deg2rad",
+    "rad2deg",
     "where",
     "clip",
+    "nan_to_num",
     "cast",
 ]
 
@@ -131,6 +145,8 @@ class ScalarOp:
     def __reduce__(self):
         if self.name == "cast":
             return cast_row, self.params
+        if self.name == "polygamma":
+            return polygamma_row, self.params
         return scalar_op, (self.name,)
 
     def output_dtype(self, dtypes):
@@ -180,6 +196,101 @@ def _erf(x):
 
 def _erfc(x):
     return _scipy_special.erfc(x).astype(_float_dtype_of(x), copy=False)
+
+
+def _in_float_dtype(function):
+    """`function` (a SciPy special function) with its result in NumPy's float dtype for the operand, as `np.sin`
+    gives it (SciPy computes bools and small ints in float64)."""
+    def impl(*args):
+        return function(*args).astype(_float_dtype_of(args[-1]), copy=False)
+
+    impl.__name__ = function.__name__
+    return impl
+
+
+def _lgamma(value):
+    try:
+        return math.lgamma(value)
+    except ValueError:  # a pole: 0 or a negative integer
+        return math.inf
+
+
+def _gammaln_numpy(x):
+    x = np.asarray(x)
+    with np.errstate(invalid="ignore"):
+        result = np.vectorize(_lgamma, otypes=[np.float64])(x)
+    return np.where(np.isneginf(x), -np.inf, result).astype(_float_dtype_of(x), copy=False)
+
+
+# Bernoulli numbers B_2k / (2k) for the asymptotic series of digamma: psi(y) ~ log(y) - 1/(2y) - sum B_2k/(2k y^2k).
+_DIGAMMA_SERIES = (1 / 12, -1 / 120, 1 / 252, -1 / 240, 1 / 132, -691 / 32760, 1 / 12)
+# B_2k / (2k)! for the asymptotic series of polygamma.
+_POLYGAMMA_SERIES = (1 / 12, -1 / 720, 1 / 30240, -1 / 1209600, 1 / 47900160, -691 / 1307674368000, 1 / 74724249600)
+_ASYMPTOTIC_FROM = 10.0  # from here on the series above are exact to about 1e-15 relative
+
+
+def _digamma_numpy(x):
+    """psi(x) to about 1e-13 relative: reflection below 1/2, the recurrence psi(y) = psi(y + 1) - 1/y up to
+    y >= 10, then the asymptotic series."""
+    x = np.asarray(x)
+    v = x.astype(np.float64)
+    with np.errstate(all="ignore"):
+        reflect = v < 0.5
+        y = np.where(reflect, 1.0 - v, v)
+        result = np.zeros_like(y)
+        for _ in range(int(_ASYMPTOTIC_FROM)):
+            small = y < _ASYMPTOTIC_FROM
+            result -= np.where(small, 1.0 / y, 0.0)
+            y = np.where(small, y + 1.0, y)
+        inverse_square = 1.0 / (y * y)
+        series = np.zeros_like(y)
+        for coefficient in reversed(_DIGAMMA_SERIES):
+            series = (series + coefficient) * inverse_square
+        result += np.log(y) - 0.5 / y - series
+        # tan has period pi: reduce first, as v - round(v) is exact and pi * v near a pole is not.
+        result = np.where(reflect, result - np.pi / np.tan(np.pi * (v - np.round(v))), result)
+        poles = (v <= 0) & (v == np.floor(v))
+        result = np.where(poles, np.where(v == 0, np.copysign(np.inf, -v), np.nan), result)
+    return result.astype(_float_dtype_of(x), copy=False)
+
+
+def _polygamma_numpy(n, x):
+    """The n-th derivative of psi, n >= 1, to about 1e-13 relative: the recurrence
+    psi_n(y) = psi_n(y + 1) + (-1)^(n+1) n! / y^(n+1) up to y >= 10, then the asymptotic series."""
+    x = np.asarray(x)
+    n = int(n)
+    y = x.astype(np.float64)
+    sign = -1.0 if n % 2 == 0 else 1.0
+    factorial = math.factorial(n)
+    with np.errstate(all="ignore"):
+        result = np.zeros_like(y)
+        while True:
+            small = np.isfinite(y) & (y < _ASYMPTOTIC_FROM)
+            if not small.any():
+                break
+            result += np.where(small, sign * factorial / y ** (n + 1), 0.0)
+            y = np.where(small, y + 1.0, y)
+        series = math.factorial(n - 1) / y**n + factorial / (2 * y ** (n + 1))
+        for k, coefficient in enumerate(_POLYGAMMA_SERIES, start=1):
+            series += coefficient * math.factorial(2 * k + n - 1) / y ** (2 * k + n)
+        result += sign * series
+        poles = (x <= 0) & (x == np.floor(x))
+        result = np.where(poles | np.isneginf(x), sign * np.inf, result)
+        result = np.where(np.isnan(x), np.nan, result)
+    return result.astype(_float_dtype_of(x), copy=False)
+
+
+def _sinc_partial(x, z):
+    # (cos(pi x) - sinc(x)) / x away from 0; at 0 a branch with the right value (0) and the right
+    # derivative (-pi^2/3), so that second derivatives are right there too.
+    nonzero = neq(x, 0)
+    safe = where(nonzero, x, 1)
+    return where(nonzero, (cos(x * math.pi) - z) / safe, x * (-math.pi**2 / 3))
+
+
+def _hypot_partial(x, y, z):
+    # x / hypot(x, y), with 0 where both are 0 (a kink, as abs has at 0).
+    return x / where(eq(z, 0), 1, z)
 
 
 def _round(x):
@@ -237,6 +348,19 @@ _row("minimum", 2, np.minimum, sympy.Min,
      lambda x, y, z: _indicator(gt(x, y), z) + 0.5 * _indicator(eq(x, y), z))
 _row("arctan2", 2, np.arctan2, sympy.atan2,
      lambda y, x, z: x / (x * x + y * y), lambda y, x, z: negative(y / (x * x + y * y)))  # y may be a bool
+_row("hypot", 2, np.hypot, lambda a, b: sympy.sqrt(a**2 + b**2),
+     _hypot_partial, lambda x, y, z: _hypot_partial(y, x, z))
+_row("logaddexp", 2, np.logaddexp, lambda a, b: sympy.log(sympy.exp(a) + sympy.exp(b)),
+     lambda x, y, z: exp(x - z), lambda x, y, z: exp(y - z))
+_row("logaddexp2", 2, np.logaddexp2, lambda a, b: sympy.log(2**a + 2**b, 2),
+     lambda x, y, z: exp2(x - z), lambda x, y, z: exp2(y - z))
+# fmod(x, y) = x - trunc(x / y) * y, so d/dy = -trunc(x / y) = (fmod(x, y) - x) / y.
+_row("fmod", 2, np.fmod, lambda a, b: a - b * sympy.Piecewise((sympy.floor(a / b), a / b >= 0), (sympy.ceiling(a / b), True)),
+     _one, lambda x, y, z: (z - x) / y)
+_row("copysign", 2, np.copysign, lambda a, b: sympy.Abs(a) * sympy.sign(b),
+     lambda x, y, z: sign(x) * sign(z), _zero)
+_row("heaviside", 2, np.heaviside, lambda a, b: sympy.Piecewise((0, a < 0), (b, sympy.Eq(a, 0)), (1, True)),
+     _zero, lambda x1, x2, z: _indicator(eq(x1, 0), z))
 _row("logical_and", 2, np.logical_and, sympy.And)
 _row("logical_or", 2, np.logical_or, sympy.Or)
 _row("logical_xor", 2, np.logical_xor, sympy.Xor)
@@ -282,12 +406,21 @@ _row("erf", 1, _erf if _scipy_special is not None else _erf_numpy, sympy.erf,
      lambda x, z: _TWO_OVER_SQRT_PI * exp(negative(x * x)))
 _row("erfc", 1, _erfc if _scipy_special is not None else _erfc_numpy, sympy.erfc,
      lambda x, z: -_TWO_OVER_SQRT_PI * exp(negative(x * x)))
+_row("gammaln", 1, _in_float_dtype(_scipy_special.gammaln) if _scipy_special is not None else _gammaln_numpy,
+     sympy.loggamma, lambda x, z: digamma(x))
+_row("digamma", 1, _in_float_dtype(_scipy_special.digamma) if _scipy_special is not None else _digamma_numpy,
+     sympy.digamma, lambda x, z: Elemwise(polygamma_row(1))(x))
 _row("isnan", 1, np.isnan, None)
 _row("isinf", 1, np.isinf, None)
+_row("isfinite", 1, np.isfinite, None)
+_row("signbit", 1, np.signbit, None)
 _row("logical_not", 1, np.logical_not, sympy.Not)
 _row("invert", 1, np.invert, None)
 _row("sigmoid", 1, _sigmoid, _sympy_sigmoid, lambda x, z: z * (1 - z))
 _row("softplus", 1, _softplus, lambda a: sympy.log(1 + sympy.exp(a)), lambda x, z: sigmoid(x))
+_row("sinc", 1, np.sinc, lambda a: sympy.sinc(sympy.pi * a), _sinc_partial)
+_row("deg2rad", 1, np.deg2rad, lambda a: a * sympy.pi / 180, lambda x, z: math.pi / 180)
+_row("rad2deg", 1, np.rad2deg, lambda a: a * 180 / sympy.pi, lambda x, z: 180 / math.pi)
 _row("relu", 1, _relu, lambda a: sympy.Max(a, 0), lambda x, z: _indicator(gt(x, 0), z))
 
 _row("where", 3, np.where, lambda c, a, b: sympy.Piecewise((a, c), (b, True)),
@@ -325,6 +458,29 @@ def cast_row(dtype) -> ScalarOp:
 
         row = ScalarOp("cast", 1, impl, lambda a: a, (partial,), params=(dtype.name,))
         _cast_rows[dtype.name] = row
+    return row
+
+
+_polygamma_rows = {}
+
+
+def polygamma_row(n) -> ScalarOp:
+    """The element-wise row of the n-th derivative of digamma (n >= 1; trigamma is n = 1), which the
+    derivatives of `digamma` are made of (one row per order)."""
+    row = _polygamma_rows.get(n)
+    if row is None:
+        if _scipy_special is not None:
+            def impl(x, _n=n):
+                return _scipy_special.polygamma(_n, x).astype(_float_dtype_of(x), copy=False)
+        else:
+            def impl(x, _n=n):
+                return _polygamma_numpy(_n, x)
+
+        def partial(x, z, _n=n):
+            return Elemwise(polygamma_row(_n + 1))(x)
+
+        row = ScalarOp("polygamma", 1, impl, lambda a, _n=n: sympy.polygamma(_n, a), (partial,), params=(n,))
+        _polygamma_rows[n] = row
     return row
 
 
@@ -493,6 +649,18 @@ minimum = _make_public(
     "sg.minimum([1.0, 5.0], 2.0).eval()", "array([1., 2.])")
 arctan2 = _make_public("arctan2", "arctan(x / y) in the quadrant of the point (y, x), in radians, like `np.arctan2`.",
     "sg.arctan2([1.0, -1.0], -1.0).eval()", "array([ 2.35619449, -2.35619449])")
+hypot = _make_public("hypot", "sqrt(x**2 + y**2), without overflow or underflow in the squares; its gradient "
+    "at (0, 0) is 0.", "sg.hypot([3.0, 1e300], [4.0, 1e300]).eval()", "array([5.00000000e+000, 1.41421356e+300])")
+logaddexp = _make_public("logaddexp", "log(exp(x) + exp(y)), without overflow.",
+    "sg.logaddexp([0.0, 1000.0], [0.0, 1000.0]).eval()", "array([6.93147181e-01, 1.00069315e+03])")
+logaddexp2 = _make_public("logaddexp2", "log2(2**x + 2**y), without overflow.",
+    "sg.logaddexp2([1.0, 1000.0], [1.0, 1000.0]).eval()", "array([   2., 1001.])")
+fmod = _make_public("fmod", "The remainder of x / y with the sign of x (C's fmod), unlike `mod`.",
+    "sg.fmod([-3, 3], 2).eval()", "array([-1,  1])")
+copysign = _make_public("copysign", "|x| with the sign of y (the sign bit, so -0.0 counts as negative).",
+    "sg.copysign([1.0, 2.0], [-1.0, 0.0]).eval()", "array([-1.,  2.])")
+heaviside = _make_public("heaviside", "The step function: 0 where x1 < 0, 1 where x1 > 0, and x2 where x1 == 0; "
+    "its gradient with respect to x1 is 0.", "sg.heaviside([-1.5, 0.0, 2.0], 0.5).eval()", "array([0. , 0.5, 1. ])")
 logical_and = _make_public("logical_and", "x and y, with non-zero meaning true; bool.",
     "sg.logical_and([True, False], True).eval()", "array([ True, False])")
 logical_or = _make_public("logical_or", "x or y, with non-zero meaning true; bool.",
@@ -560,10 +728,18 @@ erf = _make_public("erf", "The error function 2/sqrt(pi) * integral of exp(-t**2
     "sg.erf([0.0, 1.0]).eval()", "array([0.        , 0.84270079])")
 erfc = _make_public("erfc", "1 - erf(x), accurate also where erf(x) is close to 1.",
     "sg.erfc([0.0, 1.0]).eval()", "array([1.        , 0.15729921])")
+gammaln = _make_public("gammaln", "log |Gamma(x)|, the logarithm of the absolute value of the gamma function "
+    "(SciPy's when installed, else a NumPy implementation).", "sg.gammaln([1.0, 5.0]).eval()", "array([0.        , 3.17805383])")
+digamma = _make_public("digamma", "psi(x), the derivative of gammaln (SciPy's when installed, else a NumPy "
+    "implementation exact to about 1e-13 relative).", "sg.digamma([1.0, 2.0]).eval()", "array([-0.57721566,  0.42278434])")
 isnan = _make_public("isnan", "Whether x is NaN; bool.",
     "sg.isnan([1.0, float('nan')]).eval()", "array([False,  True])")
 isinf = _make_public("isinf", "Whether x is +inf or -inf; bool.",
     "sg.isinf([1.0, float('-inf')]).eval()", "array([False,  True])")
+isfinite = _make_public("isfinite", "Whether x is neither NaN nor infinite; bool.",
+    "sg.isfinite([1.0, float('nan'), float('inf')]).eval()", "array([ True, False, False])")
+signbit = _make_public("signbit", "Whether the sign bit of x is set (true for -0.0 and negative values); bool.",
+    "sg.signbit([-0.0, 0.0, -2.0]).eval()", "array([ True, False,  True])")
 logical_not = _make_public("logical_not", "not x, with non-zero meaning true; bool.",
     "sg.logical_not([True, False]).eval()", "array([False,  True])")
 invert = _make_public("invert", "~x: bitwise not of integers, logical not of bools.",
@@ -573,6 +749,12 @@ sigmoid = _make_public("sigmoid", "1 / (1 + exp(-x)), computed without overflow.
 softplus = _make_public("softplus", "log(1 + exp(x)), computed without overflow.",
     "sg.softplus([-1000.0, 1000.0]).eval()", "array([   0., 1000.])")
 relu = _make_public("relu", "max(x, 0); its gradient at 0 is 0.", "sg.relu([-1.0, 2.0]).eval()", "array([0., 2.])")
+sinc = _make_public("sinc", "The normalized sinc function sin(pi x) / (pi x), 1 at 0 (`np.sinc`); its gradient "
+    "is exact at 0 too.", "sg.sinc([0.0, 0.5, 1.0]).eval()", "array([1.00000000e+00, 6.36619772e-01, 3.89817183e-17])")
+deg2rad = _make_public("deg2rad", "Degrees converted to radians.", "sg.deg2rad([180.0, 90.0]).eval()",
+    "array([3.14159265, 1.57079633])")
+rad2deg = _make_public("rad2deg", "Radians converted to degrees.", "sg.rad2deg([0.5, 1.0]).eval()",
+    "array([28.64788976, 57.29577951])")
 where = _make_public("where", "b where the condition a is true (non-zero), else c, like `np.where(a, b, c)`.",
     "sg.where([True, False], [1, 2], [10, 20]).eval()", "array([ 1, 20])")
 
@@ -603,6 +785,32 @@ def clip(x, min=None, max=None):
     if max is None:
         return maximum(x, min)
     return Elemwise(_ROWS["clip"])(*lift_operands((x, min, max)))
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """`x` with NaN replaced by `nan`, +inf by `posinf` and -inf by `neginf`, like `np.nan_to_num`.
+
+    `posinf` and `neginf` default to the largest and the most negative finite value of x's dtype; the
+    replacements are converted to that dtype. Integer and bool tensors have nothing to replace and are
+    returned as they are. `copy` is accepted for NumPy's signature: a symbolic result is always a new
+    value. The gradient is 1 where x is finite and 0 elsewhere.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.nan_to_num([float("nan"), float("inf"), -float("inf"), 1.5], neginf=-9.0).eval()
+        array([ 0.00000000e+000,  1.79769313e+308, -9.00000000e+000,  1.50000000e+000])
+    """
+    (x,) = lift_operands((x,))
+    if x.dtype.kind in "biu":
+        return x
+    if x.dtype.kind != "f":
+        raise TypeError(f"nan_to_num: operand of type {x.type} is not supported (only real tensors)")
+    info = np.finfo(x.dtype)
+    replacements = [info.max if posinf is None else posinf, info.min if neginf is None else neginf, nan]
+    with np.errstate(over="ignore"):  # NumPy converts an out-of-range replacement to inf as well
+        big, small, nan = (constant(np.asarray(value).astype(x.dtype)) for value in replacements)
+    infinity = where(gt(x, 0), big, small)
+    return where(isfinite(x), x, where(isnan(x), nan, infinity))
 
 
 def cast(x, dtype):

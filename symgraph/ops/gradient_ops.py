@@ -24,7 +24,7 @@ from ..graph.type import TensorType
 from .creation import Full
 from .elemwise import Elemwise, cast
 from .indexing import IndexWrite
-from .nnet import CumSum, LogSoftmax, Softmax
+from .nnet import CumProd, CumSum, LogSoftmax, Softmax
 from .reduce import sum as reduce_sum
 from .shape import BroadcastTo, Reshape, broadcast_to
 from .shape_of import Shape, shape_of
@@ -201,7 +201,7 @@ def _shape_source(var):
     return []
 
 
-_SHAPED_LIKE_FIRST_INPUT = (StopGradient, IndexWrite, Softmax, LogSoftmax, CumSum)
+_SHAPED_LIKE_FIRST_INPUT = (StopGradient, IndexWrite, Softmax, LogSoftmax, CumSum, CumProd)
 """Op types whose output always has the shape of their first input."""
 
 _SHAPED_BY_SHAPE_INPUT = (FitShape, BroadcastTo, Reshape, Full)

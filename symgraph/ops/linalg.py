@@ -30,8 +30,14 @@ def _sizes_conflict(size_a, size_b) -> bool:
     return size_a is not None and size_b is not None and size_a != size_b
 
 
-def _sum_if_any(terms):
-    """The sum of the terms that are not None (None when all are)."""
+def sum_if_any(terms):
+    """The sum of the terms that are not None (None when all are): contributions to a derivative.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sum_if_any([None, sg.constant(2.0), sg.constant(3.0)]).eval()
+        array(5.)
+    """
     present = [t for t in terms if t is not None]
     if not present:
         return None
@@ -105,7 +111,7 @@ class MatMul(Op):
     def pushforward(self, inputs, outputs, tangents):
         a, b = inputs
         ta, tb = tangents
-        return [_sum_if_any([None if ta is None else matmul(ta, b), None if tb is None else matmul(a, tb)])]
+        return [sum_if_any([None if ta is None else matmul(ta, b), None if tb is None else matmul(a, tb)])]
 
 
 class DiagonalMatrix(Op):
@@ -278,7 +284,7 @@ class TensorDot(Op):
     def pushforward(self, inputs, outputs, tangents):
         a, b = inputs
         ta, tb = tangents
-        return [_sum_if_any([None if ta is None else self(ta, b), None if tb is None else self(a, tb)])]
+        return [sum_if_any([None if ta is None else self(ta, b), None if tb is None else self(a, tb)])]
 
 
 def _tensordot_axes(axes, a, b):
@@ -461,7 +467,7 @@ class Einsum(Op):
                 operands = list(inputs)
                 operands[position] = tangent
                 terms.append(self(*operands))
-        return [_sum_if_any(terms)]
+        return [sum_if_any(terms)]
 
 
 def _einsum_operand_gradient(spec, inputs, position, gz):

@@ -1,5 +1,5 @@
-"""Neural-net helpers: `softmax` and `log_softmax` (stable, max-shifted ops), `cumsum`, and
-`categorical_crossentropy`.
+"""Neural-net helpers: `softmax` and `log_softmax` (stable, max-shifted ops), `cumsum`, `one_hot`,
+`binary_crossentropy` and `categorical_crossentropy`.
 
 softmax and log_softmax are ops of their own, not compositions, so rewrites can recognise them.
 
@@ -13,15 +13,17 @@ import functools
 
 import numpy as np
 
+from ..config import config
 from ..graph.basic import as_variable
 from ..graph.op import Op
 from ..graph.type import TensorType
 from .creation import arange
-from .elemwise import exp, is_differentiable_dtype, log, multiply, negative, subtract
+from .elemwise import (cast, eq, exp, is_differentiable_dtype, log, log1p, logical_and, multiply, negative, softplus,
+                       subtract, where)
 from .reduce import logsumexp_reference, reduction_axes, sum
-from .shape import flatten, normalize_axis
+from .shape import expand_dims, flatten, normalize_axis
 
-__all__ = ["softmax", "log_softmax", "cumsum", "categorical_crossentropy"]
+__all__ = ["softmax", "log_softmax", "cumsum", "cumprod", "one_hot", "binary_crossentropy", "categorical_crossentropy"]
 
 
 def _float_dtype(dtype) -> np.dtype:
@@ -197,22 +199,146 @@ def cumsum(x, axis=None):
     return CumSum(normalize_axis(axis, x.ndim, "cumsum", x.type))(x)
 
 
-def categorical_crossentropy(coding_dist, true_dist):
+class CumProd(Op):
+    """Running products along `axis`, like `np.cumprod`.
+
+    Its first derivatives are exact also where elements are zero: before the first zero of a slice the
+    usual quotient formulas hold; at the first zero the derivative is the running product with that zero
+    taken as 1; after it every derivative is 0 (each product there has the first zero as another factor).
+    Second derivatives are exact away from zeros; at a zero, the derivative of those zeros with respect to
+    the zero element is missed.
+    """
+
+    __props__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    @property
+    def name(self):
+        return "cumprod"
+
+    def output_types(self, x):
+        if not 0 <= self.axis < x.ndim:
+            raise np.exceptions.AxisError(f"cumprod: axis {self.axis} is out of bounds for operand of type {x}")
+        try:
+            dtype = _cumsum_dtype(x.dtype)
+        except TypeError as exc:
+            raise TypeError(f"cumprod: not defined for operand of type {x} ({exc})") from None
+        return [TensorType(dtype, x.shape)]
+
+    def perform(self, x):
+        return np.cumprod(x, axis=self.axis)
+
+    def _zero_structure(self, x):
+        """(before: no zero up to and including here, first: the first zero of the slice, x with that zero
+        replaced by 1, x with every zero replaced by 1)."""
+        is_zero = eq(x, 0)
+        zeros_so_far = CumSum(self.axis)(cast(is_zero, "int64"))
+        before = eq(zeros_so_far, 0)
+        first = logical_and(is_zero, eq(zeros_so_far, 1))
+        return before, first, where(first, 1, x), where(before, x, 1)
+
+    def pullback(self, inputs, outputs, output_grads):
+        (gz,) = output_grads
+        (x,) = inputs
+        if gz is None or not is_differentiable_dtype(x.dtype):
+            return [None]
+        before, first, without_first_zero, safe = self._zero_structure(x)
+        from_the_end = CumSum(self.axis, reverse=True)
+        quotient = from_the_end(multiply(gz, outputs[0])) / safe
+        at_first_zero = from_the_end(multiply(gz, self(without_first_zero)))
+        return [where(before, quotient, where(first, at_first_zero, 0))]
+
+    def pushforward(self, inputs, outputs, tangents):
+        (tangent,) = tangents
+        (x,) = inputs
+        if tangent is None or not is_differentiable_dtype(x.dtype):
+            return [None]
+        before, first, without_first_zero, safe = self._zero_structure(x)
+        early = multiply(outputs[0], CumSum(self.axis)(where(before, tangent / safe, 0)))
+        tangent_at_first_zero = sum(where(first, tangent, 0), axis=self.axis, keepdims=True)
+        return [where(before, early, multiply(tangent_at_first_zero, self(without_first_zero)))]
+
+
+def cumprod(a, axis=None, dtype=None):
+    """Cumulative product along `axis`, like `np.cumprod`: with `axis=None` over the flattened tensor;
+    integers and bools accumulate in int64, or in `dtype` when given. Its gradient (first derivative) is
+    exact also where elements are zero.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.cumprod(sg.constant([[1, 2], [3, 4]]), axis=1).eval()
+        array([[ 1,  2],
+               [ 3, 12]])
+    """
+    a = as_variable(a)
+    if dtype is not None:
+        a = cast(a, dtype)
+    if (axis is None and a.ndim != 1) or a.ndim == 0:
+        a = flatten(a)
+    if axis is None:
+        axis = 0
+    return CumProd(normalize_axis(axis, a.ndim, "cumprod", a.type))(a)
+
+
+def one_hot(labels, num_classes, dtype=None):
+    """Rows of the identity picked by integer `labels`: shape `labels.shape + (num_classes,)`, 1 where the
+    last index equals the label, else 0; labels outside [0, num_classes) give all-zero rows.
+    `num_classes` is an int or a 0-d integer variable; `dtype` defaults to `sg.config.floatX`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.one_hot(sg.constant([2, 0]), 3).eval()
+        array([[0., 0., 1.],
+               [1., 0., 0.]])
+    """
+    labels = as_variable(labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: labels must have an integer dtype, got {labels.type}")
+    return cast(eq(expand_dims(labels, -1), arange(num_classes)), config.floatX if dtype is None else dtype)
+
+
+def binary_crossentropy(output, target, from_logits=False):
+    """Element-wise `-(target * log(output) + (1 - target) * log(1 - output))`, as PyTensor's
+    `binary_crossentropy(output, target)`, for predicted probabilities `output` and targets in [0, 1].
+
+    With `from_logits=True`, `output` holds logits z (output = sigmoid(z)) and the result is computed as
+    `softplus(z) - target * z`, which stays finite and accurate for large |z|.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.binary_crossentropy(sg.constant([0.5, 0.9]), sg.constant([1.0, 0.0])).eval()
+        array([0.69314718, 2.30258509])
+        >>> sg.binary_crossentropy(sg.constant([-800.0]), sg.constant([1.0]), from_logits=True).eval()
+        array([800.])
+    """
+    output, target = as_variable(output), as_variable(target)
+    if from_logits:
+        return subtract(softplus(output), multiply(target, output))
+    return negative(multiply(target, log(output)) + multiply(subtract(1, target), log1p(negative(output))))
+
+
+def categorical_crossentropy(coding_dist, true_dist, from_logits=False):
     """Cross-entropy between predicted probabilities `coding_dist` and targets `true_dist`, per example
     (the last axis holds the classes), as PyTensor's `categorical_crossentropy`.
 
     `true_dist` is either probabilities (or one-hot rows) of coding_dist's shape, giving
     `-sum(true_dist * log(coding_dist), axis=-1)`, or integer class labels with one dimension less
     (coding_dist 1-d or 2-d), giving `-log(coding_dist[arange(n), true_dist])`. `coding_dist` must hold
-    probabilities, not logits; for logits use `-sg.log_softmax(logits)[...]`, which is more stable.
+    probabilities, unless `from_logits=True`: then it holds logits and log_softmax replaces log(coding_dist),
+    which is more accurate than taking the log of a softmax.
 
     Example:
         >>> import symgraph as sg
         >>> p, y = sg.matrix("p"), sg.vector("y", dtype="int64")
         >>> sg.categorical_crossentropy(p, y).ndim
         1
+        >>> sg.categorical_crossentropy(sg.constant([[0.0, 0.0]]), sg.constant([1]), from_logits=True).eval()
+        array([0.69314718])
     """
     coding_dist, true_dist = as_variable(coding_dist), as_variable(true_dist)
+    log_probabilities = log_softmax(coding_dist) if from_logits else log(coding_dist)
     if true_dist.dtype.kind in "iu":
         if coding_dist.ndim not in (1, 2) or true_dist.ndim != coding_dist.ndim - 1:
             raise ValueError(
@@ -220,11 +346,11 @@ def categorical_crossentropy(coding_dist, true_dist):
                 f"less, got types {coding_dist.type} and {true_dist.type}"
             )
         if coding_dist.ndim == 1:
-            return negative(log(coding_dist[true_dist]))
-        return negative(log(coding_dist[arange(coding_dist.shape[0]), true_dist]))
+            return negative(log_probabilities[true_dist])
+        return negative(log_probabilities[arange(coding_dist.shape[0]), true_dist])
     if true_dist.ndim != coding_dist.ndim:
         raise ValueError(
             "categorical_crossentropy: target probabilities must have coding_dist's rank, got types "
             f"{coding_dist.type} and {true_dist.type}"
         )
-    return negative(sum(multiply(true_dist, log(coding_dist)), axis=-1))
+    return negative(sum(multiply(true_dist, log_probabilities), axis=-1))

@@ -16,6 +16,7 @@ Example:
     >>> x.T.owner.op.name
     'transpose'
 """
+import builtins
 import math
 from functools import cached_property
 
@@ -25,7 +26,7 @@ from ..errors import ShapeError
 from ..graph.basic import Constant, Variable, as_variable, constant
 from ..graph.op import Op
 from ..graph.type import TensorType
-from .elemwise import add, cast, is_differentiable_dtype
+from .elemwise import add, cast, floor_divide, is_differentiable_dtype, maximum, minimum, mod, neq, subtract
 from .indexing import getitem, static_int
 from .shape_of import Shape, shape_of
 
@@ -36,6 +37,18 @@ __all__ = [
     "squeeze",
     "transpose",
     "swapaxes",
+    "moveaxis",
+    "ravel",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "flip",
+    "roll",
+    "tile",
+    "repeat",
+    "split",
+    "array_split",
+    "diff",
     "broadcast_to",
     "concatenate",
     "stack",
@@ -417,6 +430,26 @@ def swapaxes(x, axis1, axis2):
     return _dimshuffle(x, order)
 
 
+def moveaxis(x, source, destination):
+    """Move axes of `x` from positions `source` to `destination` (ints or sequences of equal length), the
+    other axes keeping their order, like `np.moveaxis`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.moveaxis(sg.tensor("x", shape=(2, 3, 4)), 0, -1).type
+        TensorType(float64, (3, 4, 2))
+    """
+    x = as_variable(x)
+    sources = normalize_axes(source, x.ndim, "moveaxis", x.type)
+    destinations = normalize_axes(destination, x.ndim, "moveaxis", x.type)
+    if len(sources) != len(destinations):
+        raise ValueError(f"moveaxis: source {source!r} and destination {destination!r} must have the same number of elements")
+    order = [axis for axis in range(x.ndim) if axis not in sources]
+    for position, axis in sorted(zip(destinations, sources)):
+        order.insert(position, axis)
+    return _dimshuffle(x, order)
+
+
 def expand_dims(x, axis):
     """Insert axes of size 1 at positions `axis` (int or tuple) of the result, like `np.expand_dims`.
 
@@ -614,3 +647,295 @@ def stack(tensors, axis=0):
     """
     tensors = _join_operands(tensors, "stack")
     return Stack(normalize_axis(axis, tensors[0].ndim + 1, "stack", tensors[0].type))(*tensors)
+
+
+def ravel(a, order="C"):
+    """The elements of `a` as a 1-d tensor in C order, like `np.ravel` (only `order="C"` is supported).
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.ravel([[1, 2], [3, 4]]).eval()
+        array([1, 2, 3, 4])
+    """
+    if order != "C":
+        raise ValueError(f"ravel: only order='C' is supported, got order={order!r}")
+    return flatten(as_variable(a))
+
+
+def _at_least(arys, ndim, positions):
+    """Each array with axes of size 1 added where `positions[rank]` says, for ranks below `ndim`."""
+    results = []
+    for a in arys:
+        a = as_variable(a)
+        results.append(expand_dims(a, positions[a.ndim]) if a.ndim < ndim else a)
+    return results[0] if len(results) == 1 else tuple(results)
+
+
+def atleast_1d(*arys):
+    """Each input viewed with at least one dimension (0-d becomes shape (1,)), like `np.atleast_1d`: one
+    variable for one input, a tuple for several.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.atleast_1d(sg.scalar("s")).type
+        TensorType(float64, (1,))
+    """
+    return _at_least(arys, 1, {0: 0})
+
+
+def atleast_2d(*arys):
+    """Each input with at least two dimensions, like `np.atleast_2d`: (N,) becomes (1, N).
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.atleast_2d(sg.vector("v", shape=(3,))).type
+        TensorType(float64, (1, 3))
+    """
+    return _at_least(arys, 2, {0: (0, 1), 1: 0})
+
+
+def atleast_3d(*arys):
+    """Each input with at least three dimensions, like `np.atleast_3d`: (N,) becomes (1, N, 1) and (M, N)
+    becomes (M, N, 1).
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.atleast_3d(sg.matrix("m", shape=(2, 3))).type
+        TensorType(float64, (2, 3, 1))
+    """
+    return _at_least(arys, 3, {0: (0, 1, 2), 1: (0, 2), 2: 2})
+
+
+def _along(axis, item):
+    """An index applying `item` to axis `axis` (non-negative) and taking every other axis whole."""
+    return (slice(None),) * axis + (item,)
+
+
+def flip(m, axis=None):
+    """`m` with the order of its elements reversed along `axis` (an int, a tuple, or None for every axis),
+    like `np.flip`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.flip([[1, 2], [3, 4]], axis=-1).eval()
+        array([[2, 1],
+               [4, 3]])
+    """
+    m = as_variable(m)
+    axes = range(m.ndim) if axis is None else normalize_axes(axis, m.ndim, "flip", m.type)
+    index = [slice(None)] * m.ndim
+    for a in axes:
+        index[a] = slice(None, None, -1)
+    return getitem(m, tuple(index)) if axes else m
+
+
+def _static_int_argument(value, role, op_name):
+    if not _is_int(value):
+        raise TypeError(f"{op_name}: {role} must be an int, got {value!r}")
+    return int(value)
+
+
+def _axis_size(x, axis):
+    """The size of `x` along `axis`: an int when static, else a symbolic int64 scalar."""
+    size = x.type.shape[axis]
+    return size if size is not None else shape_of(x)[axis]
+
+
+def _roll_axis(a, shift, axis):
+    size = _axis_size(a, axis)
+    if isinstance(size, int):
+        if size == 0 or shift % size == 0:
+            return a
+        split_at = size - shift % size
+    else:
+        # The size may be 0 at run time: then the modulus below is taken by 1 and both parts are empty.
+        split_at = size - mod(shift, maximum(size, 1))
+    return concatenate([getitem(a, _along(axis, slice(split_at, None))), getitem(a, _along(axis, slice(None, split_at)))], axis)
+
+
+def roll(a, shift, axis=None):
+    """`a` with its elements shifted by `shift` positions along `axis`, those pushed off one end coming back
+    at the other, like `np.roll`; with `axis=None` the flattened tensor is rolled and reshaped back.
+    `shift` and `axis` may be tuples (broadcast together; shifts along a repeated axis add up).
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.roll([1, 2, 3, 4], 1).eval()
+        array([4, 1, 2, 3])
+    """
+    a = as_variable(a)
+    if axis is None:
+        return reshape(roll(flatten(a), shift, 0), shape_of(a))
+    shifts = [_static_int_argument(s, "a shift", "roll") for s in np.atleast_1d(np.asarray(shift, dtype=object))]
+    axes = _axis_tuple(axis, "roll")
+    if len(shifts) != len(axes) and 1 not in (len(shifts), len(axes)):
+        raise ValueError(f"roll: shift {shift!r} and axis {axis!r} must have the same length or one of them 1")
+    total = {}
+    for s, ax in zip(shifts * (len(axes) if len(shifts) == 1 else 1), axes * (len(shifts) if len(axes) == 1 else 1)):
+        ax = normalize_axis(ax, a.ndim, "roll", a.type)
+        total[ax] = total.get(ax, 0) + s
+    for ax, s in total.items():
+        a = _roll_axis(a, s, ax)
+    return a
+
+
+def tile(A, reps):
+    """`A` repeated `reps[i]` times along axis i, like `np.tile` (the shorter of A's shape and `reps` is
+    padded with leading ones). `reps` is an int or a tuple of non-negative ints.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.tile([[1, 2]], (2, 2)).eval()
+        array([[1, 2, 1, 2],
+               [1, 2, 1, 2]])
+    """
+    A = as_variable(A)
+    reps = tuple(reps) if isinstance(reps, (tuple, list, np.ndarray)) else (reps,)
+    reps = tuple(_static_int_argument(r, "a repetition count", "tile") for r in reps)
+    if any(r < 0 for r in reps):
+        raise ValueError(f"tile: negative repetition count in reps {reps!r}")
+    ndim = builtins.max(A.ndim, len(reps))
+    reps = (1,) * (ndim - len(reps)) + reps
+    sizes = (1,) * (ndim - A.ndim) + tuple(_axis_size(A, i) for i in range(A.ndim))
+    if A.ndim < ndim:
+        A = reshape(A, sizes)
+    # (s0, s1, ...) -> (r0, s0, r1, s1, ...) by broadcasting, then each pair of axes merged.
+    spread = getitem(A, tuple(item for _ in range(ndim) for item in (None, slice(None))))
+    repeated = broadcast_to(spread, tuple(size for pair in zip(reps, sizes) for size in pair))
+    return reshape(repeated, tuple(r * s for r, s in zip(reps, sizes)))
+
+
+def repeat(a, repeats, axis=None):
+    """Each element of `a` repeated along `axis`, like `np.repeat`: `repeats` is a non-negative int, or a
+    static sequence of them with one count per element along the axis (then the axis size must be known
+    while building). With `axis=None` the flattened tensor is repeated.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.repeat([[1, 2], [3, 4]], [1, 2], axis=0).eval()
+        array([[1, 2],
+               [3, 4],
+               [3, 4]])
+    """
+    a = as_variable(a)
+    if axis is None:
+        a, axis = flatten(a), 0
+    if a.ndim == 0:
+        a = flatten(a)
+    axis = normalize_axis(axis, a.ndim, "repeat", a.type)
+    counts = np.asarray(repeats)
+    if counts.dtype.kind not in "iu" or counts.ndim > 1:
+        raise TypeError(f"repeat: repeats must be an int or a sequence of ints, got {repeats!r}")
+    if (counts < 0).any():
+        raise ValueError(f"repeat: negative repetition count in repeats {repeats!r}")
+    if counts.ndim == 1 and counts.size != 1:
+        size = a.type.shape[axis]
+        if size is None:
+            raise ValueError(f"repeat: a sequence of repeats needs the size of axis {axis} of operand {a.type} "
+                             "while building; give the operand a static shape or repeat by an int")
+        if size != counts.size:
+            raise ValueError(f"repeat: {counts.size} repeats for axis {axis} of size {size} (operand {a.type})")
+        return getitem(a, _along(axis, np.repeat(np.arange(size), counts)))
+    count = int(counts.reshape(()))
+    sizes = tuple(_axis_size(a, i) for i in range(a.ndim))
+    spread = expand_dims(a, axis + 1)
+    repeated = broadcast_to(spread, sizes[: axis + 1] + (count,) + sizes[axis + 1 :])
+    return reshape(repeated, sizes[:axis] + (sizes[axis] * count,) + sizes[axis + 1 :])
+
+
+def _split_bounds(size, indices_or_sections, equal, op_name, operand_type, axis):
+    """The (start, stop) of each part along the axis: ints, or symbolic where the size is unknown."""
+    if _is_int(indices_or_sections):
+        sections = int(indices_or_sections)
+        if sections <= 0:
+            raise ValueError(f"{op_name}: the number of sections must be larger than 0, got {sections}")
+        if isinstance(size, int):
+            if equal and size % sections:
+                raise ValueError(f"{op_name}: axis {axis} of size {size} of operand {operand_type} does not divide "
+                                 f"into {sections} equal sections")
+            starts = [i * (size // sections) + min(i, size % sections) for i in range(sections + 1)]
+        elif equal:
+            raise ValueError(f"{op_name}: cannot check that axis {axis} of operand {operand_type}, of size unknown "
+                             f"while building, divides into {sections} equal sections; use array_split or indices")
+        else:
+            base, extra = floor_divide(size, sections), mod(size, sections)
+            starts = [0] + [base * i + minimum(extra, i) for i in range(1, sections)] + [size]
+        return list(zip(starts[:-1], starts[1:]))
+    try:
+        indices = [int(i) for i in indices_or_sections]
+    except (TypeError, ValueError):
+        raise TypeError(f"{op_name}: indices_or_sections must be an int or a sequence of ints, "
+                        f"got {indices_or_sections!r}") from None
+    return list(zip([None] + indices, indices + [None]))
+
+
+def _split(ary, indices_or_sections, axis, equal, op_name):
+    ary = as_variable(ary)
+    if ary.ndim == 0:
+        raise ValueError(f"{op_name}: operand {ary.type} must have at least 1 dimension")
+    axis = normalize_axis(axis, ary.ndim, op_name, ary.type)
+    bounds = _split_bounds(_axis_size(ary, axis), indices_or_sections, equal, op_name, ary.type, axis)
+    return [getitem(ary, _along(axis, slice(start, stop))) for start, stop in bounds]
+
+
+def split(ary, indices_or_sections, axis=0):
+    """`ary` cut along `axis` into a list of parts, like `np.split`: `indices_or_sections` is a number of
+    equal sections (the axis size must be divisible, and known while building) or a sequence of cut indices.
+
+    Example:
+        >>> import symgraph as sg
+        >>> [part.eval() for part in sg.split([1, 2, 3, 4, 5], [2, 3])]
+        [array([1, 2]), array([3]), array([4, 5])]
+    """
+    return _split(ary, indices_or_sections, axis, True, "split")
+
+
+def array_split(ary, indices_or_sections, axis=0):
+    """`ary` cut along `axis` into a list of parts like `np.array_split`: as `split`, but a number of sections
+    need not divide the axis (the first `size % sections` parts get one element more), and the axis size
+    may be unknown while building.
+
+    Example:
+        >>> import symgraph as sg
+        >>> [part.eval() for part in sg.array_split([1, 2, 3, 4, 5], 2)]
+        [array([1, 2, 3]), array([4, 5])]
+    """
+    return _split(ary, indices_or_sections, axis, False, "array_split")
+
+
+_NO_VALUE = object()
+
+
+def diff(a, n=1, axis=-1, prepend=_NO_VALUE, append=_NO_VALUE):
+    """The n-th discrete difference `a[1:] - a[:-1]` along `axis`, like `np.diff` (bools give `a[1:] != a[:-1]`);
+    `prepend` and `append` are values (broadcast across the other axes) joined to `a` along the axis first.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.diff([1, 4, 9, 16], n=2).eval()
+        array([2, 2])
+    """
+    a = as_variable(a)
+    n = _static_int_argument(n, "the order n", "diff")
+    if n < 0:
+        raise ValueError(f"diff: order must be non-negative but got {n}")
+    if n == 0:
+        return a
+    if a.ndim == 0:
+        raise ValueError(f"diff: operand {a.type} must have at least 1 dimension")
+    axis = normalize_axis(axis, a.ndim, "diff", a.type)
+    parts = []
+    for value, at_end in ((prepend, False), (append, True)):
+        if value is _NO_VALUE:
+            continue
+        value = as_variable(value)
+        if value.ndim == 0:
+            sizes = tuple(1 if i == axis else _axis_size(a, i) for i in range(a.ndim))
+            value = broadcast_to(value, sizes)
+        parts.append((at_end, value))
+    if parts:
+        a = concatenate([v for end, v in parts if not end] + [a] + [v for end, v in parts if end], axis)
+    difference = neq if a.dtype.kind == "b" else subtract
+    for _ in range(n):
+        a = difference(getitem(a, _along(axis, slice(1, None))), getitem(a, _along(axis, slice(None, -1))))
+    return a

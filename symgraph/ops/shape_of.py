@@ -43,3 +43,14 @@ def shape_of(x):
         1
     """
     return _shape(x)
+
+
+def symbolic_sizes(var):
+    """`var`'s shape as a tuple of ints (static sizes) and symbolic int64 scalars.
+
+    Example:
+        >>> import symgraph as sg
+        >>> symbolic_sizes(sg.tensor("x", shape=(2, None)))[0]
+        2
+    """
+    return tuple(size if size is not None else shape_of(var)[axis] for axis, size in enumerate(var.type.shape))

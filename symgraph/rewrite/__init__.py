@@ -9,7 +9,9 @@ Example:
     True
 """
 from . import (  # noqa: F401  (importing the library registers its rewrites, in this order)
-    canonicalize, canonicalize_shape, constant_folding, merge, specialize, stabilize, stabilize_softmax, unsafe,
+    canonicalize, canonicalize_shape, constant_folding, inline, linalg_rewrites, merge, specialize, stabilize,
+    stabilize_softmax,
+    unsafe,
 )
 from .engine import RewriteError, RewritePass
 from .mode import Mode, get_mode

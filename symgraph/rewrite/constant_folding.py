@@ -3,8 +3,8 @@
 The op's reference implementation (`perform`) computes the value. Only outputs whose static shape is
 fully known and holds at most `MAX_FOLDED_SIZE` elements are folded, so that a huge constant (say
 `zeros((10**5, 10**5))`) is never materialized; an op that fails on its constant inputs is left for run
-time, where its error names the user's line. Ops whose node says more than its value (`keeps_structure`, the
-structural zeros of `diag`) are not folded.
+time, where its error names the user's line. Impure ops (`op.pure` False: random draws) are never folded, nor
+ops whose node says more than its value (`keeps_structure`, the structural zeros of `diag`).
 
 Example:
     >>> import symgraph as sg
@@ -33,7 +33,7 @@ def _foldable_size(node):
 @register_rewrite("fold_constants", "constant_folding")
 def fold_constants(node, build):
     """Replace a node with constant inputs by constants holding its outputs."""
-    if not all(isinstance(var, Constant) for var in node.inputs) or not _foldable_size(node):
+    if not node.op.pure or not all(isinstance(var, Constant) for var in node.inputs) or not _foldable_size(node):
         return None
     if getattr(node.op, "keeps_structure", False):  # a folded value would lose what the op knows
         return None

@@ -8,7 +8,9 @@
 6. fusion: connected element-wise nodes become one kernel;
 7. sympy (off by default): small kernels simplified by SymPy (see sympy_simplify.py);
 8. reduction_fusion (in the fusion group): a sum/mean/max/min/logsumexp/softmax/log_softmax of a kernel
-   joins it, to be evaluated block by block (after sympy, which simplifies plain kernels only).
+   joins it, to be evaluated block by block (after sympy, which simplifies plain kernels only);
+9. loops: scans' step graphs are optimized the same way, loop histories nothing reads are dropped, and
+   ifelse branches become lazy (see loops.py).
 Constant folding also runs inside phases 3-5, as their rewrites can leave constant-only nodes behind.
 The "unsafe" rewrites (off by default) run in the canonicalize phase when switched on; the "inplace"
 group is reserved for buffer reuse and holds no rewrite yet.
@@ -26,6 +28,7 @@ import time
 from ..graph.traversal import toposort
 from .engine import RewriteIndex, RewritePass
 from .fusion import FUSION, REDUCTION_FUSION, fuse_elemwise, fuse_reductions
+from .loops import optimize_loops
 from .merge import constant_merge_map
 from .mode import Mode, get_mode
 from .registry import REWRITES, enabled_rewrites
@@ -77,6 +80,7 @@ def _phases(mode, nodes, counts):
             steps.append(("sympy", lambda outputs: simplify_kernels(outputs, counts)))
     if mode.enabled(REDUCTION_FUSION, ("fusion",)):
         steps.append(("reduction_fusion", lambda outputs: fuse_reductions(outputs, counts)))
+    steps.append(("loops", lambda outputs: optimize_loops(outputs, mode, counts)))
     return steps
 
 
@@ -93,7 +97,10 @@ def optimize_graph(outputs, mode=None):
         start = time.perf_counter()
         outputs = step(outputs)
         report.timings[phase] = time.perf_counter() - start
-    report.nodes_after = len(toposort(outputs))
+    final_nodes = toposort(outputs)
+    report.nodes_after = len(final_nodes)
+    report.batching_fallbacks = [str(node.op.op) for node in final_nodes
+                                 if getattr(node.op, "batching_fallback", False)]
     return outputs, report
 
 

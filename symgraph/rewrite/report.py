@@ -8,13 +8,16 @@ Example:
 
 
 class CompileReport:
-    """`f.report`: `nodes_before`, `nodes_after`, `rewrites` (name -> times fired), `timings` (phase -> s)."""
+    """`f.report`: `nodes_before`, `nodes_after`, `rewrites` (name -> times fired), `timings` (phase -> s),
+    and `batching_fallbacks`: the ops that a batched graph (`sg.vmap`, `sg.jacobian`) runs once per batch
+    entry in Python because they have no batching rule (correct, but slower)."""
 
-    def __init__(self, nodes_before=0, nodes_after=0, rewrites=None, timings=None):
+    def __init__(self, nodes_before=0, nodes_after=0, rewrites=None, timings=None, batching_fallbacks=()):
         self.nodes_before = nodes_before
         self.nodes_after = nodes_after
         self.rewrites = dict(rewrites or {})
         self.timings = dict(timings or {})
+        self.batching_fallbacks = list(batching_fallbacks)
 
     def __str__(self):
         lines = [f"nodes: {self.nodes_before} -> {self.nodes_after}"]
@@ -25,6 +28,9 @@ class CompileReport:
                 lines.append(f"  {name:<{width}}  {count}")
         else:
             lines.append("rewrites fired: none")
+        if self.batching_fallbacks:
+            lines.append("batching fallback (run once per batch entry, no batching rule): "
+                         + ", ".join(self.batching_fallbacks))
         if self.timings:
             lines.append("time per phase:")
             width = max(len(name) for name in self.timings)

@@ -21,7 +21,7 @@ from ..ops.fused import Fused
 from ..ops.gradient_ops import FitShape, StopGradient
 from ..ops.indexing import AdvancedIndex, BasicIndex, IndexWrite
 from ..ops.linalg import DiagonalMatrix, MatMul
-from ..ops.nnet import CumSum, LogSoftmax, Softmax
+from ..ops.nnet import CumProd, CumSum, LogSoftmax, Softmax
 from ..ops.reduce import Reduce
 from ..ops.shape import BroadcastTo, DimShuffle, NEW_AXIS, Reshape, Stack
 from ..ops.shape_of import Shape
@@ -311,6 +311,7 @@ _RULES = {
     Softmax: _like_first_input,
     LogSoftmax: _like_first_input,
     CumSum: _like_first_input,
+    CumProd: _like_first_input,
     StopGradient: _like_first_input,
     IndexWrite: _like_first_input,
     Reduce: _reduce,

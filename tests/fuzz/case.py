@@ -182,6 +182,8 @@ _NUMPY_NAMESPACE = {
     "dot": numpy_dot,
     "erf": _in_numpy_float_type(scipy.special.erf),
     "erfc": _in_numpy_float_type(scipy.special.erfc),
+    "gammaln": _in_numpy_float_type(scipy.special.gammaln),
+    "digamma": _in_numpy_float_type(scipy.special.digamma),
     "expit": numpy_sigmoid,
     "softmax": _on_floats(scipy.special.softmax),
     "log_softmax": _on_floats(scipy.special.log_softmax),

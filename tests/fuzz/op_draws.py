@@ -40,7 +40,7 @@ PYTHON_SCALARS = (0, 1, 2, -1, 3, 0.5, -2.5, 2.0, True, False)
 _NUMPY_NAMES = {
     "eq": "np.equal", "neq": "np.not_equal", "lt": "np.less", "le": "np.less_equal", "gt": "np.greater",
     "ge": "np.greater_equal", "abs": "np.absolute", "round": "np.round", "erf": "erf",
-    "erfc": "erfc", "sigmoid": "expit",
+    "erfc": "erfc", "sigmoid": "expit", "gammaln": "gammaln", "digamma": "digamma",
 }
 _NUMPY_SPELLINGS = {"softplus": "np.logaddexp(0, {0})", "relu": "np.maximum({0}, 0)"}
 _OPERATORS = {

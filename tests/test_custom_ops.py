@@ -1,0 +1,280 @@
+"""User-defined ops: OpFromGraph, custom_gradient and as_op (values, gradients, printing, pickling, errors)."""
+import pickle
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+from symgraph.ops.custom import OpFromGraph
+
+MODES = [None, "fast_compile"]
+
+
+def doubled_gradient(inputs, outputs, output_grads):
+    """A grad_override at module level (so that it pickles): twice each input's cotangent."""
+    return [2 * output_grads[0], None]
+
+
+def make_axpy(**options):
+    a, b = sg.vector("a"), sg.vector("b")
+    return OpFromGraph([a, b], [sg.exp(a) * b], name="expmul", **options)
+
+
+def nodes_named(function, name):
+    return [node for node in function.graph.nodes if node.op.name == name]
+
+
+# ---------------------------------------------------------------- OpFromGraph
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_op_from_graph_values_match_numpy(mode, dtype, rng):
+    a, b = sg.tensor("a", dtype=dtype, shape=(None, None)), sg.tensor("b", dtype=dtype, shape=(None,))
+    op = OpFromGraph([a, b], [a @ b, (a * 2).sum(axis=0)], name="pair")
+    x = sg.tensor("x", dtype=dtype, shape=(None, None))
+    y = sg.tensor("y", dtype=dtype, shape=(3,))
+    first, second = op(x, y)
+    f = sg.function([x, y], [first + 1, second], mode=mode)
+    for rows in (0, 1, 4):
+        xv, yv = rng.normal(size=(rows, 3)).astype(dtype), rng.normal(size=3).astype(dtype)
+        got = f(xv, yv)
+        np.testing.assert_allclose(got[0], xv @ yv + 1, rtol=1e-5)
+        np.testing.assert_allclose(got[1], (xv * 2).sum(axis=0), rtol=1e-5)
+        assert got[0].dtype == dtype
+    assert len(nodes_named(f, "pair")) == 1
+
+
+def test_op_from_graph_is_one_node_and_reusable():
+    op = make_axpy()
+    x, y = sg.vector("x"), sg.vector("y")
+    f = sg.function([x, y], op(x, y) + op(y, x))
+    assert len(nodes_named(f, "expmul")) == 2
+    np.testing.assert_allclose(f([0.0, 1.0], [2.0, 3.0]), np.exp([0, 1]) * [2, 3] + np.exp([2, 3]) * [0, 1])
+
+
+def test_gradients_through_the_inner_graph(rng):
+    op = make_axpy()
+    sg.verify_grad(lambda x, y: op(x, y * y), [rng.normal(size=3), rng.normal(size=3)], rng=rng)
+    x = sg.vector("x")
+    # second derivative: d2/dx2 of sum(exp(x) * x) = exp(x) * (x + 2)
+    g = sg.grad(op(x, x).sum(), x)
+    h = sg.grad(g.sum(), x)
+    point = np.array([0.3, -1.0])
+    np.testing.assert_allclose(h.eval({x: point}), np.exp(point) * (point + 2))
+
+
+def test_forward_mode_through_the_inner_graph(rng):
+    op = make_axpy()
+    x, y = sg.vector("x"), sg.vector("y")
+    out = op(x, y)
+    tx, ty = rng.normal(size=3), rng.normal(size=3)
+    (forward,) = sg.jvp([out], [x, y], [sg.constant(tx), sg.constant(ty)])
+    xv, yv = rng.normal(size=3), rng.normal(size=3)
+    eps = 1e-6
+    f = sg.function([x, y], out)
+    finite = (f(xv + eps * tx, yv + eps * ty) - f(xv - eps * tx, yv - eps * ty)) / (2 * eps)
+    np.testing.assert_allclose(sg.function([x, y], forward)(xv, yv), finite, rtol=1e-6)
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_grad_override_replaces_the_gradient(inline):
+    op = make_axpy(grad_override=doubled_gradient, inline=inline)
+    x, y = sg.vector("x"), sg.vector("y")
+    gx, gy = sg.grad(op(x, y).sum(), [x, y])
+    f = sg.function([x, y], [gx, gy])
+    got_x, got_y = f([1.0, 2.0], [3.0, 4.0])
+    np.testing.assert_array_equal(got_x, [2.0, 2.0])
+    np.testing.assert_array_equal(got_y, [0.0, 0.0])
+
+
+def test_inline_expands_into_the_graph():
+    x = sg.vector("x")
+    kept = sg.function([x], make_axpy()(x, x))
+    inlined = sg.function([x], make_axpy(inline=True)(x, x))
+    assert len(nodes_named(kept, "expmul")) == 1
+    assert nodes_named(inlined, "expmul") == []
+    assert inlined.report.rewrites.get("inline_op_from_graph") == 1
+    np.testing.assert_allclose(inlined([1.0]), kept([1.0]))
+    excluded = sg.function([x], make_axpy(inline=True)(x, x), mode=sg.Mode(exclude=["inline_op_from_graph"]))
+    assert len(nodes_named(excluded, "expmul")) == 1
+
+
+def test_debugprint_shows_the_inner_graph():
+    x = sg.vector("x")
+    text = sg.debugprint(make_axpy()(x, x))
+    assert text == (
+        "expmul{2 -> 1} float64[?]\n"
+        "├─ x float64[?]\n"
+        "└─ x float64[?]\n"
+        "\n"
+        "Inner graph of expmul{2 -> 1}:\n"
+        "  multiply float64[?]\n"
+        "  ├─ exp float64[?]\n"
+        "  │  └─ a float64[?]\n"
+        "  └─ b float64[?]"
+    )
+    assert sg.to_networkx(make_axpy()(x, x)).nodes  # exported as one operation node
+    assert "expmul" in sg.pprint(make_axpy()(x, x))
+
+
+def test_op_from_graph_pickles():
+    op = make_axpy(grad_override=doubled_gradient)
+    x, y = sg.vector("x"), sg.vector("y")
+    f = sg.function([x, y], [op(x, y), sg.grad(op(x, y).sum(), x)])
+    clone = pickle.loads(pickle.dumps(f))
+    for a, b in zip(f([1.0], [2.0]), clone([1.0], [2.0])):
+        np.testing.assert_array_equal(a, b)
+    restored = pickle.loads(pickle.dumps(op(x, y)))
+    assert restored.owner.op.name == "expmul"
+
+
+def test_op_from_graph_errors():
+    a, b = sg.vector("a"), sg.vector("b")
+    with pytest.raises(TypeError, match="OpFromGraph: input .* must be a leaf variable"):
+        OpFromGraph([a * 2], [a])
+    with pytest.raises(ValueError, match="OpFromGraph: the outputs need b:float64"):
+        OpFromGraph([a], [a + b])
+    with pytest.raises(TypeError, match="OpFromGraph: every output must be a symbolic variable"):
+        OpFromGraph([a], [3.0])
+    with pytest.raises(TypeError, match="grad_override must be callable"):
+        OpFromGraph([a], [a], grad_override=1)
+    op = make_axpy()
+    with pytest.raises(TypeError, match=r"expmul: input 1 must be of type float64\[\?\], got float64\[\?,\?\]"):
+        op(sg.vector("x"), sg.matrix("m"))
+    with pytest.raises(TypeError, match="expmul: expected 2 input"):
+        op(sg.vector("x"))
+    bad = make_axpy(grad_override=lambda inputs, outputs, grads: [grads[0]])
+    x = sg.vector("x")
+    with pytest.raises(TypeError, match="expmul: grad_override returned 1 gradients for 2 inputs"):
+        sg.grad(bad(x, x).sum(), x)
+
+
+# ---------------------------------------------------------------- custom_gradient
+
+@sg.custom_gradient
+def log1pexp(x):
+    return sg.log(1 + sg.exp(x))
+
+
+@log1pexp.defvjp
+def _log1pexp_vjp(inputs, outputs, output_grads):
+    return [output_grads[0] * sg.sigmoid(inputs[0])]
+
+
+@sg.custom_gradient
+def straight_through_round(x):
+    return sg.round(x)
+
+
+@straight_through_round.defvjp
+def _straight_through(inputs, outputs, output_grads):
+    return [output_grads[0]]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_custom_gradient_is_numerically_safe(mode):
+    x = sg.vector("x")
+    f = sg.function([x], [log1pexp(x), sg.grad(log1pexp(x).sum(), x)], mode=mode)
+    values, grads = f([0.0, 1000.0, -1000.0])
+    np.testing.assert_allclose(grads, [0.5, 1.0, 0.0])
+    np.testing.assert_allclose(values[0], np.log(2.0))
+
+
+def test_custom_gradient_matches_finite_differences_and_differentiates_again(rng):
+    sg.verify_grad(lambda x: log1pexp(x * 2), [rng.normal(size=(2, 3))], rng=rng)
+    x = sg.scalar("x")
+    second = sg.grad(sg.grad(log1pexp(x), x), x)
+    point = 0.7
+    sigmoid = 1 / (1 + np.exp(-point))
+    np.testing.assert_allclose(second.eval({x: point}), sigmoid * (1 - sigmoid))
+
+
+def test_straight_through_estimator():
+    x = sg.vector("x")
+    y = straight_through_round(x * 3)
+    f = sg.function([x], [y, sg.grad((y * y).sum(), x)])
+    values, grads = f([0.1, 0.4])
+    np.testing.assert_array_equal(values, [0.0, 1.0])
+    np.testing.assert_allclose(grads, 3 * 2 * values)
+
+
+def test_custom_gradient_reuses_one_op_per_input_type():
+    x, y = sg.vector("x"), sg.vector("y")
+    assert log1pexp(x).owner.op is log1pexp(y).owner.op
+    assert log1pexp(sg.matrix("m")).owner.op is not log1pexp(x).owner.op
+    assert log1pexp.__name__ == "log1pexp"
+
+
+def test_custom_gradient_without_rule_uses_the_function_gradient():
+    @sg.custom_gradient
+    def cube(x):
+        return x ** 3
+
+    x = sg.scalar("x")
+    assert float(sg.grad(cube(x), x).eval({x: 2.0})) == 12.0
+    with pytest.raises(TypeError, match="custom_gradient: expected a function"):
+        sg.custom_gradient(3)
+    with pytest.raises(TypeError, match="cube.defvjp: expected a function"):
+        cube.defvjp(None)
+
+
+# ---------------------------------------------------------------- as_op
+
+VECTOR = sg.TensorType("float64", (None,))
+
+
+@sg.as_op([VECTOR], [VECTOR])
+def numpy_sort(values):
+    return np.sort(values)
+
+
+def _cumulative_grad(inputs, outputs, output_grads):
+    return [sg.cumsum(output_grads[0][::-1], axis=0)[::-1]]
+
+
+@sg.as_op([VECTOR], [VECTOR], grad=_cumulative_grad)
+def numpy_cumsum(values):
+    return np.cumsum(values)
+
+
+@sg.as_op([VECTOR], [sg.TensorType("float64", (2,))])
+def wrong_shape(values):
+    return values
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_as_op_values(mode, rng):
+    x = sg.vector("x")
+    f = sg.function([x], numpy_sort(x) * 2, mode=mode)
+    for size in (0, 1, 5):
+        values = rng.normal(size=size)
+        np.testing.assert_array_equal(f(values), np.sort(values) * 2)
+
+
+def test_as_op_gradient_when_given(rng):
+    sg.verify_grad(lambda x: numpy_cumsum(x), [rng.normal(size=4)], rng=rng)
+
+
+def test_as_op_not_differentiable_names_the_op():
+    x = sg.vector("x")
+    with pytest.raises(sg.NotDifferentiableError, match="black-box op 'numpy_sort' made by sg.as_op has no gradient"):
+        sg.grad(numpy_sort(x).sum(), x)
+    with pytest.raises(sg.NotDifferentiableError, match="numpy_sort.*no forward-mode derivative"):
+        sg.jvp([numpy_sort(x)], [x], [x])
+
+
+def test_as_op_errors():
+    with pytest.raises(TypeError, match=r"numpy_sort: input 0 must be of type float64\[\?\], got int64\[\?\]"):
+        numpy_sort(sg.vector("i", dtype="int64"))
+    with pytest.raises(TypeError, match="every entry of itypes must be a sg.TensorType"):
+        sg.as_op(["float64"], [VECTOR])
+    f = sg.function([x := sg.vector("x")], wrong_shape(x))
+    with pytest.raises(ValueError, match=r"wrong_shape: output 0 has shape \(3,\).*while computing node as_op\{wrong_shape\}"):
+        f([1.0, 2.0, 3.0])
+
+
+def test_as_op_pickles():
+    x = sg.vector("x")
+    f = sg.function([x], numpy_cumsum(x))
+    clone = pickle.loads(pickle.dumps(f))
+    np.testing.assert_array_equal(clone([1.0, 2.0]), [1.0, 3.0])

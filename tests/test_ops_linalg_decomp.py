@@ -1,0 +1,567 @@
+"""sg.linalg against NumPy and SciPy: values, dtypes and static shapes on batched, size-0 and size-1 stacks
+in both compile modes, derivatives in both modes (and second derivatives), identities checked with
+hypothesis, batching, the rewrites, and every error path."""
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import symgraph as sg
+from op_testing import assert_jvp_matches_finite_differences
+from symgraph.autodiff.vectorize import PerSliceLoop
+from symgraph.graph.traversal import toposort
+
+la = sg.linalg
+MODES = [None, "fast_compile"]
+
+
+def well_conditioned(rng, shape, dtype="float64"):
+    """Random matrices with n added on the diagonal (far from singular)."""
+    n = shape[-1]
+    return (rng.standard_normal(shape) + n * np.eye(n)).astype(dtype)
+
+
+def spd(rng, shape, dtype="float64"):
+    """Symmetric positive-definite matrices X X^T + n I."""
+    x = rng.standard_normal(shape)
+    return (x @ np.swapaxes(x, -1, -2) + shape[-1] * np.eye(shape[-1])).astype(dtype)
+
+
+def general(rng, shape, dtype="float64"):
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def compile_like(build, values, static, mode):
+    inputs = [sg.tensor(f"x{i}", dtype=v.dtype, shape=v.shape if static else (None,) * v.ndim)
+              for i, v in enumerate(values)]
+    outputs = build(*inputs)
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    return outputs, sg.function(inputs, outputs, mode=mode, on_unused_input="ignore")(*values)
+
+
+def assert_agrees_with(build, reference, values, rtol, data_dependent=()):
+    """Every output's values, dtype and static shape equal NumPy's, with static and unknown sizes, in
+    the default and the fast_compile mode; the outputs at positions `data_dependent` have sizes no
+    static shape can tell."""
+    expected = reference(*values)
+    expected = [np.asarray(e) for e in (expected if isinstance(expected, tuple) else (expected,))]
+    for static in (True, False):
+        for mode in MODES:
+            outputs, results = compile_like(build, values, static, mode)
+            assert len(results) == len(expected)
+            for position, (out, result, wanted) in enumerate(zip(outputs, results, expected)):
+                assert result.dtype == wanted.dtype and out.dtype == wanted.dtype
+                assert result.shape == wanted.shape
+                if static and position in data_dependent:
+                    assert out.type.shape == (None,) * wanted.ndim
+                elif static:
+                    assert out.type.shape == wanted.shape
+                else:
+                    assert len(out.type.shape) == wanted.ndim
+                np.testing.assert_allclose(result, wanted, rtol=rtol, atol=rtol)
+
+
+def _scipy_solve_triangular(**options):
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+    return lambda a, b: scipy_linalg.solve_triangular(a, b, **options)
+
+
+# (id, build, NumPy reference, [(input sampler, shape)])
+VALUE_CASES = [
+    ("solve-vector", la.solve, np.linalg.solve, [(well_conditioned, (3, 3)), (general, (3,))]),
+    ("solve-matrix", la.solve, np.linalg.solve, [(well_conditioned, (3, 3)), (general, (3, 2))]),
+    ("solve-batched-vector", la.solve, np.linalg.solve, [(well_conditioned, (2, 3, 3)), (general, (3,))]),
+    ("solve-broadcast", la.solve, np.linalg.solve, [(well_conditioned, (2, 1, 3, 3)), (general, (4, 3, 2))]),
+    ("solve-empty-batch", la.solve, np.linalg.solve, [(well_conditioned, (0, 3, 3)), (general, (0, 3, 1))]),
+    ("solve-1x1", la.solve, np.linalg.solve, [(well_conditioned, (1, 1)), (general, (1,))]),
+    ("inv", la.inv, np.linalg.inv, [(well_conditioned, (4, 4))]),
+    ("inv-batched", la.inv, np.linalg.inv, [(well_conditioned, (2, 3, 3, 3))]),
+    ("inv-0x0", la.inv, np.linalg.inv, [(general, (2, 0, 0))]),
+    ("det", la.det, np.linalg.det, [(general, (4, 4))]),
+    ("det-batched", la.det, np.linalg.det, [(general, (5, 2, 2))]),
+    ("det-empty-batch", la.det, np.linalg.det, [(general, (0, 2, 2))]),
+    ("det-0x0", la.det, np.linalg.det, [(general, (0, 0))]),
+    ("slogdet", la.slogdet, np.linalg.slogdet, [(general, (3, 4, 4))]),
+    ("cholesky", la.cholesky, np.linalg.cholesky, [(spd, (4, 4))]),
+    ("cholesky-batched", la.cholesky, np.linalg.cholesky, [(spd, (2, 3, 3))]),
+    ("cholesky-upper", lambda a: la.cholesky(a, upper=True), lambda a: np.linalg.cholesky(a, upper=True),
+     [(spd, (3, 3))]),
+    ("cholesky-1x1", la.cholesky, np.linalg.cholesky, [(spd, (1, 1, 1))]),
+    ("qr", la.qr, np.linalg.qr, [(general, (5, 3))]),
+    ("qr-wide", la.qr, np.linalg.qr, [(general, (2, 3, 4))]),
+    ("qr-complete", lambda a: la.qr(a, mode="complete"), lambda a: np.linalg.qr(a, mode="complete"),
+     [(general, (4, 2))]),
+    ("qr-r", lambda a: la.qr(a, mode="r"), lambda a: np.linalg.qr(a, mode="r"), [(general, (4, 3))]),
+    ("svd", la.svd, np.linalg.svd, [(general, (4, 3))]),
+    ("svd-reduced", lambda a: la.svd(a, full_matrices=False), lambda a: np.linalg.svd(a, full_matrices=False),
+     [(general, (2, 3, 5))]),
+    ("svd-values", lambda a: la.svd(a, compute_uv=False), lambda a: np.linalg.svd(a, compute_uv=False),
+     [(general, (0, 3, 2))]),
+    ("eigh", la.eigh, np.linalg.eigh, [(spd, (2, 4, 4))]),
+    ("eigh-upper", lambda a: la.eigh(a, UPLO="U"), lambda a: np.linalg.eigh(a, UPLO="U"), [(general, (3, 3))]),
+    ("eigvalsh", la.eigvalsh, np.linalg.eigvalsh, [(general, (3, 3))]),
+    ("eigvalsh-upper", lambda a: la.eigvalsh(a, "U"), lambda a: np.linalg.eigvalsh(a, "U"), [(general, (2, 3, 3))]),
+    ("pinv", la.pinv, np.linalg.pinv, [(general, (4, 2))]),
+    ("pinv-batched-rcond", lambda a: la.pinv(a, rcond=0.5), lambda a: np.linalg.pinv(a, rcond=0.5),
+     [(general, (2, 2, 3))]),
+    ("pinv-hermitian", lambda a: la.pinv(a, hermitian=True), lambda a: np.linalg.pinv(a, hermitian=True),
+     [(spd, (3, 3))]),
+    ("solve_triangular-lower", lambda a, b: la.solve_triangular(a, b, lower=True),
+     _scipy_solve_triangular(lower=True), [(well_conditioned, (3, 3)), (general, (3,))]),
+    ("solve_triangular-trans-unit", lambda a, b: la.solve_triangular(a, b, trans="T", unit_diagonal=True),
+     _scipy_solve_triangular(trans="T", unit_diagonal=True), [(well_conditioned, (3, 3)), (general, (3, 2))]),
+    ("solve_triangular-batched", lambda a, b: la.solve_triangular(a, b, trans=2),
+     _scipy_solve_triangular(trans=2), [(well_conditioned, (2, 3, 3)), (general, (2, 3, 2))]),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("build, reference, samplers", [pytest.param(*case[1:], id=case[0]) for case in VALUE_CASES])
+def test_values_match_numpy(rng, build, reference, samplers, dtype):
+    values = [sample(rng, shape, dtype) for sample, shape in samplers]
+    assert_agrees_with(build, reference, values, rtol=1e-4 if dtype == "float32" else 1e-9)
+
+
+@pytest.mark.parametrize("shape_a, shape_b", [((5, 3), (5,)), ((5, 3), (5, 2)), ((2, 4), (2,)), ((3, 3), (3, 2)),
+                                               ((1, 1), (1,))])
+@pytest.mark.parametrize("dtypes", [("float64", "float64"), ("float32", "float32"), ("float32", "int32")])
+def test_lstsq_matches_numpy(rng, shape_a, shape_b, dtypes):
+    values = [general(rng, shape_a, dtypes[0]), (rng.standard_normal(shape_b) * 3).astype(dtypes[1])]
+    assert_agrees_with(la.lstsq, lambda a, b: tuple(np.linalg.lstsq(a, b)), values,
+                       rtol=1e-4 if "float32" in dtypes else 1e-9, data_dependent=(1,))
+
+
+def test_lstsq_rank_deficient_matrix_has_no_residuals_and_its_rank():
+    a, b = sg.matrix("a"), sg.vector("b")
+    x, residuals, rank, s = sg.function([a, b], list(la.lstsq(a, b, rcond=1e-10)))(np.ones((3, 2)), np.arange(3.0))
+    expected = np.linalg.lstsq(np.ones((3, 2)), np.arange(3.0), rcond=1e-10)
+    np.testing.assert_allclose(x, expected[0])
+    assert residuals.shape == (0,) and int(rank) == 1
+
+
+@pytest.mark.parametrize("shape_a, shape_b", [((4, 2), (4,)), ((4, 2), (4, 3)), ((2, 3), (2,))])
+def test_lstsq_derivatives(rng, shape_a, shape_b):
+    values = [general(rng, shape_a), general(rng, shape_b)]
+    smooth = lambda a, b: (lambda x, r, _, s: sg.concatenate([x.flatten(), r, s]))(*la.lstsq(a, b))
+    sg.verify_grad(smooth, values, rng=rng)
+    assert_jvp_matches_finite_differences(smooth, values, rng)
+
+
+@pytest.mark.parametrize("build, reference", [
+    (la.solve, np.linalg.solve), (la.inv, np.linalg.inv), (la.det, np.linalg.det), (la.slogdet, np.linalg.slogdet),
+    (la.pinv, np.linalg.pinv), (lambda a: la.svd(a, compute_uv=False), lambda a: np.linalg.svd(a, compute_uv=False)),
+], ids=["solve", "inv", "det", "slogdet", "pinv", "svd"])
+def test_integer_inputs_give_float64_like_numpy(build, reference):
+    a = np.array([[2, 1], [1, 3]], dtype="int32")
+    values = [a, np.array([1, 2], dtype="int64")] if build is la.solve else [a]
+    assert_agrees_with(build, reference, values, rtol=1e-12)
+
+
+def test_solve_triangular_reads_only_its_triangle():
+    a = np.array([[2.0, 100.0], [1.0, 4.0]])
+    x, b = sg.matrix("x"), sg.vector("b")
+    lower = sg.function([x, b], la.solve_triangular(x, b, lower=True))
+    np.testing.assert_allclose(lower(a, [2.0, 5.0]), [1.0, 1.0])
+    unit = sg.function([x, b], la.solve_triangular(x, b, unit_diagonal=True))
+    np.testing.assert_allclose(unit(a, [101.0, 1.0]), [1.0, 1.0])
+
+
+@pytest.mark.parametrize("n", [-3, -1, 0, 1, 2, 3, 6])
+def test_matrix_power_matches_numpy(rng, n):
+    a = well_conditioned(rng, (2, 3, 3))
+    assert_agrees_with(lambda x: la.matrix_power(x, n), lambda x: np.linalg.matrix_power(x, n), [a], rtol=1e-9)
+
+
+def test_matrix_power_keeps_integers_and_gives_identities_for_zero():
+    a = np.array([[1, 2], [3, np.iinfo("int64").max]], dtype="int64")
+    assert_agrees_with(lambda x: la.matrix_power(x, 0), lambda x: np.linalg.matrix_power(x, 0), [a], rtol=0)
+    assert_agrees_with(lambda x: la.matrix_power(x, 2), lambda x: np.linalg.matrix_power(x, 2), [a[:1, :1].copy()], rtol=0)
+    nan = np.full((2, 2), np.nan)
+    x = sg.matrix("x")
+    np.testing.assert_array_equal(sg.function([x], la.matrix_power(x, 0))(nan), np.eye(2))
+
+
+NORM_CASES = [
+    ((4,), None, None), ((4,), 2, None), ((4,), np.inf, None), ((4,), -np.inf, None), ((4,), 0, None),
+    ((4,), 1, None), ((4,), -1, None), ((4,), 3.5, None), ((4,), -2, None),
+    ((3, 4), None, None), ((3, 4), "fro", None), ((3, 4), "nuc", None), ((3, 4), np.inf, None),
+    ((3, 4), -np.inf, None), ((3, 4), 1, None), ((3, 4), -1, None), ((3, 4), 2, None), ((3, 4), -2, None),
+    ((2, 3, 4), None, None), ((2, 3, 4), None, 1), ((2, 3, 4), 1, -1), ((2, 3, 4), 0.5, (0,)),
+    ((2, 3, 4), "fro", (2, 0)), ((2, 3, 4), "nuc", (1, 2)), ((2, 3, 4), 2, (2, 1)), ((2, 3, 4), -1, (0, 2)),
+    ((2, 3, 4), np.inf, (2, 1)), ((0, 3), 1, 1), ((1, 1), 2, None),
+]
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("shape, ord, axis", NORM_CASES)
+def test_norm_matches_numpy(rng, shape, ord, axis, keepdims):
+    for dtype in ("float64", "float32"):
+        x = rng.standard_normal(shape).astype(dtype)
+        x.flat[::3] = 0  # zeros for ord=0
+        with np.errstate(divide="ignore"):  # negative orders of zero entries, in NumPy and here
+            assert_agrees_with(lambda v: la.norm(v, ord, axis, keepdims),
+                               lambda v: np.linalg.norm(v, ord, axis, keepdims), [x], rtol=1e-4 if dtype == "float32" else 1e-9)
+
+
+def test_norm_of_integers_is_float64():
+    assert_agrees_with(la.norm, np.linalg.norm, [np.array([[3, 4], [0, 0]], dtype="int32")], rtol=1e-12)
+    assert_agrees_with(lambda v: la.norm(v, 0), lambda v: np.linalg.norm(v, 0), [np.array([3, 0, 1])], rtol=0)
+
+
+# ---------------------------------------------------------------- derivatives
+
+def _symmetric(x):
+    """An SPD matrix (stack) built from an unconstrained one, so finite differences stay symmetric."""
+    return x @ sg.swapaxes(x, -1, -2) + 3 * sg.eye(x.shape[-1])
+
+
+def _qr_without_sign_gauge(a, mode="reduced"):
+    q, r = la.qr(a, mode=mode)
+    signs = sg.sign(sg.einsum("...ii->...i", r))
+    return sg.concatenate([(q * signs[..., None, :]).flatten(), (r * signs[..., :, None]).flatten()])
+
+
+def _svd_without_sign_gauge(a, full_matrices=False):
+    u, s, vh = la.svd(a, full_matrices=full_matrices)
+    k = s.shape[-1] if s.type.shape[-1] is None else s.type.shape[-1]
+    return sg.concatenate([s.flatten(), (sg.abs(u[..., :k]) * s[..., None, :]).flatten(),
+                           (sg.abs(vh[..., :k, :]) * s[..., :, None]).flatten()])
+
+
+def _eigh_without_sign_gauge(x):
+    w, v = la.eigh(_symmetric(x))
+    return sg.concatenate([w.flatten(), (sg.abs(v) * w[..., None, :]).flatten()])
+
+
+DERIVATIVE_CASES = [
+    ("solve-vector", la.solve, [(well_conditioned, (3, 3)), (general, (3,))]),
+    ("solve-broadcast", la.solve, [(well_conditioned, (2, 3, 3)), (general, (3, 2))]),
+    ("solve-batched-b", la.solve, [(well_conditioned, (3, 3)), (general, (2, 3, 1))]),
+    ("inv", la.inv, [(well_conditioned, (2, 3, 3))]),
+    ("det", la.det, [(general, (2, 3, 3))]),
+    ("slogdet", lambda a: la.slogdet(a)[1], [(general, (3, 3))]),
+    ("cholesky", lambda x: la.cholesky(_symmetric(x)), [(general, (2, 3, 3))]),
+    ("cholesky-upper", lambda x: la.cholesky(_symmetric(x), upper=True), [(general, (3, 3))]),
+    ("solve_triangular", lambda a, b: la.solve_triangular(a, b, lower=True), [(well_conditioned, (3, 3)), (general, (3,))]),
+    ("solve_triangular-trans-unit", lambda a, b: la.solve_triangular(a, b, trans=1, unit_diagonal=True),
+     [(well_conditioned, (2, 3, 3)), (general, (3, 2))]),
+    ("pinv-tall", la.pinv, [(general, (4, 2))]),
+    ("pinv-wide", la.pinv, [(general, (2, 2, 3))]),
+    ("matrix_power", lambda a: la.matrix_power(a, -2), [(well_conditioned, (3, 3))]),
+    ("qr", _qr_without_sign_gauge, [(general, (4, 3))]),
+    ("qr-square-batched", _qr_without_sign_gauge, [(general, (2, 3, 3))]),
+    ("qr-complete", lambda a: _qr_without_sign_gauge(a, "complete"), [(general, (3, 3))]),
+    ("qr-r", lambda a: la.qr(a, mode="r") ** 2, [(general, (4, 3))]),
+    ("svd-tall", _svd_without_sign_gauge, [(general, (4, 3))]),
+    ("svd-wide", _svd_without_sign_gauge, [(general, (2, 2, 4))]),
+    ("svd-full-square", lambda a: _svd_without_sign_gauge(a, True), [(general, (3, 3))]),
+    ("svd-reconstruction", lambda a: (lambda u, s, vh: (u * s[..., None, :]) @ vh)(*la.svd(a, False)),
+     [(general, (3, 2))]),
+    ("svd-values", lambda a: la.svd(a, compute_uv=False), [(general, (2, 4, 3))]),
+    ("eigh", _eigh_without_sign_gauge, [(general, (3, 3))]),
+    ("eigh-upper", lambda x: sg.abs(la.eigh(_symmetric(x), UPLO="U")[1]).sum(), [(general, (2, 3, 3))]),
+    ("eigvalsh", lambda x: la.eigvalsh(_symmetric(x)), [(general, (2, 3, 3))]),
+    ("norm-vector", lambda x: la.norm(x, 3, axis=-1), [(general, (2, 4))]),
+    ("norm-nuc", lambda x: la.norm(x, "nuc"), [(general, (3, 4))]),
+    ("norm-2", lambda x: la.norm(x, 2, axis=(0, 2)), [(general, (3, 2, 4))]),
+    ("norm-inf", lambda x: la.norm(x, np.inf, keepdims=True), [(general, (3, 4))]),
+]
+DERIVATIVE_PARAMS = [pytest.param(*case[1:], id=case[0]) for case in DERIVATIVE_CASES]
+
+
+@pytest.mark.parametrize("build, samplers", DERIVATIVE_PARAMS)
+def test_gradient_matches_finite_differences(rng, build, samplers):
+    sg.verify_grad(build, [sample(rng, shape) for sample, shape in samplers], rng=rng)
+
+
+@pytest.mark.parametrize("build, samplers", DERIVATIVE_PARAMS)
+def test_forward_mode_matches_finite_differences(rng, build, samplers):
+    assert_jvp_matches_finite_differences(build, [sample(rng, shape) for sample, shape in samplers], rng)
+
+
+@pytest.mark.parametrize("build, samplers", [
+    (lambda a, b: sg.grad((la.solve(a, b) ** 2).sum(), a) * a, [(well_conditioned, (3, 3)), (general, (3,))]),
+    (lambda a, b: sg.grad((la.solve(a, b) ** 2).sum(), b), [(well_conditioned, (3, 3)), (general, (3, 2))]),
+    (lambda a: sg.grad(la.det(a), a), [(general, (3, 3))]),
+    (lambda x: sg.grad(la.cholesky(_symmetric(x)).sum(), x), [(general, (3, 3))]),
+], ids=["solve-a", "solve-b", "det", "cholesky"])
+def test_second_derivatives_match_finite_differences(rng, build, samplers):
+    sg.verify_grad(build, [sample(rng, shape) for sample, shape in samplers], rng=rng)
+
+
+@pytest.mark.parametrize("build", [
+    lambda a: la.solve(a, a[0]).sum(), lambda a: la.det(a), lambda a: la.cholesky(a).sum(),
+    lambda a: la.svd(a, compute_uv=False).sum(), lambda a: la.eigh(a)[1].sum(), lambda a: la.norm(a, "nuc"),
+    lambda a: la.qr(a)[0].sum(), lambda a: la.pinv(a).sum(),
+], ids=["solve", "det", "cholesky", "svd", "eigh", "norm", "qr", "pinv"])
+def test_float32_gradients_stay_float32(rng, build):
+    a = sg.matrix("a", dtype="float32")
+    g = sg.grad(build(a), a)
+    assert g.dtype == np.float32
+    assert sg.function([a], g)(spd(rng, (3, 3), "float32")).dtype == np.float32
+
+
+def test_gradients_with_sizes_known_only_at_run_time(rng):
+    values = [well_conditioned(rng, (2, 3, 3)), general(rng, (3,))]
+    cost = lambda a, b: (la.solve(a, b) * la.det(a)[:, None]).sum() + la.norm(la.inv(a), "nuc", axis=(1, 2)).sum()
+    results = []
+    for shape_a, shape_b in (((2, 3, 3), (3,)), ((None, None, None), (None,))):
+        a, b = sg.tensor("a", shape=shape_a), sg.vector("b", shape=shape_b)
+        results.append(sg.function([a, b], sg.grad(cost(a, b), [a, b]))(*values))
+    for static, unknown in zip(*results):
+        np.testing.assert_allclose(static, unknown, rtol=1e-12)
+
+
+def test_slogdet_sign_has_zero_gradient(rng):
+    a = sg.matrix("a")
+    sign, logabsdet = la.slogdet(a)
+    g = sg.function([a], sg.grad(sign.sum() + 0 * logabsdet, a))(general(rng, (3, 3)))
+    np.testing.assert_array_equal(g, np.zeros((3, 3)))
+
+
+def test_eigh_vector_gradient_is_not_finite_at_repeated_eigenvalues():
+    a = sg.matrix("a")
+    g = sg.function([a], sg.grad(sg.abs(la.eigh(a)[1]).sum() + la.eigvalsh(a).sum(), a))
+    values_only = sg.function([a], sg.grad(la.eigvalsh(a).sum(), a))
+    with np.errstate(all="ignore"):
+        assert not np.isfinite(g(np.eye(3))).all()
+    np.testing.assert_allclose(values_only(np.eye(3)), np.eye(3))
+
+
+# ---------------------------------------------------------------- identities (hypothesis)
+
+_a, _x = sg.tensor("a", shape=(3, 3)), sg.vector("x", shape=(3,))
+_solve_roundtrip = sg.function([_a, _x], la.solve(_a, _a @ _x))
+_det_and_eigenvalue_product = sg.function([_a], [la.det(_a), sg.prod(la.eigvalsh(_a))])
+_cholesky_product = sg.function([_a], (lambda l: l @ l.T)(la.cholesky(_a)))
+_entries = st.lists(st.floats(-2, 2), min_size=9, max_size=9).map(lambda v: np.array(v).reshape(3, 3))
+
+
+@settings(max_examples=15, deadline=None)
+@given(_entries, st.lists(st.floats(-5, 5), min_size=3, max_size=3))
+def test_solve_inverts_the_product(entries, x):
+    a = entries + 8 * np.eye(3)
+    np.testing.assert_allclose(_solve_roundtrip(a, x), x, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(_entries)
+def test_determinant_of_spd_is_the_product_of_its_eigenvalues(entries):
+    a = entries @ entries.T + np.eye(3)
+    d, product = _det_and_eigenvalue_product(a)
+    np.testing.assert_allclose(d, product, rtol=1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(_entries)
+def test_cholesky_factor_times_its_transpose_is_the_matrix(entries):
+    a = entries @ entries.T + np.eye(3)
+    np.testing.assert_allclose(_cholesky_product(a), a, rtol=1e-9, atol=1e-9)
+
+
+# ---------------------------------------------------------------- batching
+
+@pytest.mark.parametrize("build, samplers", [
+    (lambda a: la.inv(a), [(well_conditioned, (3, 3))]),
+    (lambda a, b: la.solve(a, b), [(well_conditioned, (3, 3)), (general, (3,))]),
+    (lambda a, b: la.solve_triangular(a, b, lower=True), [(well_conditioned, (2, 3, 3)), (general, (3, 2))]),
+    (lambda x: la.cholesky(_symmetric(x)), [(general, (3, 3))]),
+    (lambda a: la.svd(a, compute_uv=False), [(general, (3, 2))]),
+], ids=["inv", "solve", "solve_triangular", "cholesky", "svd"])
+def test_jacobians_batch_without_per_slice_loops(rng, build, samplers):
+    values = [sample(rng, shape) for sample, shape in samplers]
+    inputs = [sg.tensor(f"x{i}", shape=v.shape) for i, v in enumerate(values)]
+    out = build(*inputs).flatten()
+    jacobians = sg.jacobian(out, inputs)
+    assert not any(isinstance(node.op, PerSliceLoop) for node in toposort(jacobians))
+    computed = sg.function(inputs, jacobians)(*values)
+    for i in range(2):
+        row = sg.function(inputs, sg.grad(out[i], inputs))(*values)
+        for jacobian, expected in zip(computed, row):
+            np.testing.assert_allclose(jacobian[i], expected, rtol=1e-10, atol=1e-12)
+
+
+# ---------------------------------------------------------------- rewrites
+
+a_var, b_var = sg.matrix("a"), sg.vector("b")
+_factor = la.cholesky(a_var @ a_var.T + 3 * sg.eye(a_var.shape[0]))
+
+REWRITE_CASES = [
+    ("inv_matmul_to_solve", la.inv(a_var) @ b_var),
+    ("inv_matmul_to_solve", la.inv(a_var) @ sg.outer(b_var, b_var)),
+    ("log_det_to_slogdet", sg.log(la.det(a_var)) * b_var.sum()),
+    ("log_abs_det_to_slogdet", sg.log(sg.abs(la.det(a_var))) * b_var.sum()),
+    ("det_of_cholesky", la.det(_factor) * b_var.sum()),
+    ("det_of_cholesky", la.det(_factor @ _factor.T) * b_var.sum()),
+    ("logdet_of_cholesky", sg.log(la.det(_factor)) * b_var.sum()),
+    ("logdet_of_cholesky", la.slogdet(_factor.T @ _factor)[1] * b_var.sum()),
+]
+
+
+@pytest.mark.parametrize("name, expression", REWRITE_CASES)
+def test_rewrite_fires_and_agrees_with_the_graph_without_it(rng, name, expression):
+    values = [well_conditioned(rng, (3, 3)), general(rng, (3,))]
+    rewritten = sg.function([a_var, b_var], expression)
+    plain = sg.function([a_var, b_var], expression, mode=sg.Mode(exclude=[name]))
+    assert rewritten.report.rewrites.get(name, 0) >= 1
+    assert name not in plain.report.rewrites
+    np.testing.assert_allclose(rewritten(*values), plain(*values), rtol=1e-10)
+
+
+def test_rewritten_gradients_agree(rng):
+    a = sg.matrix("a")
+    cost = sg.log(la.det(la.cholesky(a @ a.T + 3 * sg.eye(3)))) + (la.inv(a) @ sg.ones(3)).sum()
+    value = well_conditioned(rng, (3, 3))
+    rewritten = sg.function([a], [cost, sg.grad(cost, a)])
+    plain = sg.function([a], [cost, sg.grad(cost, a)], mode="fast_compile")
+    assert {"log_det_to_slogdet", "logdet_of_cholesky", "det_of_cholesky", "inv_matmul_to_solve"} <= set(
+        rewritten.report.rewrites)
+    for got, expected in zip(rewritten(value), plain(value)):
+        np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_gradient_shares_one_lu_factorization_between_its_solves(rng, dtype):
+    a, b = sg.matrix("a", dtype=dtype), sg.matrix("b", dtype=dtype)
+    x = la.solve(a, b)
+    outputs = [x, *sg.grad((x * x).sum(), [a, b])]
+    f = sg.function([a, b], outputs)
+    plain = sg.function([a, b], outputs, mode=sg.Mode(exclude=["solve_to_lu_solve"]))
+    assert f.report.rewrites["solve_to_lu_solve"] == 2
+    assert [node.op.name for node in f.graph.nodes if node.op.name in ("lu_factor", "solve")] == ["lu_factor"]
+    values = [well_conditioned(rng, (4, 4), dtype), general(rng, (4, 2), dtype)]
+    for got, expected in zip(f(*values), plain(*values)):
+        assert got.dtype == expected.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(got, expected, rtol=1e-4 if dtype == "float32" else 1e-12)
+
+
+def test_solves_of_stacks_and_of_mixed_dtypes_keep_numpys_solve():
+    a, b = sg.tensor("a", shape=(None, 3, 3)), sg.vector("b")
+    assert "solve_to_lu_solve" not in sg.function([a, b], la.solve(a, b)).report.rewrites
+    a32 = sg.matrix("a", dtype="float32")
+    assert "solve_to_lu_solve" not in sg.function([a32, b], la.solve(a32, b)).report.rewrites
+
+
+def test_log_det_keeps_numpy_results_for_negative_zero_and_huge_determinants():
+    a = sg.matrix("a")
+    f = sg.function([a], sg.log(la.det(a)))
+    assert f.report.rewrites["log_det_to_slogdet"] == 1
+    with np.errstate(all="ignore"):
+        assert np.isnan(f(-np.eye(3)))
+        assert f(np.zeros((2, 2))) == -np.inf
+    assert f(np.eye(3) * 1e200) == pytest.approx(3 * np.log(1e200))
+
+
+def test_inv_matmul_rewrite_keeps_the_result_dtype(rng):
+    a, b = sg.matrix("a", dtype="float32"), sg.vector("b", dtype="int32")
+    f = sg.function([a, b], la.inv(a) @ b)
+    assert f.report.rewrites["inv_matmul_to_solve"] == 1
+    result = f(well_conditioned(rng, (3, 3), "float32"), np.array([1, 2, 3], dtype="int32"))
+    assert result.dtype == (la.inv(a) @ b).dtype
+
+
+# ---------------------------------------------------------------- errors
+
+@pytest.mark.parametrize("build, shape, message", [
+    (la.inv, (2, 3), r"inv: expected square matrices .* got type float64\[2,3\]"),
+    (la.det, (4, 2, 3), r"det: expected square matrices .* got type float64\[4,2,3\]"),
+    (la.cholesky, (3, 2), r"cholesky: expected square matrices .* float64\[3,2\]"),
+    (la.slogdet, (3,), r"slogdet: expected a matrix or a stack of matrices \(at least 2 dimensions\), got type float64\[3\]"),
+    (la.eigh, (2, 3), r"eigh: expected square matrices"),
+    (la.eigvalsh, (2, 3), r"eigh: expected square matrices"),
+    (la.qr, (3,), r"qr: expected a matrix"),
+    (la.svd, (), r"svd: expected a matrix"),
+    (lambda a: la.matrix_power(a, 2), (2, 3), r"matrix_power: expected square matrices"),
+    (lambda a: la.pinv(a, hermitian=True), (2, 3), r"pinv: expected square matrices"),
+])
+def test_bad_shapes_raise_at_build_time(build, shape, message):
+    with pytest.raises(sg.ShapeError, match=message):
+        build(sg.tensor("a", shape=shape))
+
+
+@pytest.mark.parametrize("build, shape_b, message", [
+    (la.solve, (4,), r"solve: operands of types float64\[3,3\] and float64\[4\] have mismatched sizes 3 and 4"),
+    (la.solve, (2, 4, 1), r"solve: operands of types float64\[3,3\] and float64\[2,4,1\] have mismatched sizes"),
+    (la.solve, (), r"solve: the right-hand side must have at least one dimension"),
+    (la.solve_triangular, (2,), r"solve_triangular: operands of types float64\[3,3\] and float64\[2\]"),
+])
+def test_mismatched_right_hand_sides_raise_at_build_time(build, shape_b, message):
+    with pytest.raises(sg.ShapeError, match=message):
+        build(sg.tensor("a", shape=(3, 3)), sg.tensor("b", shape=shape_b))
+
+
+def test_solve_batch_mismatch_raises_at_build_time():
+    with pytest.raises(sg.ShapeError, match="solve"):
+        la.solve(sg.tensor("a", shape=(2, 3, 3)), sg.tensor("b", shape=(4, 3, 1)))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda a: la.qr(a, mode="raw"), ValueError, r"qr: mode must be one of .* got 'raw'"),
+    (lambda a: la.eigh(a, UPLO="X"), ValueError, r"eigh: UPLO must be 'L' or 'U', got 'X'"),
+    (lambda a: la.eigvalsh(a, UPLO="l"), ValueError, r"eigvalsh: UPLO"),
+    (lambda a: la.norm(a, "bad"), ValueError, r"norm: invalid norm order 'bad' for matrices"),
+    (lambda a: la.norm(a, "fro", axis=0), ValueError, r"norm: invalid norm order 'fro' for vectors"),
+    (lambda a: la.norm(a, 3), ValueError, r"norm: invalid norm order 3 for matrices"),
+    (lambda a: la.norm(a, axis=(0, 1, 0)), ValueError, r"norm: repeated axis"),
+    (lambda a: la.norm(a[None], 1), sg.ShapeError, r"norm: an ord needs a 1-d or 2-d operand or an axis"),
+    (lambda a: la.matrix_power(a, 1.5), TypeError, r"matrix_power: the exponent must be an int, got 1.5"),
+    (lambda a: la.solve_triangular(a, a, trans=3), ValueError, r"solve_triangular: trans must be"),
+    (lambda a: la.pinv(a, rcond=sg.scalar("r")), TypeError, r"pinv: rcond must be a number known while building"),
+    (lambda a: la.lstsq(a, a, rcond=sg.scalar("r")), TypeError, r"lstsq: rcond must be a number known while building"),
+    (lambda a: la.lstsq(a[None], a[0]), sg.ShapeError, r"lstsq: expected a matrix and a vector or matrix, got types"),
+    (lambda a: la.lstsq(a, sg.ones(4)), sg.ShapeError, r"lstsq: operands of types float64\[3,3\] and float64\[4\] have mismatched"),
+    (lambda a: la.inv(sg.cast(a, "float16")), TypeError, r"inv: not defined for operand\(s\) of type float16\[3,3\]"),
+])
+def test_bad_arguments_raise(call, error, message):
+    with pytest.raises(error, match=message):
+        call(sg.tensor("a", shape=(3, 3)))
+
+
+@pytest.mark.parametrize("build, shape, message", [
+    (lambda a: la.qr(a)[0].sum(), (2, 3), r"qr\(mode='reduced'\) of a matrix of type float64\[2,3\] has no derivative"),
+    (lambda a: la.qr(a, mode="complete")[1].sum(), (3, 2), r"qr\(mode='complete'\)"),
+    (lambda a: la.svd(a)[0].sum(), (3, 2), r"svd\(full_matrices=True\) of a matrix of type float64\[3,2\] has no derivative"),
+])
+def test_undefined_derivatives_raise_not_differentiable(build, shape, message):
+    a = sg.tensor("a", shape=shape)
+    with pytest.raises(sg.NotDifferentiableError, match=message):
+        sg.grad(build(a), a)
+    with pytest.raises(sg.NotDifferentiableError, match=message):
+        sg.jvp(build(a), a, sg.zeros(shape))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("build, value, node_name", [
+    (la.inv, np.ones((2, 2)), "inv"),
+    (lambda a: la.solve(a, a[0]), np.zeros((3, 3)), "solve"),
+    (lambda a: la.solve(a, a[0]), np.array([[1.0, 2.0], [2.0, 4.0]]), "solve"),
+    (lambda a: la.solve(sg.stack([a, a]), a), np.ones((2, 2)), "solve"),
+    (la.cholesky, -np.eye(2), "cholesky"),
+], ids=["inv", "solve", "solve-rank-1", "solve-batched", "cholesky"])
+def test_singular_matrices_raise_linalg_error_naming_the_node_and_line(build, value, node_name, mode):
+    a = sg.matrix("a")
+    out = build(a)
+    line = out.owner.site
+    f = sg.function([a], out, mode=mode)
+    with pytest.raises(np.linalg.LinAlgError) as caught:
+        f(value)
+    text = str(caught.value)
+    assert re.search(r"Singular matrix|not positive definite", text)
+    # The default mode solves one matrix through its LU factorization: that node fails, at the same line.
+    expected = "lu_factor" if node_name == "solve" and mode is None and out.ndim == 1 else node_name
+    assert f"while computing node {expected}" in text and str(line) in text
+    assert "test_ops_linalg_decomp.py" in text
+
+
+def test_linalg_namespace_names_numpys_functions_with_docstrings_and_reference_entries():
+    reference = (__import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "reference.md").read_text()
+    assert set(la.__all__) == {"solve", "inv", "det", "slogdet", "cholesky", "solve_triangular", "pinv",
+                               "matrix_power", "lstsq", "qr", "svd", "eigh", "eigvalsh", "norm"}
+    for name in la.__all__:
+        function = getattr(la, name)
+        assert "Example:" in function.__doc__ and ">>>" in function.__doc__
+        assert f"sg.linalg.{name}" in reference
+        if name != "solve_triangular":
+            assert hasattr(np.linalg, name)
