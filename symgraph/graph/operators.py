@@ -349,6 +349,16 @@ class TensorOperators:
             axes = axes[0]
         return _ops().transpose(self, axes or None)
 
+    def dimshuffle(self, *pattern):
+        """Theano's axis pattern: axes reordered, "x" for a new axis of size 1, size-1 axes left out dropped.
+
+        Example:
+            >>> import symgraph as sg
+            >>> sg.vector("b", shape=(4,)).dimshuffle("x", 0, "x", "x").type
+            TensorType(float64, (1, 4, 1, 1))
+        """
+        return _ops().shape.dimshuffle(self, *pattern)
+
     def dot(self, other):
         """NumPy's `dot` of this tensor and `other`; see `sg.dot`.
 

@@ -1,0 +1,8 @@
+"""`theano.sandbox`: holds `rng_mrg` (`MRG_RandomStreams`).
+
+Example:
+    >>> from symgraph.theano.sandbox.rng_mrg import MRG_RandomStreams
+    >>> MRG_RandomStreams.__name__
+    'RandomStreams'
+"""
+from . import rng_mrg  # noqa: F401
