@@ -1,7 +1,7 @@
 """`theano.tensor.nnet` (`T.nnet`): activations, losses and `conv2d` with Theano's signatures.
 
 `conv2d` flips the filters by default (`filter_flip=True`: true convolution, as Theano does), while
-`sg.conv2d` is cross-correlation.
+`sg.conv2d` is cross-correlation. `softmax` and `logsoftmax` of a vector return a 1-row matrix, as in Theano.
 
 Example:
     >>> import symgraph.theano.tensor as T
@@ -9,14 +9,48 @@ Example:
     >>> T.nnet.softmax(x).eval({x: [[0.0, 0.0]]})
     array([[0.5, 0.5]])
 """
-from ...nnet import binary_crossentropy, categorical_crossentropy, sigmoid, softmax, softplus  # noqa: F401
+from ...nnet import binary_crossentropy, categorical_crossentropy, sigmoid, softplus  # noqa: F401
 from ...nnet import conv2d as _sg_conv2d
-from ...nnet import log_softmax as logsoftmax  # noqa: F401
+from ...nnet import log_softmax as _sg_log_softmax
 from ...nnet import relu as _sg_relu
+from ...nnet import softmax as _sg_softmax
+from ...graph.basic import as_variable
 from ...ops import multiply, where
 
 __all__ = ["sigmoid", "softmax", "softplus", "relu", "logsoftmax", "binary_crossentropy",
            "categorical_crossentropy", "conv2d"]
+
+
+def _rows(x, op_name):
+    """`x` as Theano's softmax sees it: a matrix, a vector becoming one row."""
+    x = as_variable(x)
+    if x.ndim not in (1, 2):
+        raise ValueError(f"T.nnet.{op_name}: expected a vector or a matrix, got {x.type}")
+    return x.dimshuffle("x", 0) if x.ndim == 1 else x
+
+
+def softmax(c):
+    """Softmax of each row of the matrix `c`; a vector gives a 1-row matrix, as in Theano.
+
+    Example:
+        >>> import symgraph.theano.tensor as T
+        >>> v = T.dvector("v")
+        >>> T.nnet.softmax(v).eval({v: [0.0, 0.0]})
+        array([[0.5, 0.5]])
+    """
+    return _sg_softmax(_rows(c, "softmax"), axis=-1)
+
+
+def logsoftmax(c):
+    """Log-softmax of each row of the matrix `c`; a vector gives a 1-row matrix, as in Theano.
+
+    Example:
+        >>> import symgraph.theano.tensor as T
+        >>> m = T.dmatrix("m")
+        >>> T.nnet.logsoftmax(m).eval({m: [[0.0, 0.0]]}).round(4)
+        array([[-0.6931, -0.6931]])
+    """
+    return _sg_log_softmax(_rows(c, "logsoftmax"), axis=-1)
 
 
 def relu(x, alpha=0):
