@@ -333,3 +333,275 @@ def test_stacked_denoising_autoencoder_pretrain_then_finetune():
     nll = -sg.mean(sg.log(p)[sg.arange(py.shape[0]), py])
     score = theano.function([], sda.finetune_cost, givens={sda.x: train_set_x, sda.y: train_set_y})
     assert_agree([score()], [sg.function([px, py], nll)(data_x, data_y.astype("int32"))])
+
+
+# ---------------------------------------------------------------- RBM (CD-k with Gibbs sampling in scan) and DBN
+
+class RBM:
+    def __init__(self, input, n_visible, n_hidden, numpy_rng, theano_rng, W=None, hbias=None):
+        floatX = theano.config.floatX
+        if W is None:
+            W = theano.shared(value=init_weights(numpy_rng, n_visible, n_hidden, floatX) * 4, name="W", borrow=True)
+        if hbias is None:
+            hbias = theano.shared(value=np.zeros(n_hidden, dtype=floatX), name="hbias", borrow=True)
+        self.vbias = theano.shared(value=np.zeros(n_visible, dtype=floatX), name="vbias", borrow=True)
+        self.input, self.W, self.hbias, self.theano_rng = input, W, hbias, theano_rng
+        self.params = [self.W, self.hbias, self.vbias]
+
+    def free_energy(self, v_sample):
+        wx_b = T.dot(v_sample, self.W) + self.hbias
+        vbias_term = T.dot(v_sample, self.vbias)
+        hidden_term = T.sum(T.log(1 + T.exp(wx_b)), axis=1)
+        return -hidden_term - vbias_term
+
+    def propup(self, vis):
+        pre_sigmoid_activation = T.dot(vis, self.W) + self.hbias
+        return [pre_sigmoid_activation, T.nnet.sigmoid(pre_sigmoid_activation)]
+
+    def sample_h_given_v(self, v0_sample):
+        pre_sigmoid_h1, h1_mean = self.propup(v0_sample)
+        h1_sample = self.theano_rng.binomial(size=h1_mean.shape, n=1, p=h1_mean, dtype=theano.config.floatX)
+        return [pre_sigmoid_h1, h1_mean, h1_sample]
+
+    def propdown(self, hid):
+        pre_sigmoid_activation = T.dot(hid, self.W.T) + self.vbias
+        return [pre_sigmoid_activation, T.nnet.sigmoid(pre_sigmoid_activation)]
+
+    def sample_v_given_h(self, h0_sample):
+        pre_sigmoid_v1, v1_mean = self.propdown(h0_sample)
+        v1_sample = self.theano_rng.binomial(size=v1_mean.shape, n=1, p=v1_mean, dtype=theano.config.floatX)
+        return [pre_sigmoid_v1, v1_mean, v1_sample]
+
+    def gibbs_hvh(self, h0_sample):
+        pre_sigmoid_v1, v1_mean, v1_sample = self.sample_v_given_h(h0_sample)
+        pre_sigmoid_h1, h1_mean, h1_sample = self.sample_h_given_v(v1_sample)
+        return [pre_sigmoid_v1, v1_mean, v1_sample, pre_sigmoid_h1, h1_mean, h1_sample]
+
+    def get_cost_updates(self, lr=0.1, k=1):
+        pre_sigmoid_ph, ph_mean, ph_sample = self.sample_h_given_v(self.input)
+        ([pre_sigmoid_nvs, nv_means, nv_samples, pre_sigmoid_nhs, nh_means, nh_samples], updates) = theano.scan(
+            self.gibbs_hvh, outputs_info=[None, None, None, None, None, ph_sample], n_steps=k, name="gibbs_hvh")
+        chain_end = nv_samples[-1]
+        cost = T.mean(self.free_energy(self.input)) - T.mean(self.free_energy(chain_end))
+        gparams = T.grad(cost, self.params, consider_constant=[chain_end])
+        for gparam, param in zip(gparams, self.params):
+            updates[param] = param - gparam * T.cast(lr, dtype=theano.config.floatX)
+        monitoring_cost = self.get_reconstruction_cost(pre_sigmoid_nvs[-1])
+        return monitoring_cost, updates
+
+    def get_reconstruction_cost(self, pre_sigmoid_nv):
+        return T.mean(T.sum(self.input * T.log(T.nnet.sigmoid(pre_sigmoid_nv))
+                            + (1 - self.input) * T.log(1 - T.nnet.sigmoid(pre_sigmoid_nv)), axis=1))
+
+
+def plain_rbm_cd(v, W, hbias, vbias, stream, k):
+    """CD-k in plain symgraph: the same draws in the same order as `RBM.get_cost_updates`."""
+    def sample(mean):
+        return sg.cast(stream.binomial(1, mean, size=mean.shape), mean.dtype)
+
+    def free_energy(x):
+        return -sg.sum(sg.log(1 + sg.exp(x @ W + hbias)), axis=1) - x @ vbias
+
+    def gibbs(h):
+        pre_v = h @ W.T + vbias
+        v_sample = sample(sg.sigmoid(pre_v))
+        return pre_v, v_sample, sample(sg.sigmoid(v_sample @ W + hbias))
+
+    h0 = sample(sg.sigmoid(v @ W + hbias))
+    (pre_vs, v_samples, _), _ = sg.scan(gibbs, outputs_info=[None, None, h0], n_steps=k)
+    chain_end = v_samples[-1]
+    cost = sg.mean(free_energy(v)) - sg.mean(free_energy(chain_end))
+    grads = sg.grad(cost, [W, hbias, vbias], consider_constant=[chain_end])
+    p = sg.sigmoid(pre_vs[-1])
+    monitor = sg.mean(sg.sum(v * sg.log(p) + (1 - v) * sg.log(1 - p), axis=1))
+    return monitor, grads
+
+
+def train_rbm(rbm, train_set_x, x, batch_size, epochs, k=1, lr=0.1):
+    index = T.lscalar()
+    cost, updates = rbm.get_cost_updates(lr=lr, k=k)
+    train = theano.function([index], cost, updates=updates,
+                            givens={x: train_set_x[index * batch_size:(index + 1) * batch_size]}, name="train_rbm")
+    n_batches = train_set_x.get_value(borrow=True).shape[0] // batch_size
+    return [float(np.mean([train(i) for i in range(n_batches)])) for _ in range(epochs)]
+
+
+def test_rbm_contrastive_divergence_with_gibbs_scan():
+    data = binary_data(n=40, n_visible=8, seed=4)
+    train_set_x, x = theano.shared(data, borrow=True), T.matrix("x")
+    rbm = RBM(x, n_visible=8, n_hidden=4, numpy_rng=np.random.RandomState(123), theano_rng=RandomStreams(99))
+    initial = [p.get_value() for p in rbm.params]
+    # The monitoring cost is the log-likelihood of the reconstruction: it rises as the RBM learns.
+    monitor = train_rbm(rbm, train_set_x, x, batch_size=10, epochs=12, k=2)
+    assert_decreased([-m for m in monitor])
+
+    v = sg.matrix("v")
+    W, hbias, vbias = (sg.shared(p) for p in initial)
+    plain_monitor, grads = plain_rbm_cd(v, W, hbias, vbias, sg.RandomStream(99), k=2)
+    step = sg.function([v], plain_monitor, updates=[(p, p - 0.1 * g) for p, g in zip([W, hbias, vbias], grads)])
+    expected = [float(np.mean([step(data[i * 10:(i + 1) * 10]) for i in range(4)])) for _ in range(12)]
+    assert_agree(monitor, expected)
+    assert_agree([p.get_value() for p in rbm.params], [W.get_value(), hbias.get_value(), vbias.get_value()])
+
+
+class DBN:
+    def __init__(self, numpy_rng, n_ins, hidden_layers_sizes, n_outs):
+        theano_rng = RandomStreams(numpy_rng.randint(2 ** 30))
+        self.x, self.y = T.matrix("x"), T.ivector("y")
+        self.sigmoid_layers, self.rbm_layers, self.params = [], [], []
+        for i, size in enumerate(hidden_layers_sizes):
+            input_size = n_ins if i == 0 else hidden_layers_sizes[i - 1]
+            layer_input = self.x if i == 0 else self.sigmoid_layers[-1].output
+            sigmoid_layer = HiddenLayer(numpy_rng, layer_input, input_size, size, activation=T.nnet.sigmoid)
+            self.sigmoid_layers.append(sigmoid_layer)
+            self.params.extend(sigmoid_layer.params)
+            self.rbm_layers.append(RBM(layer_input, input_size, size, numpy_rng, theano_rng,
+                                       W=sigmoid_layer.W, hbias=sigmoid_layer.b))
+        self.logLayer = LogisticRegression(self.sigmoid_layers[-1].output, hidden_layers_sizes[-1], n_outs)
+        self.params.extend(self.logLayer.params)
+        self.finetune_cost = self.logLayer.negative_log_likelihood(self.y)
+
+
+def test_dbn_greedy_pretraining_then_finetuning():
+    data_x, data_y = classification_data(n=40, n_in=8, n_out=2, seed=5)
+    data_x = (data_x > 0).astype(np.float64)
+    train_set_x, train_set_y = shared_dataset(data_x, data_y, "float64")
+    dbn = DBN(np.random.RandomState(123), n_ins=8, hidden_layers_sizes=[6, 4], n_outs=2)
+    for rbm in dbn.rbm_layers:
+        monitor = train_rbm(rbm, train_set_x, dbn.x, batch_size=10, epochs=6, k=1)
+        assert np.all(np.isfinite(monitor))
+    finetune = sgd_train(dbn.finetune_cost, dbn.params, [dbn.x, dbn.y],
+                         minibatch_givens([(dbn.x, train_set_x), (dbn.y, train_set_y)], 10),
+                         n_batches=4, epochs=10, learning_rate=0.1)
+    assert_decreased(finetune)
+
+    px, py = sg.matrix("x"), sg.vector("y", dtype="int32")
+    W1, b1, W2, b2, W3, b3 = (sg.constant(p.get_value()) for p in dbn.params)
+    p = sg.softmax(sg.sigmoid(sg.sigmoid(px @ W1 + b1) @ W2 + b2) @ W3 + b3)
+    nll = -sg.mean(sg.log(p)[sg.arange(py.shape[0]), py])
+    score = theano.function([], dbn.finetune_cost, givens={dbn.x: train_set_x, dbn.y: train_set_y})
+    assert_agree([score()], [sg.function([px, py], nll)(data_x, data_y.astype("int32"))])
+
+
+# ---------------------------------------------------------------- HMC (leapfrog in scan, RandomStreams)
+
+def kinetic_energy(vel):
+    return 0.5 * (vel ** 2).sum(axis=1)
+
+
+def hamiltonian(pos, vel, energy_fn):
+    return energy_fn(pos) + kinetic_energy(vel)
+
+
+def metropolis_hastings_accept(energy_prev, energy_next, s_rng):
+    ediff = energy_prev - energy_next
+    return (T.exp(ediff) - s_rng.uniform(size=energy_prev.shape)) >= 0
+
+
+def simulate_dynamics(initial_pos, initial_vel, stepsize, n_steps, energy_fn):
+    def leapfrog(pos, vel, step):
+        dE_dpos = T.grad(energy_fn(pos).sum(), pos)
+        new_vel = vel - step * dE_dpos
+        new_pos = pos + step * new_vel
+        return [new_pos, new_vel], {}
+
+    initial_energy = energy_fn(initial_pos)
+    dE_dpos = T.grad(initial_energy.sum(), initial_pos)
+    vel_half_step = initial_vel - 0.5 * stepsize * dE_dpos
+    pos_full_step = initial_pos + stepsize * vel_half_step
+    (all_pos, all_vel), scan_updates = theano.scan(
+        leapfrog, outputs_info=[dict(initial=pos_full_step), dict(initial=vel_half_step)],
+        non_sequences=[stepsize], n_steps=n_steps - 1)
+    final_pos, final_vel = all_pos[-1], all_vel[-1]
+    assert not scan_updates
+    energy = energy_fn(final_pos)
+    final_vel = final_vel - 0.5 * stepsize * T.grad(energy.sum(), final_pos)
+    return final_pos, final_vel
+
+
+def hmc_move(s_rng, positions, energy_fn, stepsize, n_steps):
+    initial_vel = s_rng.normal(size=positions.shape)
+    final_pos, final_vel = simulate_dynamics(positions, initial_vel, stepsize, n_steps, energy_fn)
+    accept = metropolis_hastings_accept(hamiltonian(positions, initial_vel, energy_fn),
+                                        hamiltonian(final_pos, final_vel, energy_fn), s_rng)
+    return accept, final_pos
+
+
+def hmc_updates(positions, stepsize, avg_acceptance_rate, final_pos, accept, target_acceptance_rate,
+                stepsize_inc, stepsize_dec, stepsize_min, stepsize_max, avg_acceptance_slowness):
+    accept_matrix = accept.dimshuffle(0, *(("x",) * (final_pos.ndim - 1)))
+    new_positions = T.switch(accept_matrix, final_pos, positions)
+    _new_stepsize = T.switch(avg_acceptance_rate > target_acceptance_rate,
+                             stepsize * stepsize_inc, stepsize * stepsize_dec)
+    new_stepsize = T.clip(_new_stepsize, stepsize_min, stepsize_max)
+    new_acceptance_rate = T.add(avg_acceptance_slowness * avg_acceptance_rate,
+                                (1.0 - avg_acceptance_slowness) * accept.mean(dtype=avg_acceptance_rate.dtype))
+    return [(positions, new_positions), (stepsize, new_stepsize), (avg_acceptance_rate, new_acceptance_rate)]
+
+
+def gaussian_energy(mu, cov_inv):
+    def energy(x):
+        centred = x - mu
+        return 0.5 * (T.dot(centred, cov_inv) * centred).sum(axis=1)
+    return energy
+
+
+def hmc_sampler(initial_pos, energy_fn, seed, n_steps=5):
+    positions = theano.shared(initial_pos)
+    stepsize = theano.shared(np.float64(0.25))
+    avg_acceptance_rate = theano.shared(np.float64(0.9))
+    s_rng = RandomStreams(seed)
+    accept, final_pos = hmc_move(s_rng, positions, energy_fn, stepsize, n_steps)
+    updates = hmc_updates(positions, stepsize, avg_acceptance_rate, final_pos, accept, target_acceptance_rate=0.9,
+                          stepsize_inc=1.02, stepsize_dec=0.98, stepsize_min=0.001, stepsize_max=0.25,
+                          avg_acceptance_slowness=0.9)
+    return theano.function([], [], updates=updates), positions, stepsize
+
+
+def test_hmc_samples_a_gaussian():
+    rng = np.random.RandomState(123)
+    mu = np.array([1.0, -2.0])
+    cov = np.array([[1.0, 0.5], [0.5, 1.0]])
+    energy_fn = gaussian_energy(theano.shared(mu), theano.shared(np.linalg.inv(cov)))
+    initial = rng.randn(8, 2) * 3 + 5
+    simulate, positions, stepsize = hmc_sampler(initial, energy_fn, seed=7)
+    score = theano.function([], T.mean(energy_fn(positions)))
+    energies = [float(score())]
+    samples = []
+    for _ in range(60):
+        simulate()
+        samples.append(positions.get_value())
+        energies.append(float(score()))
+    # From a far start, the energy of the chains drops to the typical set, whose mean energy is d/2 = 1.
+    assert_decreased(energies)
+    assert np.mean(energies[-20:]) < 3
+    np.testing.assert_allclose(np.concatenate(samples[20:]).mean(axis=0), mu, atol=0.5)
+
+    # The same sampler in plain symgraph: the same draws in the same order, so the same chains.
+    inv = sg.constant(np.linalg.inv(cov))
+
+    def energy(x):
+        return 0.5 * sg.sum(((x - mu) @ inv) * (x - mu), axis=1)
+
+    pos, step, rate = sg.shared(initial), sg.shared(np.float64(0.25)), sg.shared(np.float64(0.9))
+    stream = sg.RandomStream(7)
+    vel0 = stream.normal(size=pos.shape)
+    vel = vel0 - 0.5 * step * sg.grad(energy(pos).sum(), pos)
+    start = pos + step * vel
+
+    def leapfrog(p, v, s):
+        v = v - s * sg.grad(energy(p).sum(), p)
+        return p + s * v, v
+
+    (ps, vs), _ = sg.scan(leapfrog, outputs_info=[start, vel], non_sequences=[step], n_steps=4)
+    end_pos = ps[-1]
+    end_vel = vs[-1] - 0.5 * step * sg.grad(energy(end_pos).sum(), end_pos)
+    before = energy(pos) + 0.5 * (vel0 ** 2).sum(axis=1)
+    after = energy(end_pos) + 0.5 * (end_vel ** 2).sum(axis=1)
+    accept = sg.exp(before - after) - stream.uniform(size=before.shape) >= 0
+    new_step = sg.clip(sg.where(rate > 0.9, step * 1.02, step * 0.98), 0.001, 0.25)
+    plain = sg.function([], [], updates=[(pos, sg.where(accept[:, None], end_pos, pos)), (step, new_step),
+                                         (rate, 0.9 * rate + 0.1 * sg.mean(accept))])
+    for _ in range(60):
+        plain()
+    assert_agree([positions.get_value(), stepsize.get_value()], [pos.get_value(), step.get_value()])

@@ -211,7 +211,7 @@ class TensorOperators:
         """
         return _ops().sum(self, axis=axis, keepdims=keepdims, dtype=dtype)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis=None, keepdims=False, dtype=None):
         """Arithmetic mean over `axis`; see `sg.mean`.
 
         Example:
@@ -221,7 +221,7 @@ class TensorOperators:
             array([[2.],
                    [5.]])
         """
-        return _ops().mean(self, axis=axis, keepdims=keepdims)
+        return _ops().mean(self, axis=axis, keepdims=keepdims, dtype=dtype)
 
     def prod(self, axis=None, keepdims=False, dtype=None):
         """Product over `axis`; see `sg.prod`.
