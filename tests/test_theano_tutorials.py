@@ -605,3 +605,201 @@ def test_hmc_samples_a_gaussian():
     for _ in range(60):
         plain()
     assert_agree([positions.get_value(), stepsize.get_value()], [pos.get_value(), step.get_value()])
+
+
+# ---------------------------------------------------------------- LSTM on IMDB-like sequences
+
+def ortho_weight(rng, ndim):
+    u, _, _ = np.linalg.svd(rng.randn(ndim, ndim))
+    return u.astype(theano.config.floatX)
+
+
+def init_lstm_params(rng, n_words, dim_proj, ydim):
+    params = {"Wemb": (0.01 * rng.rand(n_words, dim_proj)).astype(theano.config.floatX),
+              "lstm_W": np.concatenate([ortho_weight(rng, dim_proj) for _ in range(4)], axis=1),
+              "lstm_U": np.concatenate([ortho_weight(rng, dim_proj) for _ in range(4)], axis=1),
+              "lstm_b": np.zeros((4 * dim_proj,)).astype(theano.config.floatX),
+              "U": 0.01 * rng.randn(dim_proj, ydim).astype(theano.config.floatX),
+              "b": np.zeros((ydim,)).astype(theano.config.floatX)}
+    return params
+
+
+def init_tparams(params):
+    return {name: theano.shared(value, name=name) for name, value in params.items()}
+
+
+def _slice(_x, n, dim):
+    if _x.ndim == 3:
+        return _x[:, :, n * dim:(n + 1) * dim]
+    return _x[:, n * dim:(n + 1) * dim]
+
+
+def lstm_layer(tparams, state_below, dim_proj, mask):
+    nsteps = state_below.shape[0]
+    n_samples = state_below.shape[1]
+
+    def _step(m_, x_, h_, c_):
+        preact = T.dot(h_, tparams["lstm_U"]) + x_
+        i = T.nnet.sigmoid(_slice(preact, 0, dim_proj))
+        f = T.nnet.sigmoid(_slice(preact, 1, dim_proj))
+        o = T.nnet.sigmoid(_slice(preact, 2, dim_proj))
+        c = T.tanh(_slice(preact, 3, dim_proj))
+        c = f * c_ + i * c
+        c = m_[:, None] * c + (1. - m_)[:, None] * c_
+        h = o * T.tanh(c)
+        h = m_[:, None] * h + (1. - m_)[:, None] * h_
+        return h, c
+
+    state_below = T.dot(state_below, tparams["lstm_W"]) + tparams["lstm_b"]
+    rval, updates = theano.scan(_step, sequences=[mask, state_below],
+                                outputs_info=[T.alloc(0., n_samples, dim_proj), T.alloc(0., n_samples, dim_proj)],
+                                name="lstm_layers", n_steps=nsteps)
+    return rval[0]
+
+
+def build_lstm_model(tparams, dim_proj, trng, use_noise):
+    x, mask, y = T.matrix("x", dtype="int64"), T.matrix("mask", dtype=theano.config.floatX), T.vector("y", dtype="int64")
+    n_timesteps, n_samples = x.shape[0], x.shape[1]
+    emb = tparams["Wemb"][x.flatten()].reshape([n_timesteps, n_samples, dim_proj])
+    proj = lstm_layer(tparams, emb, dim_proj, mask)
+    proj = (proj * mask[:, :, None]).sum(axis=0)
+    proj = proj / mask.sum(axis=0)[:, None]
+    proj = T.switch(use_noise, proj * trng.binomial(proj.shape, p=0.5, n=1, dtype=proj.dtype), proj * 0.5)
+    pred = T.nnet.softmax(T.dot(proj, tparams["U"]) + tparams["b"])
+    off = 1e-8
+    cost = -T.log(pred[T.arange(n_samples), y] + off).mean()
+    return x, mask, y, cost
+
+
+def sequence_data(rng, n=16, maxlen=6, n_words=10):
+    """Sequences whose label is whether word 1 occurs more often than word 2, padded with a mask."""
+    lengths = rng.randint(2, maxlen + 1, size=n)
+    x = np.zeros((maxlen, n), dtype=np.int64)
+    mask = np.zeros((maxlen, n))
+    for j, length in enumerate(lengths):
+        x[:length, j] = rng.randint(1, n_words, size=length)
+        mask[:length, j] = 1
+    y = ((x == 1).sum(axis=0) > (x == 2).sum(axis=0)).astype(np.int64)
+    return x, mask, y
+
+
+def test_lstm_sentiment_classifier_with_masked_scan_and_dropout():
+    rng = np.random.RandomState(123)
+    dim_proj = 4
+    params = init_lstm_params(rng, n_words=10, dim_proj=dim_proj, ydim=2)
+    tparams = init_tparams(params)
+    use_noise = theano.shared(np.asarray(0., dtype=theano.config.floatX))
+    x, mask, y, cost = build_lstm_model(tparams, dim_proj, MRG_RandomStreams(1234), use_noise)
+    grads = T.grad(cost, wrt=list(tparams.values()))
+    lr = T.scalar(name="lr")
+    f_train = theano.function([x, mask, y, lr], cost,
+                              updates=[(p, p - lr * g) for p, g in zip(tparams.values(), grads)], name="sgd")
+    f_cost = theano.function([x, mask, y], cost)
+    data_x, data_mask, data_y = sequence_data(rng)
+    use_noise.set_value(1.)
+    costs = [f_cost(data_x, data_mask, data_y)]
+    for _ in range(30):
+        f_train(data_x, data_mask, data_y, 0.5)
+    use_noise.set_value(0.)
+    costs.append(f_cost(data_x, data_mask, data_y))
+    assert_decreased(costs)
+
+    # The noiseless forward pass in plain symgraph, at the trained parameters.
+    p = {name: sg.constant(var.get_value()) for name, var in tparams.items()}
+    px, pmask = sg.matrix("x", dtype="int64"), sg.matrix("mask")
+
+    def step(m, x_t, h, c):
+        pre = h @ p["lstm_U"] + x_t
+        gates = [pre[:, k * dim_proj:(k + 1) * dim_proj] for k in range(4)]
+        c_new = sg.sigmoid(gates[1]) * c + sg.sigmoid(gates[0]) * sg.tanh(gates[3])
+        c_new = sg.where(m[:, None] > 0, c_new, c)
+        h_new = sg.where(m[:, None] > 0, sg.sigmoid(gates[2]) * sg.tanh(c_new), h)
+        return h_new, c_new
+
+    below = p["Wemb"][px] @ p["lstm_W"] + p["lstm_b"]
+    zeros = sg.zeros((px.shape[1], dim_proj))
+    (hs, _), _ = sg.scan(step, sequences=[pmask, below], outputs_info=[zeros, zeros])
+    pooled = (hs * pmask[:, :, None]).sum(axis=0) / pmask.sum(axis=0)[:, None] * 0.5
+    pred = sg.softmax(pooled @ p["U"] + p["b"])
+    py = sg.vector("y", dtype="int64")
+    plain_cost = -sg.mean(sg.log(pred[sg.arange(px.shape[1]), py] + 1e-8))
+    assert_agree([costs[-1]], [sg.function([px, pmask, py], plain_cost)(data_x, data_mask, data_y)])
+
+
+# ---------------------------------------------------------------- RNN-SLU (Elman network over word windows)
+
+def contextwin(sentence, window):
+    padded = window // 2 * [-1] + list(sentence) + window // 2 * [-1]
+    return [padded[i:i + window] for i in range(len(sentence))]
+
+
+class RNNSLU:
+    def __init__(self, nh, nc, ne, de, cs, rng):
+        floatX = theano.config.floatX
+        self.emb = theano.shared(name="embeddings", value=0.2 * rng.uniform(-1.0, 1.0, (ne + 1, de)).astype(floatX))
+        self.wx = theano.shared(name="wx", value=0.2 * rng.uniform(-1.0, 1.0, (de * cs, nh)).astype(floatX))
+        self.wh = theano.shared(name="wh", value=0.2 * rng.uniform(-1.0, 1.0, (nh, nh)).astype(floatX))
+        self.w = theano.shared(name="w", value=0.2 * rng.uniform(-1.0, 1.0, (nh, nc)).astype(floatX))
+        self.bh = theano.shared(name="bh", value=np.zeros(nh, dtype=floatX))
+        self.b = theano.shared(name="b", value=np.zeros(nc, dtype=floatX))
+        self.h0 = theano.shared(name="h0", value=np.zeros(nh, dtype=floatX))
+        self.params = [self.emb, self.wx, self.wh, self.w, self.bh, self.b, self.h0]
+        idxs = T.imatrix()
+        x = self.emb[idxs].reshape((idxs.shape[0], de * cs))
+        y_sentence = T.ivector("y_sentence")
+
+        def recurrence(x_t, h_tm1):
+            h_t = T.nnet.sigmoid(T.dot(x_t, self.wx) + T.dot(h_tm1, self.wh) + self.bh)
+            s_t = T.nnet.softmax(T.dot(h_t, self.w) + self.b)
+            return [h_t, s_t]
+
+        [h, s], _ = theano.scan(fn=recurrence, sequences=x, outputs_info=[self.h0, None], n_steps=x.shape[0])
+        p_y_given_x_sentence = s[:, 0, :]
+        y_pred = T.argmax(p_y_given_x_sentence, axis=1)
+        lr = T.scalar("lr")
+        sentence_nll = -T.mean(T.log(p_y_given_x_sentence)[T.arange(x.shape[0]), y_sentence])
+        sentence_gradients = T.grad(sentence_nll, self.params)
+        sentence_updates = [(param, param - lr * g) for param, g in zip(self.params, sentence_gradients)]
+        self.classify = theano.function(inputs=[idxs], outputs=y_pred)
+        self.nll = theano.function(inputs=[idxs, y_sentence], outputs=sentence_nll)
+        self.sentence_train = theano.function(inputs=[idxs, y_sentence, lr], outputs=sentence_nll,
+                                              updates=sentence_updates)
+        self.normalize = theano.function(
+            inputs=[], updates={self.emb: self.emb / T.sqrt((self.emb ** 2).sum(axis=1)).dimshuffle(0, "x")})
+
+
+def test_rnn_slu_elman_network():
+    rng = np.random.RandomState(345)
+    ne, nc, cs = 8, 3, 3
+    sentences = [rng.randint(ne, size=rng.randint(3, 7)) for _ in range(6)]
+    labels = [(s % nc).astype(np.int32) for s in sentences]
+    windows = [np.asarray(contextwin(s, cs), dtype=np.int32) for s in sentences]
+    rnn = RNNSLU(nh=6, nc=nc, ne=ne, de=4, cs=cs, rng=rng)
+    initial = [p.get_value() for p in rnn.params]
+
+    def total_nll():
+        return float(np.mean([rnn.nll(w, y) for w, y in zip(windows, labels)]))
+
+    costs = [total_nll()]
+    for _ in range(8):
+        for w, y in zip(windows, labels):
+            rnn.sentence_train(w, y, 0.5)
+            rnn.normalize()
+        costs.append(total_nll())
+    assert_decreased(costs)
+    np.testing.assert_allclose(np.linalg.norm(rnn.emb.get_value(), axis=1), 1.0)
+
+    emb, wx, wh, w, bh, b, h0 = (sg.shared(v) for v in initial)
+    idxs, y = sg.matrix("idxs", dtype="int32"), sg.vector("y", dtype="int32")
+    x = emb[idxs].reshape((idxs.shape[0], -1))
+    (_, s), _ = sg.scan(lambda x_t, h: (lambda h_t: (h_t, sg.softmax(h_t @ w + b)))(sg.sigmoid(x_t @ wx + h @ wh + bh)),
+                        sequences=[x], outputs_info=[h0, None])
+    nll = -sg.mean(sg.log(s)[sg.arange(x.shape[0]), y])
+    params = [emb, wx, wh, w, bh, b, h0]
+    train = sg.function([idxs, y], nll, updates=[(p, p - 0.5 * g) for p, g in zip(params, sg.grad(nll, params))])
+    normalize = sg.function([], None, updates=[(emb, emb / sg.sqrt((emb ** 2).sum(axis=1, keepdims=True)))])
+    for _ in range(8):
+        for wins, labs in zip(windows, labels):
+            train(wins, labs)
+            normalize()
+    assert_agree([p.get_value() for p in rnn.params], [p.get_value() for p in params])

@@ -23,7 +23,7 @@ from ...graph.inputs import tensor as _sg_tensor
 from ...ops import (  # noqa: F401
     abs, add, all, any, arange, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, argmax, argmin,
     argsort, bitwise_and, bitwise_or, bitwise_xor, cast, ceil, clip, concatenate, cos, cosh, cumprod, cumsum,
-    diag, dot, eq, erf, erfc, exp, exp2, expm1, eye, floor, floor_divide, ge, gt, inc_subtensor, invert,
+    diag, dot, eq, erf, erfc, exp, exp2, expm1, eye, floor, floor_divide, full, ge, gt, inc_subtensor, invert,
     isinf, isnan, le, log, log1p, log2, log10, logsumexp, lt, max, maximum, min, minimum, mod, multiply,
     negative, neq, ones, ones_like, outer, power, reciprocal, repeat, round, set_subtensor, sigmoid, sign,
     sin, sinh, softplus, sort, sqrt, square, stack, std, stop_gradient, subtract, switch, tan, tanh,
@@ -125,6 +125,19 @@ def as_tensor_variable(x, name=None, ndim=None):
             raise ValueError(f"T.as_tensor_variable: {x.type} has rank {x.ndim}, not ndim={ndim}")
         return x
     return constant(x, name=name, ndim=ndim)
+
+
+def alloc(value, *shape):
+    """A tensor of `shape` (symbolic sizes allowed) filled with `value` (Theano's `alloc`: `sg.full`); a
+    Python float is `theano.config.floatX`.
+
+    Example:
+        >>> import symgraph.theano.tensor as T
+        >>> n = T.lscalar("n")
+        >>> T.alloc(0.0, n, 2).eval({n: 1})
+        array([[0., 0.]])
+    """
+    return full(shape, as_tensor_variable(value))
 
 
 def sum(input, axis=None, dtype=None, keepdims=False, acc_dtype=None):
