@@ -803,3 +803,102 @@ def test_rnn_slu_elman_network():
             train(wins, labs)
             normalize()
     assert_agree([p.get_value() for p in rnn.params], [p.get_value() for p in params])
+
+
+# ---------------------------------------------------------------- RNN-RBM (an RBM whose biases an RNN drives)
+
+def build_rbm(v, W, bv, bh, k, rng):
+    def gibbs_step(v):
+        mean_h = T.nnet.sigmoid(T.dot(v, W) + bh)
+        h = rng.binomial(size=mean_h.shape, n=1, p=mean_h, dtype=theano.config.floatX)
+        mean_v = T.nnet.sigmoid(T.dot(h, W.T) + bv)
+        v = rng.binomial(size=mean_v.shape, n=1, p=mean_v, dtype=theano.config.floatX)
+        return mean_v, v
+
+    chain, updates = theano.scan(lambda v: gibbs_step(v)[1], outputs_info=[v], n_steps=k)
+    v_sample = chain[-1]
+    mean_v = gibbs_step(v_sample)[0]
+    monitor = T.nnet.binary_crossentropy(mean_v, v).sum() / v.shape[0]
+
+    def free_energy(v):
+        return -(v * bv).sum() - T.log(1 + T.exp(T.dot(v, W) + bh)).sum()
+
+    cost = (free_energy(v) - free_energy(v_sample)) / v.shape[0]
+    return v_sample, cost, monitor, updates
+
+
+def shared_normal(rng, num_rows, num_cols, scale=1):
+    return theano.shared(rng.normal(scale=scale / np.sqrt(num_rows + num_cols), size=(num_rows, num_cols)))
+
+
+def shared_zeros(*shape):
+    return theano.shared(np.zeros(shape, dtype=theano.config.floatX))
+
+
+def build_rnnrbm(n_visible, n_hidden, n_hidden_recurrent, numpy_rng, rng, k=2):
+    W = shared_normal(numpy_rng, n_visible, n_hidden, 0.01)
+    bv, bh = shared_zeros(n_visible), shared_zeros(n_hidden)
+    Wuh = shared_normal(numpy_rng, n_hidden_recurrent, n_hidden, 0.0001)
+    Wuv = shared_normal(numpy_rng, n_hidden_recurrent, n_visible, 0.0001)
+    Wvu = shared_normal(numpy_rng, n_visible, n_hidden_recurrent, 0.0001)
+    Wuu = shared_normal(numpy_rng, n_hidden_recurrent, n_hidden_recurrent, 0.0001)
+    bu = shared_zeros(n_hidden_recurrent)
+    params = W, bv, bh, Wuh, Wuv, Wvu, Wuu, bu
+    v = T.matrix()
+    u0 = T.zeros((n_hidden_recurrent,))
+
+    def recurrence(v_t, u_tm1):
+        bv_t = bv + T.dot(u_tm1, Wuv)
+        bh_t = bh + T.dot(u_tm1, Wuh)
+        u_t = T.tanh(bu + T.dot(v_t, Wvu) + T.dot(u_tm1, Wuu))
+        return [u_t, bv_t, bh_t]
+
+    (u_t, bv_t, bh_t), updates_train = theano.scan(
+        lambda v_t, u_tm1, *_: recurrence(v_t, u_tm1), sequences=v, outputs_info=[u0, None, None],
+        non_sequences=params)
+    v_sample, cost, monitor, updates_rbm = build_rbm(v, W, bv_t[:], bh_t[:], k, rng)
+    updates_train.update(updates_rbm)
+    return v, v_sample, cost, monitor, params, updates_train
+
+
+def test_rnn_rbm_sequence_model():
+    sequence = binary_data(n=12, n_visible=6, seed=6)
+    v, v_sample, cost, monitor, params, updates_train = build_rnnrbm(
+        6, 5, 4, np.random.RandomState(0), RandomStreams(seed=42))
+    initial = [p.get_value() for p in params]
+    gradient = T.grad(cost, params, consider_constant=[v_sample])
+    updates_train.update((p, p - 0.1 * g) for p, g in zip(params, gradient))
+    train_function = theano.function([v], monitor, updates=updates_train)
+    monitors = [float(train_function(sequence)) for _ in range(40)]
+    assert_decreased([np.mean(monitors[:5]), np.mean(monitors[-5:])])
+
+    # The same model in plain symgraph: the same draws in the same order.
+    W, bv, bh, Wuh, Wuv, Wvu, Wuu, bu = plain = [sg.shared(p) for p in initial]
+    stream = sg.RandomStream(seed=42)
+    pv = sg.matrix("v")
+
+    def recurrence(v_t, u):
+        return sg.tanh(bu + v_t @ Wvu + u @ Wuu), bv + u @ Wuv, bh + u @ Wuh
+
+    (_, bv_t, bh_t), _ = sg.scan(recurrence, sequences=[pv], outputs_info=[sg.zeros(4), None, None])
+
+    def gibbs(x):
+        mean_h = sg.sigmoid(x @ W + bh_t)
+        h = sg.cast(stream.binomial(1, mean_h, size=mean_h.shape), "float64")
+        mean_v = sg.sigmoid(h @ W.T + bv_t)
+        return mean_v, sg.cast(stream.binomial(1, mean_v, size=mean_v.shape), "float64")
+
+    chain, _ = sg.scan(lambda x: gibbs(x)[1], outputs_info=[pv], n_steps=2)
+    end = chain[-1]
+    mean_v = gibbs(end)[0]
+    plain_monitor = sg.binary_crossentropy(mean_v, pv).sum() / pv.shape[0]
+
+    def free_energy(x):
+        return -(x * bv_t).sum() - sg.softplus(x @ W + bh_t).sum()
+
+    plain_cost = (free_energy(pv) - free_energy(end)) / pv.shape[0]
+    grads = sg.grad(plain_cost, plain, consider_constant=[end])
+    step = sg.function([pv], plain_monitor, updates=[(p, p - 0.1 * g) for p, g in zip(plain, grads)])
+    expected = [float(step(sequence)) for _ in range(40)]
+    assert_agree(monitors, expected)
+    assert_agree([p.get_value() for p in params], [p.get_value() for p in plain])
