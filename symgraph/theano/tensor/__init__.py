@@ -104,7 +104,7 @@ def constant(x, name=None, ndim=None, dtype=None):
         (dtype('float32'), dtype('int64'))
         >>> theano.config.floatX = "float64"
     """
-    if dtype is None and isinstance(x, float):
+    if dtype is None and type(x) is float:  # a NumPy float64 (a float subclass) keeps its dtype
         dtype = _sg_config.floatX
     value = _sg_constant(x if dtype is None else np.asarray(x, dtype=dtype), name=name)
     if ndim is not None and value.ndim != ndim:
@@ -191,7 +191,8 @@ def flatten(x, ndim=1, outdim=None):
         raise ValueError(f"T.flatten: ndim={ndim} must be between 1 and the rank of {x.type}")
     if ndim == 1:
         return _sg_flatten(x)
-    return _sg_reshape(x, [x.shape[i] for i in range(ndim - 1)] + [-1])
+    # The merged size is the product of the trailing sizes, not -1, so that empty tensors reshape too.
+    return _sg_reshape(x, [x.shape[i] for i in range(ndim - 1)] + [_sg_prod(x.shape[ndim - 1:])])
 
 
 def reshape(x, newshape, ndim=None):

@@ -9,7 +9,7 @@ Example:
     array([[[[ 5.,  7.],
              [13., 15.]]]])
 """
-from ....ops import avg_pool, max_pool
+from ....ops import avg_pool, max_pool, pad as zero_pad
 
 __all__ = ["pool_2d"]
 
@@ -45,7 +45,8 @@ def pool_2d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0), mode="m
             padding=None):
     """Pool the last two axes of `input` over windows `ws` with steps `stride` (default `ws`).
 
-    `mode` is "max", "average_inc_pad" or "average_exc_pad"; `pad` pads both sides of each axis. `ds`,
+    `mode` is "max", "average_inc_pad" or "average_exc_pad"; `pad` pads both sides of each axis with
+zeros, as Theano does (so a padded max is at least 0). `ds`,
     `st` and `padding` are Theano's deprecated names for `ws`, `stride` and `pad`. Theano's default
     `ignore_border=False` keeps partial windows at the border, which symgraph does not: it is accepted
     only where no window is partial, and raises otherwise.
@@ -69,5 +70,7 @@ def pool_2d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0), mode="m
         _check_no_partial_window(input, window, stride, pad)
     padding_pairs = tuple((p, p) for p in pad)
     if _MODES[mode] is None:
-        return max_pool(input, window, stride, padding_pairs)
+        # Theano pads with zeros for max pooling too (sg.max_pool's padding never wins a maximum).
+        padded = zero_pad(input, ((0, 0),) * (input.ndim - 2) + padding_pairs) if any(pad) else input
+        return max_pool(padded, window, stride)
     return avg_pool(input, window, stride, padding_pairs, count_include_pad=_MODES[mode])
