@@ -184,6 +184,13 @@ def test_shared_refuses_a_broadcastable_pattern_of_another_rank():
         theano.shared(np.ones((2, 2)), broadcastable=(False,))
 
 
+def test_run_time_errors_name_the_node_and_the_users_line():
+    x, y = T.dmatrix("x"), T.dmatrix("y")
+    f = theano.function([x, y], T.dot(x, y))
+    with pytest.raises(ValueError, match=r"(?s)matmul.*test_theano_layer.py"):
+        f(np.ones((2, 3)), np.ones((2, 3)))
+
+
 def test_givens_with_minibatch_slicing_of_a_shared_dataset():
     data = theano.shared(np.arange(12.0).reshape(6, 2))
     index, x = T.lscalar("index"), T.dmatrix("x")
@@ -473,7 +480,6 @@ def test_conv_with_a_kernel_of_unknown_size_has_an_unknown_output_size():
 
 def test_scan_gradient_of_an_output_computed_from_the_new_state():
     # The reverse loop reads the shape of `h_t @ W` off the first step; it was computed from the stored h_t.
-    x = sg.matrix("x")
     W = sg.shared(np.random.RandomState(0).randn(3, 3) * 0.5)
 
     def cost(xs):

@@ -16,6 +16,14 @@ from symgraph.theano.tensor.shared_randomstreams import RandomStreams
 from symgraph.theano.tensor.signal import pool
 
 
+@pytest.fixture(autouse=True, params=["FAST_RUN", "FAST_COMPILE"])
+def mode(request):
+    """Every tutorial compiles in both of Theano's modes (through theano.config.mode)."""
+    theano.config.mode = request.param
+    yield request.param
+    theano.config.mode = "FAST_RUN"
+
+
 @pytest.fixture(params=["float64", "float32"])
 def floatX(request):
     before = theano.config.floatX

@@ -5,4 +5,6 @@ Example:
     >>> MRG_RandomStreams.__name__
     'RandomStreams'
 """
-from . import rng_mrg  # noqa: F401
+from . import rng_mrg
+
+__all__ = ["rng_mrg"]

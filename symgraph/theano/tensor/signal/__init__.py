@@ -5,4 +5,6 @@ Example:
     >>> callable(pool.pool_2d)
     True
 """
-from . import pool  # noqa: F401
+from . import pool
+
+__all__ = ["pool"]
