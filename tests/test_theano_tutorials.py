@@ -910,3 +910,35 @@ def test_rnn_rbm_sequence_model():
     expected = [float(step(sequence)) for _ in range(40)]
     assert_agree(monitors, expected)
     assert_agree([p.get_value() for p in params], [p.get_value() for p in plain])
+
+
+# ---------------------------------------------------------------- against Theano's successor, where installed
+
+def logistic_sgd_script(theano_module, tensor, softmax, data_x, data_y, steps=5):
+    """The logistic regression tutorial's training loop, written once for any Theano-like module."""
+    train_set_x = theano_module.shared(data_x)
+    train_set_y = tensor.cast(theano_module.shared(data_y.astype("float64")), "int32")
+    index, x, y = tensor.lscalar(), tensor.dmatrix("x"), tensor.ivector("y")
+    W = theano_module.shared(np.zeros((data_x.shape[1], 3)))
+    b = theano_module.shared(np.zeros(3))
+    p_y_given_x = softmax(tensor.dot(x, W) + b)
+    cost = -tensor.mean(tensor.log(p_y_given_x)[tensor.arange(y.shape[0]), y])
+    g_W, g_b = tensor.grad(cost, [W, b])
+    train = theano_module.function([index], cost, updates=[(W, W - 0.13 * g_W), (b, b - 0.13 * g_b)],
+                                   givens={x: train_set_x[index * 20:(index + 1) * 20],
+                                           y: train_set_y[index * 20:(index + 1) * 20]})
+    costs = [float(train(i % 6)) for i in range(steps)]
+    return costs, W.get_value(), b.get_value()
+
+
+def test_logistic_regression_agrees_with_pytensor():
+    pytensor = pytest.importorskip("pytensor")
+    import pytensor.tensor as pt
+    from pytensor.tensor.special import softmax as pt_softmax
+
+    data_x, data_y = classification_data()
+    ours = logistic_sgd_script(theano, T, T.nnet.softmax, data_x, data_y)
+    theirs = logistic_sgd_script(pytensor, pt, lambda z: pt_softmax(z, axis=-1), data_x, data_y)
+    assert_decreased(ours[0])
+    for got, want in zip(ours, theirs):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
