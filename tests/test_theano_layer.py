@@ -53,6 +53,32 @@ def test_untyped_constructors_use_floatx_and_take_a_dtype(float32):
         T.imatrix("m", dtype="float64")
 
 
+def test_plural_constructors_and_tensor_types():
+    a, b = T.dmatrices("a", "b")
+    assert (a.name, b.name, a.dtype, a.ndim) == ("a", "b", np.float64, 2)
+    assert [v.dtype for v in T.fscalars(3)] == [np.float32] * 3
+    assert [v.type.shape for v in T.lrows("r")] == [(1, None)]
+    assert T.TensorType("int32", (False, True, False))("t").type == sg.TensorType("int32", (None, 1, None))
+    assert T.tensor(broadcastable=(True,), name="u").type == sg.TensorType("float64", (1,))
+    with pytest.raises(ValueError, match=r"T.TensorType: argument shape cannot be honoured"):
+        T.TensorType("float64", (False,), shape=(3,))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_broadcast_marks(mode):
+    m = T.dmatrix("m")
+    marked = T.addbroadcast(m, 0)
+    assert marked.type.shape == (1, None)
+    assert T.patternbroadcast(m, (False, True)).type.shape == (None, 1)
+    assert T.unbroadcast(m, 0) is m
+    assert T.shape_padleft(m, 2).type.shape == (1, 1, None, None)
+    assert T.shape_padright(m).type.shape == (None, None, 1)
+    f = theano.function([m], marked * 2, mode=mode)
+    np.testing.assert_array_equal(f(np.ones((1, 3))), [[2.0, 2.0, 2.0]])
+    with pytest.raises(ValueError, match=r"squeeze.*created at .*test_theano_layer.py"):
+        f(np.ones((2, 3)))
+
+
 def test_row_and_col_broadcast_like_theano():
     r, c = T.drow("r"), T.dcol("c")
     out = theano.function([r, c], r + c)([[1.0, 2.0]], [[10.0], [20.0]])

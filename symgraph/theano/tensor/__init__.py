@@ -3,7 +3,8 @@
 Typed constructors follow Theano's letters: `b` int8, `w` int16, `i` int32, `l` int64, `f` float32,
 `d` float64, `c` complex64, `z` complex128, none for `theano.config.floatX`, on `scalar vector matrix row
 col tensor3 tensor4 tensor5` (`T.ivector`, `T.lscalar`, `T.fmatrix`, `T.tensor4`, ...). `row` and `col` have a
-static size 1 along their broadcastable axis. Most other names are symgraph's own functions (`T.dot`,
+static size 1 along their broadcastable axis; plurals (`T.dmatrices("a", "b")`) give one per name, and
+`T.TensorType(dtype, broadcastable)` / `T.tensor(dtype, broadcastable)` any pattern. Most other names are symgraph's own functions (`T.dot`,
 `T.tanh`, `T.switch`, `T.cast`, `T.grad`, ...), plus Theano's aliases (`sqr`, `int_div`, `true_div`, `mul`,
 ...) and Theano's signatures for `sum`, `mean`, `prod`, `flatten`, `reshape`, `dimshuffle`, `constant`.
 
@@ -60,10 +61,121 @@ def _constructor(kind, letter):
     return construct
 
 
+_PLURALS = {kind: kind + "s" for kind in _KINDS} | {"matrix": "matrices"}
+
+
+def _plural(kind, letter):
+    single = _constructor(kind, letter)
+
+    def construct(*names, dtype=None):
+        if len(names) == 1 and isinstance(names[0], int):
+            names = (None,) * names[0]
+        return [single(name, dtype=dtype) for name in names]
+
+    construct.__name__ = construct.__qualname__ = letter + _PLURALS[kind]
+    construct.__doc__ = f"One `T.{letter}{kind}` per name (or `n` unnamed ones for an int), as a list."
+    return construct
+
+
 for _kind in _KINDS:
     for _letter in _LETTERS:
         globals()[_letter + _kind] = _constructor(_kind, _letter)
+        globals()[_letter + _PLURALS[_kind]] = _plural(_kind, _letter)
 del _kind, _letter
+
+
+class TensorType:
+    """Theano's tensor type: a dtype and a broadcastable pattern (True for a size-1 axis); calling it makes
+    a symbolic variable whose static size is 1 on the broadcastable axes.
+
+    Example:
+        >>> import symgraph.theano.tensor as T
+        >>> T.TensorType("float32", (False, True))("x").type
+        TensorType(float32, (None, 1))
+    """
+
+    def __init__(self, dtype, broadcastable, shape=None):
+        self.dtype = dtype
+        self.broadcastable = tuple(bool(b) for b in broadcastable)
+        if shape is not None:
+            raise ValueError("T.TensorType: argument shape cannot be honoured by symgraph.theano; "
+                             "use sg.tensor(name, dtype, shape)")
+
+    def __call__(self, name=None):
+        return _sg_tensor(name, self.dtype, shape=tuple(1 if b else None for b in self.broadcastable))
+
+
+def tensor(dtype=None, broadcastable=(), name=None):
+    """A symbolic tensor of `dtype` (`theano.config.floatX` when None) and broadcastable pattern.
+
+    Example:
+        >>> import symgraph.theano.tensor as T
+        >>> T.tensor("int32", (True, False, False), name="t").type
+        TensorType(int32, (1, None, None))
+    """
+    return TensorType(dtype or _sg_config.floatX, broadcastable)(name)
+
+
+def addbroadcast(x, *axes):
+    """`x` with a static size 1 on `axes` (checked when the function runs), as Theano's `addbroadcast`.
+
+    Example:
+        >>> import symgraph.theano.tensor as T
+        >>> T.addbroadcast(T.dmatrix("m"), 1).type
+        TensorType(float64, (None, 1))
+    """
+    x = as_tensor_variable(x)
+    pattern = [i for i in range(x.ndim) if i not in axes]
+    kept = dimshuffle(x, *pattern)
+    return dimshuffle(kept, *(pattern.index(i) if i in pattern else "x" for i in range(x.ndim)))
+
+
+def patternbroadcast(x, broadcastable):
+    """`x` with a static size 1 where `broadcastable` is True (`addbroadcast` on those axes); symgraph
+    broadcasts any size-1 axis at run time, so the False entries change nothing.
+
+    Example:
+        >>> import symgraph.theano.tensor as T
+        >>> T.patternbroadcast(T.dmatrix("m"), (True, False)).type
+        TensorType(float64, (1, None))
+    """
+    return addbroadcast(x, *(i for i, b in enumerate(broadcastable) if b))
+
+
+def unbroadcast(x, *axes):
+    """`x` itself: symgraph decides broadcasting at run time, so no axis needs to be marked.
+
+    Example:
+        >>> import symgraph.theano.tensor as T
+        >>> m = T.dmatrix("m")
+        >>> T.unbroadcast(m, 0) is m
+        True
+    """
+    return as_tensor_variable(x)
+
+
+def shape_padleft(t, n_ones=1):
+    """`t` with `n_ones` new leading axes of size 1.
+
+    Example:
+        >>> import symgraph.theano.tensor as T
+        >>> T.shape_padleft(T.dvector("v"), 2).type
+        TensorType(float64, (1, 1, None))
+    """
+    t = as_tensor_variable(t)
+    return dimshuffle(t, *(["x"] * n_ones + list(range(t.ndim))))
+
+
+def shape_padright(t, n_ones=1):
+    """`t` with `n_ones` new trailing axes of size 1.
+
+    Example:
+        >>> import symgraph.theano.tensor as T
+        >>> T.shape_padright(T.dvector("v")).type
+        TensorType(float64, (None, 1))
+    """
+    t = as_tensor_variable(t)
+    return dimshuffle(t, *(list(range(t.ndim)) + ["x"] * n_ones))
 
 
 # ---------------------------------------------------------------- Theano's names and signatures
