@@ -74,12 +74,14 @@ def _shapes_as_residuals(outputs, leaves):
     return rebuilt, pairs
 
 
-def _residual_shapes(op, residuals, sequences, buffers, captured, steps):
+def _residual_shapes(op, residuals, sequences, buffers, captured, stored, steps):
     """The shapes of the step intermediates `residuals` names, computed from the first step's values (zeros
-    when the loop took no step, so that nothing is read from empty sequences)."""
+    when the loop took no step, so that nothing is read from empty sequences). `stored` pairs the placeholder
+    of each value the forward loop stores with that value's history (an intermediate may be computed from it)."""
     if not residuals:
         return []
     at_first_step = dict(zip(op.sequence_placeholders(), [s[0] for s in sequences]))
+    at_first_step.update((placeholder, history[0]) for placeholder, history in stored)
     for state, (buffer, taps, placeholders) in enumerate(zip(buffers, op.taps, op.tap_placeholders())):
         at_first_step.update((p, buffer[op.depth(state) - tap]) for tap, p in zip(taps, placeholders))
     at_first_step.update(zip(op.captured_placeholders(), captured))
@@ -181,7 +183,7 @@ def scan_pullback(op, inputs, outputs, output_grads):
 
     residual_shapes = dict(zip((ph for ph, _ in vjp.shape_residuals),
                                _residual_shapes(op, vjp.shape_residuals, sequences, outputs[: op.n_states], captured,
-                                                steps)))
+                                                list(zip(vjp.stored_inputs, stored_outputs)), steps)))
     carried = [i for i, c in enumerate(vjp.state_cotangents) if c is not None]
     captured_placeholders = op.captured_placeholders()
     summed = [m for m, placeholder in enumerate(captured_placeholders)

@@ -211,7 +211,7 @@ class TensorOperators:
         """
         return _ops().sum(self, axis=axis, keepdims=keepdims, dtype=dtype)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis=None, keepdims=False, dtype=None):
         """Arithmetic mean over `axis`; see `sg.mean`.
 
         Example:
@@ -221,7 +221,7 @@ class TensorOperators:
             array([[2.],
                    [5.]])
         """
-        return _ops().mean(self, axis=axis, keepdims=keepdims)
+        return _ops().mean(self, axis=axis, keepdims=keepdims, dtype=dtype)
 
     def prod(self, axis=None, keepdims=False, dtype=None):
         """Product over `axis`; see `sg.prod`.
@@ -348,6 +348,16 @@ class TensorOperators:
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
             axes = axes[0]
         return _ops().transpose(self, axes or None)
+
+    def dimshuffle(self, *pattern):
+        """Theano's axis pattern: axes reordered, "x" for a new axis of size 1, size-1 axes left out dropped.
+
+        Example:
+            >>> import symgraph as sg
+            >>> sg.vector("b", shape=(4,)).dimshuffle("x", 0, "x", "x").type
+            TensorType(float64, (1, 4, 1, 1))
+        """
+        return _ops().shape.dimshuffle(self, *pattern)
 
     def dot(self, other):
         """NumPy's `dot` of this tensor and `other`; see `sg.dot`.

@@ -110,7 +110,7 @@ def _output_sizes(op_name, sizes, spans, strides, padding, types):
         return (None,) * len(sizes)
     result = []
     for size, span, stride, (lo, hi) in zip(sizes, spans, strides, padding):
-        if size is None:
+        if size is None or span is None:
             result.append(None)
             continue
         if size + lo + hi < span:

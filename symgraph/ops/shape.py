@@ -488,6 +488,26 @@ def squeeze(x, axis=None):
     return _dimshuffle(x, [i for i in range(x.ndim) if i not in removed])
 
 
+
+def dimshuffle(x, *pattern):
+    """Theano's `dimshuffle`: output axis i is input axis `pattern[i]`, or a new axis of size 1 where it is
+    "x"; input axes left out must have size 1 and are removed. Also the method `x.dimshuffle(...)`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> from symgraph.ops.shape import dimshuffle
+        >>> dimshuffle(sg.tensor("b", shape=(4, 1)), "x", 0, "x").type
+        TensorType(float64, (1, 4, 1))
+    """
+    x = as_variable(x)
+    if len(pattern) == 1 and isinstance(pattern[0], (list, tuple)):
+        pattern = tuple(pattern[0])
+    axes = [p for p in pattern if p != NEW_AXIS]
+    if any(not isinstance(p, (int, np.integer)) or not 0 <= p < x.ndim for p in axes) or len(set(axes)) < len(axes):
+        raise ValueError(f"dimshuffle: pattern {pattern!r} must hold distinct axes of operand {x.type} "
+                         f"(0 to {x.ndim - 1}) and 'x'")
+    return _dimshuffle(x, [NEW_AXIS if p == NEW_AXIS else int(p) for p in pattern])
+
 def _join_operands(tensors, op_name):
     if isinstance(tensors, Variable) or not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{op_name}: expected a list or tuple of tensors, got {tensors!r}")

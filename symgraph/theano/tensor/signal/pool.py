@@ -1,0 +1,76 @@
+"""`theano.tensor.signal.pool.pool_2d`: Theano's pooling signature over `sg.max_pool` and `sg.avg_pool`.
+
+Example:
+    >>> import numpy as np
+    >>> import symgraph.theano.tensor as T
+    >>> from symgraph.theano.tensor.signal import pool
+    >>> x = T.tensor4("x")
+    >>> pool.pool_2d(x, ws=(2, 2), ignore_border=True).eval({x: np.arange(16.0).reshape(1, 1, 4, 4)})
+    array([[[[ 5.,  7.],
+             [13., 15.]]]])
+"""
+from ....ops import avg_pool, max_pool, pad as zero_pad
+
+__all__ = ["pool_2d"]
+
+_MODES = {"max": None, "average_inc_pad": True, "average_exc_pad": False}
+"""Theano's pooling modes: None for max pooling, else avg_pool's `count_include_pad`."""
+
+
+def _pair(value, argument):
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2:
+        raise ValueError(f"pool_2d: {argument} must be an int or a pair, got {value!r}")
+    return pair
+
+
+def _theano_partial_size(size, window, stride):
+    """Theano's output size with ignore_border=False (a last, partial window is kept)."""
+    if stride >= window:
+        return (size - 1) // stride + 1
+    return max(0, (size - 1 - window + stride) // stride) + 1
+
+
+def _check_no_partial_window(x, window, stride, pad):
+    """ignore_border=False gives the same result as True only when no window overhangs the border."""
+    sizes = x.type.shape[-2:]
+    if None in sizes or any(pad) or any(
+            _theano_partial_size(n, w, s) != (n - w) // s + 1 for n, w, s in zip(sizes, window, stride)):
+        raise ValueError(f"pool_2d: argument ignore_border=False cannot be honoured by symgraph for input "
+                         f"{x.type} with ws={window}, stride={stride}, pad={pad}: symgraph pools whole windows "
+                         f"only; pass ignore_border=True")
+
+
+def pool_2d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0), mode="max", ds=None, st=None,
+            padding=None):
+    """Pool the last two axes of `input` over windows `ws` with steps `stride` (default `ws`).
+
+    `mode` is "max", "average_inc_pad" or "average_exc_pad"; `pad` pads both sides of each axis with
+zeros, as Theano does (so a padded max is at least 0). `ds`,
+    `st` and `padding` are Theano's deprecated names for `ws`, `stride` and `pad`. Theano's default
+    `ignore_border=False` keeps partial windows at the border, which symgraph does not: it is accepted
+    only where no window is partial, and raises otherwise.
+
+    Example:
+        >>> import numpy as np
+        >>> import symgraph.theano.tensor as T
+        >>> from symgraph.theano.tensor.signal import pool
+        >>> x = T.tensor4("x")
+        >>> y = pool.pool_2d(x, (2, 2), ignore_border=True, mode="average_inc_pad")
+        >>> y.eval({x: np.ones((1, 1, 2, 2))})
+        array([[[[1.]]]])
+    """
+    window = _pair(ws if ws is not None else ds, "ws")
+    stride = window if (stride if stride is not None else st) is None else _pair(
+        stride if stride is not None else st, "stride")
+    pad = _pair(padding if padding is not None else pad, "pad")
+    if mode not in _MODES:
+        raise ValueError(f"pool_2d: mode must be one of {sorted(_MODES)}, got {mode!r}")
+    if not ignore_border:
+        _check_no_partial_window(input, window, stride, pad)
+    padding_pairs = tuple((p, p) for p in pad)
+    if _MODES[mode] is None:
+        # Theano pads with zeros for max pooling too (sg.max_pool's padding never wins a maximum).
+        padded = zero_pad(input, ((0, 0),) * (input.ndim - 2) + padding_pairs) if any(pad) else input
+        return max_pool(padded, window, stride)
+    return avg_pool(input, window, stride, padding_pairs, count_include_pad=_MODES[mode])
