@@ -488,7 +488,6 @@ def squeeze(x, axis=None):
     return _dimshuffle(x, [i for i in range(x.ndim) if i not in removed])
 
 
-
 def dimshuffle(x, *pattern):
     """Theano's `dimshuffle`: output axis i is input axis `pattern[i]`, or a new axis of size 1 where it is
     "x"; input axes left out must have size 1 and are removed. Also the method `x.dimshuffle(...)`.
