@@ -6,7 +6,7 @@ elements: by the direct chain (one NumPy call per step, a fresh array each), by 
 calling thread, and by `BlockedKernel` split across threads, with the kernel's estimated work
 (`kernel_nanoseconds` times the size). The estimated work from which blocks beat the direct chain, and
 threads beat one thread, for both kernels gives `BLOCKED_MIN_NANOSECONDS` and `THREADED_MIN_NANOSECONDS`
-in `symgraph.codegen.blocked`. It then times the blocked path on 4M elements for block sizes from 4K to
+in `symgraph.codegen.numpy_backend.blocked`. It then times the blocked path on 4M elements for block sizes from 4K to
 256K elements (`BLOCK_ELEMENTS`).
 
 Example (one small size, a second or so):
@@ -19,8 +19,8 @@ import argparse
 import numpy as np
 
 import symgraph as sg
-from symgraph.codegen import blocked
-from symgraph.codegen.blocked import BlockedKernel, kernel_nanoseconds
+from symgraph.codegen.numpy_backend import blocked
+from symgraph.codegen.numpy_backend.blocked import BlockedKernel, kernel_nanoseconds
 from symgraph.graph.basic import Constant
 
 from .harness import median_seconds

@@ -11,6 +11,7 @@ Example:
     2.0
 """
 from .autodiff import Lop, Rop, grad, hessian, jacobian, jvp, verify_grad, vjp, vmap
+from .codegen.backend import BackendUnavailableError, backend
 from .config import config
 from .errors import DisconnectedInputError, GradientError, NotDifferentiableError, ScanError, ShapeError
 from .function import Function, function

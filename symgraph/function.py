@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from .codegen.backend import backend as get_backend
 from .codegen.linker import EntrySpec, link_function
 from .codegen.memory import BUFFER_REUSE
 from .function_args import check_shape, convert_argument
@@ -132,7 +133,7 @@ class Function:
     """
 
     def __init__(self, inputs, outputs, updates=None, givens=None, mode=None, on_unused_input="raise",
-                 name=None, trust_input=False):
+                 name=None, trust_input=False, backend=None):
         start = time.perf_counter()
         if on_unused_input not in _UNUSED_POLICIES:
             raise ValueError(f"on_unused_input must be one of {_UNUSED_POLICIES}, got {on_unused_input!r}")
@@ -147,7 +148,7 @@ class Function:
                 kind = "a constant" if isinstance(var, Constant) else "a shared variable (shared values are implicit inputs)"
                 raise TypeError(f"sg.function: input {var!r} is {kind} and cannot be an explicit input")
         _check_no_repeated_input(inputs)
-        self._spec = (inputs, outputs, updates, givens, mode, on_unused_input, name, trust_input)
+        self._spec = (inputs, outputs, updates, givens, mode, on_unused_input, name, trust_input, backend)
         output_list, self._output_kind = _as_output_list(outputs)
         update_pairs = _normalize_updates(updates)
         all_outputs = output_list + [expr for _, expr in update_pairs]
@@ -164,6 +165,7 @@ class Function:
         all_outputs += [next_state for _, next_state in state_updates]
         self._check_unused(inputs, all_outputs, on_unused_input)
         self.mode = get_mode(mode)
+        self.backend = get_backend(backend if backend is not None else self.mode.backend)
         with _collection_paused():
             optimized, self.report = optimize_graph(all_outputs, self.mode)
         shared = _collect_leaves(inputs, optimized)
@@ -197,6 +199,7 @@ class Function:
             nan_guard=self.mode.nan_guard,
             reuse_buffers=self.mode.enabled(BUFFER_REUSE, ("inplace",)),
             title=self._title(),
+            backend=self.backend,
         )
         program = link_function(inputs, shared, optimized, spec, name=name or "symgraph_fn")
         if program.buffer_reuses:
@@ -382,7 +385,7 @@ def _located_error(exc, program):
 
 
 def function(inputs, outputs=None, updates=None, givens=None, mode=None, on_unused_input="raise", name=None,
-             trust_input=False):
+             trust_input=False, backend=None):
     """Compile `outputs` as a function of `inputs` (see docs/reference.md, "Compiling and running").
 
     Example:
@@ -393,7 +396,7 @@ def function(inputs, outputs=None, updates=None, givens=None, mode=None, on_unus
         >>> float(step(2.0)), float(acc.get_value())
         (2.0, 2.0)
     """
-    return Function(inputs, outputs, updates, givens, mode, on_unused_input, name, trust_input)
+    return Function(inputs, outputs, updates, givens, mode, on_unused_input, name, trust_input, backend)
 
 
 def eval_variable(var, givens_dict=None):

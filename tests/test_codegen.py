@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symgraph as sg
-from symgraph.codegen import blocked
-from symgraph.codegen.blocked import BLOCK_ELEMENTS, BlockedKernel, blocked_min_elements
+from symgraph.codegen.numpy_backend import blocked
+from symgraph.codegen.numpy_backend.blocked import BLOCK_ELEMENTS, BlockedKernel, blocked_min_elements
 from symgraph.ops.elemwise import scalar_op
 from symgraph.ops.fused import Fused
 

@@ -1,5 +1,5 @@
 """Kernels feeding a reduction over some axes, a logsumexp, a softmax or a log_softmax, fused into one
-`FusedReduce` and evaluated tile by tile (codegen/blocked_reduce.py): results against NumPy and the
+`FusedReduce` and evaluated tile by tile (codegen/numpy_backend/blocked_reduce.py): results against NumPy and the
 unoptimized graph on every layout, broadcast operands, special values, threads, memory, writing into a
 dead operand, the direct path's source, and errors."""
 import inspect
@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symgraph as sg
-from symgraph.codegen import blocked
-from symgraph.codegen.blocked_reduce import BlockedReduction
+from symgraph.codegen.numpy_backend import blocked
+from symgraph.codegen.numpy_backend.blocked_reduce import BlockedReduction
 from symgraph.ops.elemwise import scalar_op
 from symgraph.ops.fused import FusedReduce
 from symgraph.ops.nnet import LogSoftmax, Softmax
@@ -175,7 +175,7 @@ def test_threads_share_tiles_and_combine_partial_results(rng, monkeypatch, kind,
     monkeypatch.setattr(blocked, "_WORKERS", 2)
     shares = []
     original = blocked.share
-    monkeypatch.setattr("symgraph.codegen.blocked_reduce.share",
+    monkeypatch.setattr("symgraph.codegen.numpy_backend.blocked_reduce.share",
                         lambda count, *args: shares.append(count) or original(count, *args))
     x = sg.tensor("x", shape=(None,) * len(shape))
     f = sg.function([x], CONSUMERS[kind][0](sg.exp(x) * 0.5, axis))
@@ -281,7 +281,7 @@ def test_tiles_of_any_size_give_the_unfused_result(case):
     reduction = BlockedReduction(op, [np.dtype("float64")] * 3, len(shape))
     reduction.kernel.threaded_min_elements = 1  # thread even these small arrays
     with mock.patch.object(blocked, "_WORKERS", 2), mock.patch.object(blocked, "BLOCK_ELEMENTS", block), \
-            mock.patch("symgraph.codegen.blocked_reduce.BLOCK_ELEMENTS", block):
+            mock.patch("symgraph.codegen.numpy_backend.blocked_reduce.BLOCK_ELEMENTS", block):
         got = reduction.try_run(*operands)
     expected = op.perform(*operands)
     fits = _tiles(shape, axis, kind, [operand.shape for operand in operands if operand.size != 1])

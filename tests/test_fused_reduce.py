@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import symgraph as sg
-from symgraph.codegen.blocked import BLOCK_ELEMENTS, THREADED_MIN_NANOSECONDS, blocked_min_elements, elements_for
-from symgraph.codegen.blocked_reduce import BlockedReduction
+from symgraph.codegen.numpy_backend.blocked import BLOCK_ELEMENTS, THREADED_MIN_NANOSECONDS, blocked_min_elements, elements_for
+from symgraph.codegen.numpy_backend.blocked_reduce import BlockedReduction
 from symgraph.ops.elemwise import scalar_op
 from symgraph.ops.fused import FusedReduce
 from symgraph.ops.reduce import Reduce
@@ -115,7 +115,7 @@ def test_blocks_are_reduced_as_they_are_computed_without_a_full_size_array(rng):
 
 
 def test_large_reductions_are_shared_between_threads(rng, monkeypatch):
-    from symgraph.codegen import blocked
+    from symgraph.codegen.numpy_backend import blocked
 
     calls = []
     original = BlockedReduction._reduce_blocks

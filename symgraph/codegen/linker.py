@@ -1,4 +1,5 @@
-"""Turn a scheduled graph into Python source over NumPy, and compile it.
+"""Turn a scheduled graph into Python source, with the lowerings of a backend (codegen/backend.py), and
+compile it.
 
 The source has one statement per node (or a few for a fused kernel), is registered with `linecache` so
 tracebacks show generated lines, and every line maps back to its node (and so to the user's line that
@@ -30,7 +31,7 @@ from ..ops.elemwise import Elemwise
 from ..ops.linalg import MatMul
 from .memory import reusable_operands
 from .namespace import Namespace, comment_text, safe_identifier
-from .numpy_backend import lower_statements
+from .backend import backend as get_backend
 
 _counter = itertools.count()
 
@@ -158,7 +159,7 @@ def _write_body(source, indent, inputs, input_names, outputs, namespace, nan_gua
             names[id(out)] = out_name
             out_names.append(out_name)
         lines = []
-        statements = lower_statements(node, in_names, out_names, namespace, reusable.get(node, ()))
+        statements = namespace.backend.lower_statements(node, in_names, out_names, namespace, reusable.get(node, ()))
         for position, statement in enumerate(statements):
             text, description = statement if isinstance(statement, tuple) else (statement, None)
             comment = _site_comment(node) if position == len(statements) - 1 else ""
@@ -291,14 +292,15 @@ def _compile(source_text, name, namespace):
     return function, filename
 
 
-def link(inputs, outputs, name="symgraph_fn"):
+def link(inputs, outputs, name="symgraph_fn", backend="numpy"):
     """Compile the graph from `inputs` (leaf variables, in parameter order) to `outputs`.
 
     Returns a Program whose callable takes the input values positionally and returns a tuple with one
     value per output. Leaves that are outputs are copied so callers never get an input array back.
     """
     name = safe_identifier(name)
-    namespace = Namespace({"np": np})
+    backend = get_backend(backend)
+    namespace = Namespace(backend.globals(), backend)
     params = [f"i{position}" for position in range(len(inputs))]
     source = _Source()
     source.add(f"def {name}({', '.join(params)}):")
@@ -332,13 +334,14 @@ class EntrySpec:
     "list" or "none"; `owned(array, sources, others)` copies an array the caller may not own;
     `locate(exc)` returns the error naming the failing node; `nan_guard` checks every floating-point
     result for NaN/inf; `reuse_buffers` lets element-wise nodes write into dead intermediates (memory.py);
-    `title` names the function in Python's own argument errors. Calls that the parameters cannot bind
+    `title` names the function in Python's own argument errors; `backend` (a name or sg.backend(...))
+    lowers the nodes and writes the argument checks and the results. Calls that the parameters cannot bind
     (keyword arguments without keyword parameters, surplus positional ones) go through the compiled
     function's `_call_general(args, kwargs)`, which binds them and calls again positionally.
     """
 
     def __init__(self, check_input, shared_containers, update_containers, locked, output_kind, owned, locate,
-                 trust_input, nan_guard=False, reuse_buffers=False, title="compiled function"):
+                 trust_input, nan_guard=False, reuse_buffers=False, title="compiled function", backend="numpy"):
         self.check_input = check_input
         self.shared_containers = shared_containers
         self.update_containers = update_containers
@@ -350,6 +353,7 @@ class EntrySpec:
         self.nan_guard = nan_guard
         self.reuse_buffers = reuse_buffers
         self.title = title
+        self.backend = get_backend(backend)
 
 
 def _fresh(var):
@@ -403,8 +407,9 @@ def keyword_parameters(inputs, function_name):
 def _link_entry(inputs, shared, outputs, spec, name, params, keywords):
     """The entry point with parameters `params` (with `keywords`, the input names; else positional-only)
     and the namespace of its globals."""
-    namespace = Namespace({"np": np, "MISSING": _MISSING, "asarray": np.asarray, "ndarray": np.ndarray,
-                           "owned": spec.owned, "locate": spec.locate})
+    backend = spec.backend
+    namespace = Namespace({**backend.globals(), "MISSING": _MISSING, "asarray": np.asarray, "ndarray": np.ndarray,
+                           "owned": spec.owned, "locate": spec.locate}, backend)
     shared_names = [f"s{position}" for position in range(len(shared))]
     source = _Source()
     if keywords:
@@ -424,7 +429,7 @@ def _link_entry(inputs, shared, outputs, spec, name, params, keywords):
     source.add(f"    if {guard}:")
     source.add(f"        return self.{_GENERAL_CALL}({given})")
     if not spec.trust_input:
-        _write_checks(source, inputs, params, spec, namespace)
+        backend.write_argument_checks(source, inputs, params, spec, namespace)
     indent = "    "
     update_count = len(spec.update_containers)
     if update_count:
@@ -435,13 +440,14 @@ def _link_entry(inputs, shared, outputs, spec, name, params, keywords):
     try_line = len(source.lines)
     source.add(f"{indent}try:")
     results, nodes, buffer_reuses = _write_body(source, indent + "    ", inputs + shared, params + shared_names,
-                                                outputs, namespace, spec.nan_guard, spec.reuse_buffers,
-                                                function_name=name)
+                                                outputs, namespace, spec.nan_guard,
+                                                spec.reuse_buffers and backend.writes_in_place, function_name=name)
     if nodes:
         source.add(f"{indent}except Exception as exc:")
         source.add(f"{indent}    raise locate(exc) from exc")
     else:
         source.lines.pop(try_line)
+    results = backend.write_results(source, indent, results, outputs, namespace)
     sources = _tuple_text(params + shared_names)
     n_outputs = len(outputs) - update_count
     packager = _Packager(sources)
@@ -470,26 +476,6 @@ def _link_entry(inputs, shared, outputs, spec, name, params, keywords):
 
 _GENERAL_CALL = "_call_general"
 _MISSING = type("Missing", (), {"__repr__": lambda self: "<missing>", "__slots__": ()})()
-
-
-def _write_checks(source, inputs, params, spec, namespace):
-    """Fast-path argument checks: an ndarray of the exact dtype, rank and static sizes passes untouched;
-    anything else goes through `spec.check_input`, which converts it or raises the user-facing error."""
-    for position, (param, var) in enumerate(zip(params, inputs)):
-        dtype = namespace.bind(var.type.dtype, f"dtype_{var.type.dtype.name}")
-        conditions = [f"{param}.__class__ is not ndarray", f"{param}.dtype is not {dtype}",
-                      f"{param}.ndim != {var.type.ndim}"]
-        conditions += [f"{param}.shape[{axis}] != {size}" for axis, size in enumerate(var.type.shape) if size is not None]
-        check = namespace.bind(_bound_check(spec.check_input, position), f"check_{param}")
-        source.add(f"    if {' or '.join(conditions)}:")
-        source.add(f"        {param} = {check}({param})")
-
-
-def _bound_check(check_input, position):
-    def check(value):
-        return check_input(position, value)
-
-    return check
 
 
 _LISTED_EARLIER = 16

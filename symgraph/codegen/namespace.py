@@ -24,9 +24,11 @@ def comment_text(text) -> str:
 
 
 class Namespace:
-    """Objects bound as module-level names of one generated function."""
+    """Objects bound as module-level names of one generated function, and the backend (codegen/backend.py)
+    whose lowerings write it."""
 
-    def __init__(self, base=None):
+    def __init__(self, base=None, backend=None):
+        self.backend = backend
         self.globals = dict(base or {})
         self._names_by_id = {}
         self._count = 0

@@ -9,7 +9,7 @@ cluster convex (no path leaves it and comes back), so fusing never creates a cyc
 
 Then a sum, mean, max, min, logsumexp, softmax or log_softmax of a floating-point kernel (a `Fused` node
 or a single element-wise node) whose value nothing else uses joins it as one `FusedReduce` node, which is
-evaluated block by block without making the kernel's full-size result (see codegen/blocked_reduce.py). A
+evaluated block by block without making the kernel's full-size result (see codegen/numpy_backend/blocked_reduce.py). A
 logsumexp, softmax or log_softmax of any other floating-point value becomes a `FusedReduce` with no
 kernel steps, so that it too is evaluated tile by tile.
 

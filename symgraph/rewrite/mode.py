@@ -18,7 +18,8 @@ class Mode:
     `Mode("fast_compile")` runs only what correctness needs. `nan_guard=True` makes the compiled function
     raise FloatingPointError at the first node whose output holds NaN or inf, naming the node and the
     user line that created it (fusion is then off, so that the node named is a single operation).
-    An unknown name raises ValueError.
+    `backend` ("numpy", "numba", "dask" or `sg.backend(...)`) lowers the optimized graph; the `backend=`
+    argument of `sg.function` overrides it. An unknown name raises ValueError.
 
     Example:
         >>> import symgraph as sg
@@ -30,14 +31,17 @@ class Mode:
         1
     """
 
-    def __init__(self, base="fast_run", include=(), exclude=(), nan_guard=False):
+    def __init__(self, base="fast_run", include=(), exclude=(), nan_guard=False, backend="numpy"):
         if base not in ("fast_run", "fast_compile"):
             raise ValueError(f"unknown mode {base!r}: expected 'fast_run' or 'fast_compile'")
         self.base = base
         self.included = frozenset(_names(include, "include"))
         self.excluded = frozenset(_names(exclude, "exclude"))
         self.nan_guard = bool(nan_guard)
+        from ..codegen.backend import backend as get_backend
         from .registry import known_names
+
+        self.backend = get_backend(backend)
 
         unknown = sorted((self.included | self.excluded) - known_names())
         if unknown:
@@ -59,10 +63,11 @@ class Mode:
 
     def __repr__(self):
         return (f"Mode({self.base!r}, include={sorted(self.included)}, exclude={sorted(self.excluded)}"
-                f"{', nan_guard=True' if self.nan_guard else ''})")
+                f"{', nan_guard=True' if self.nan_guard else ''}"
+                f"{'' if self.backend.name == 'numpy' else f', backend={self.backend!r}'})")
 
     def __reduce__(self):
-        return Mode, (self.base, tuple(self.included), tuple(self.excluded), self.nan_guard)
+        return Mode, (self.base, tuple(self.included), tuple(self.excluded), self.nan_guard, self.backend)
 
 
 def _names(values, label):

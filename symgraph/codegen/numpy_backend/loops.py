@@ -15,11 +15,11 @@ Example:
 """
 import numpy as np
 
-from ..graph.traversal import toposort
-from ..ops.control import LazyIfElse
-from .memory import computes_in_place
-from ..ops.loops import Scan, check_state_shape, checked_steps, loop_label
-from .numpy_backend import register_statement_lowering
+from ...graph.traversal import toposort
+from ...ops.control import LazyIfElse
+from ..memory import computes_in_place
+from ...ops.loops import Scan, check_state_shape, checked_steps, loop_label
+from . import BACKEND
 
 
 class InnerLine:
@@ -39,7 +39,7 @@ class InnerLine:
 
 def inline_body(inputs, input_names, outputs, namespace, prefix, block, overwritable=None):
     """(lines, result names) computing `outputs` from variables named `input_names`, for a nested block."""
-    from .linker import _Source, _write_body
+    from ..linker import _Source, _write_body
 
     source = _Source()
     results, _, _ = _write_body(source, "", list(inputs), list(input_names), list(outputs), namespace, prefix=prefix,
@@ -125,7 +125,7 @@ def _dtype_name(dtype, namespace):
     return namespace.bind(np.dtype(dtype), f"dtype_{np.dtype(dtype).name}")
 
 
-@register_statement_lowering(Scan)
+@BACKEND.statements(Scan)
 def _lower_scan(node, input_names, output_names, namespace):
     op = node.op
     p = namespace.block_prefix()
@@ -228,7 +228,7 @@ def _lower_scan(node, input_names, output_names, namespace):
 
 
 
-@register_statement_lowering(LazyIfElse)
+@BACKEND.statements(LazyIfElse)
 def _lower_lazy_ifelse(node, input_names, output_names, namespace):
     op = node.op
     condition, captured = input_names[0], input_names[1:]

@@ -40,12 +40,13 @@ Example:
 """
 import numpy as np
 
-from ..graph.type import broadcasts_into
-from ..ops.elemwise import Elemwise
-from ..ops.fused import STEP_SITES, Fused, FusedReduce
+from ...graph.type import broadcasts_into
+from ...ops.elemwise import Elemwise
+from ...ops.fused import STEP_SITES, Fused, FusedReduce
 from .blocked import BlockedKernel, blocked_min_elements
 from .blocked_reduce import NORMALIZERS, BlockedReduction
-from .numpy_backend import elementwise_callee, register_in_place_lowering, register_statement_lowering
+from . import BACKEND
+from .elementwise import elementwise_callee
 
 class StepDescription:
     """Describes step `step` of a fused node for error messages: operation, operand types, user line."""
@@ -220,8 +221,8 @@ def _with_blocked_path(node, input_names, out, runner, lines, into=None, keep_si
     return [head] + [("    " + text, description) for text, description in lines]
 
 
-@register_in_place_lowering(Fused)
-@register_statement_lowering(Fused)
+@BACKEND.in_place(Fused)
+@BACKEND.statements(Fused)
 def lower_fused(node, input_names, output_names, namespace, reusable=()):
     op = node.op
     (out,) = output_names
@@ -236,7 +237,7 @@ def lower_fused(node, input_names, output_names, namespace, reusable=()):
     return _with_blocked_path(node, input_names, out, runner, lines, into, checks_size)
 
 
-@register_in_place_lowering(Elemwise)
+@BACKEND.in_place(Elemwise)
 def lower_elementwise_in_place(node, input_names, output_names, namespace, reusable):
     """An element-wise node that writes into the operand at the first of the positions `reusable` that
     can hold its result: `v3 = np_add(v2, b, out=v2) if v2.nbytes >= 131072 and b.shape == v2.shape[1:] else
@@ -279,8 +280,8 @@ def _consumer_call(node, kernel_result, namespace):
     return f"np.{consumer.name}({', '.join(arguments)})"
 
 
-@register_in_place_lowering(FusedReduce)
-@register_statement_lowering(FusedReduce)
+@BACKEND.in_place(FusedReduce)
+@BACKEND.statements(FusedReduce)
 def lower_fused_reduce(node, input_names, output_names, namespace, reusable=()):
     op = node.op
     (out,) = output_names
