@@ -34,12 +34,13 @@ class Dim:
     output shape is determined by `var`, a tuple of the op, its operands' size keys and its operands
     ("derived": two indexings alike of same-shaped tensors have equal shapes)."""
 
-    __slots__ = ("kind", "var", "index")
+    __slots__ = ("kind", "var", "index", "_hash")
 
     def __init__(self, kind, var, index=0):
         self.kind = kind
         self.var = var
         self.index = index
+        self._hash = None
 
     def __eq__(self, other):
         if type(other) is not Dim or self.kind != other.kind or self.index != other.index:
@@ -47,8 +48,11 @@ class Dim:
         return self.var is other.var or (self.kind == "derived" and self.var == other.var)
 
     def __hash__(self):
-        origin = hash(self.var) if self.kind == "derived" else id(self.var)
-        return hash((self.kind, origin, self.index))
+        # memoized: a derived size nests the keys of its operands, so hashing it anew walks them all
+        if self._hash is None:
+            origin = hash(self.var) if self.kind == "derived" else id(self.var)
+            self._hash = hash((self.kind, origin, self.index))
+        return self._hash
 
     def __repr__(self):
         return f"Dim({self.kind}, {self.var!r}, {self.index})"
