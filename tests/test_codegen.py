@@ -361,3 +361,25 @@ def test_functions_collected_while_linecache_checks_its_cache_do_not_break_it():
         gc.enable()
     sg.function([x], x * 2.0)  # the next compile forgets the dead functions' sources
     assert not filenames & linecache.cache.keys()
+
+
+def test_a_recompiled_source_reuses_its_code_but_keeps_its_own_lines_for_tracebacks():
+    import traceback
+
+    from symgraph.codegen import linker
+
+    def build():
+        x, y = sg.vector("x"), sg.vector("y")
+        return sg.function([x, y], sg.exp(x) + y)
+
+    first = build()
+    hits_before = len(linker._CODE_CACHE._codes)
+    second = build()
+    assert second.source == first.source and len(linker._CODE_CACHE._codes) == hits_before
+    del first
+    gc.collect()
+    build()  # drops the first function's lines from linecache
+    with pytest.raises(ValueError, match="step 2 of fused") as info:
+        second(np.zeros(2), np.zeros(3))
+    frames = [line for line in traceback.format_tb(info.value.__cause__.__traceback__) if "<symgraph:" in line]
+    assert frames and second._program.filename in frames[-1] and "np_add(" in frames[-1]
