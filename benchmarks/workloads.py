@@ -4,6 +4,7 @@
 A callable takes no arguments and returns the result that is checked against the baseline's.
 """
 import importlib
+import warnings
 
 import numpy as np
 
@@ -565,7 +566,10 @@ def symgraph_lenet_step():
 
 
 def _pytensor_lenet(args):
-    """The PyTensor LeNet step, or why it is unavailable (PyTensor 2.x dropped conv2d and pool_2d)."""
+    """The PyTensor LeNet step, or why it is unavailable. PyTensor 2.x and later have no conv2d or pool_2d, so
+    there it is written as their users now write it: `pytensor.tensor.signal.convolve2d` broadcast over
+    (example, output channel, input channel) and summed over input channels, with the kernel flipped (a
+    convolution, not a cross-correlation), and 2x2 max pooling as a reshape and a max."""
     pytensor, pt = _pytensor()
     if not pytensor:
         return "pytensor not installed"
@@ -573,19 +577,34 @@ def _pytensor_lenet(args):
         from pytensor.tensor.conv import conv2d as pt_conv2d
         from pytensor.tensor.signal import pool_2d
     except ImportError:
-        return f"pytensor {pytensor.__version__} has no conv2d/pool_2d"
+        pt_conv2d = pool_2d = None
+    if pt_conv2d is None:
+        try:
+            from pytensor.tensor.signal import convolve2d
+        except ImportError:
+            return f"pytensor {pytensor.__version__} has neither conv2d nor signal.convolve2d"
+
+        def conv_pool(a, w):
+            a = convolve2d(a[:, None], w[None, :, :, ::-1, ::-1], mode="valid").sum(axis=2)
+            n, c, h, wd = a.shape
+            return a, lambda r: r.reshape((n, c, h // 2, 2, wd // 2, 2)).max(axis=(3, 5))
+    else:
+        def conv_pool(a, w):
+            return pt_conv2d(a, w, filter_flip=False), lambda r: pool_2d(r, (2, 2), ignore_border=True)
     xt, yt = pt.tensor4("x", dtype="float64"), pt.vector("y", dtype="int64")
     ws = [pt.tensor4("w1"), pt.vector("b1"), pt.tensor4("w2"), pt.vector("b2"),
           pt.matrix("w3"), pt.vector("b3"), pt.matrix("w4"), pt.vector("b4")]
 
     def block(a, w, b):
-        a = pt.maximum(pt_conv2d(a, w, filter_flip=False) + b.dimshuffle("x", 0, "x", "x"), 0)
-        return pool_2d(a, (2, 2), ignore_border=True)
+        convolved, pool = conv_pool(a, w)
+        return pool(pt.maximum(convolved + b.dimshuffle("x", 0, "x", "x"), 0))
 
     a = block(block(xt, ws[0], ws[1]), ws[2], ws[3]).flatten(2)
     z = pt.maximum(a @ ws[4] + ws[5], 0) @ ws[6] + ws[7]
     loss = -(z - pt.logsumexp(z, axis=1, keepdims=True))[pt.arange(xt.shape[0]), yt].mean()
-    pf = pytensor.function([xt, yt] + ws, [loss] + pytensor.grad(loss, ws))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Numba's notice that the blockwise convolution runs in object mode
+        pf = pytensor.function([xt, yt] + ws, [loss] + pytensor.grad(loss, ws))
     return lambda: pf(*args)
 
 
