@@ -4,7 +4,8 @@ Workloads:
 - `compile_mlp`: a 784-256-10 tanh MLP, softmax cross-entropy loss and its gradients w.r.t. the four
   parameters, compiled into one function (each run builds a fresh graph, outside the timing);
 - `compile_rnn_bptt`: a tanh RNN written with scan, its loss and BPTT gradients (the building of the
-  gradient loop is outside the timing, like the rest of the graph);
+  gradient loop is outside the timing, like the rest of the graph); for both, a "no code cache" row gives
+  the time of a first compile (the repeats rebuild the same graph, whose generated code is then reused);
 - `compile_nodes_<n>`: synthetic graphs of n operation nodes (element-wise chains with reuse, constants,
   identities for the rewriter to remove, reductions and matrix products), for n = 100, 1000, 5000, plus
   `compile_scaling`: the slope of log(seconds) against log(n) (1.0 means linear);
@@ -259,11 +260,27 @@ def _pytensor_seconds(make_compile, repeat):
         sys.setrecursionlimit(limit)
 
 
-def _rows_for(workload, symgraph_seconds, pytensor_result):
-    """Rows for one workload; `pytensor_result` is seconds, a failure reason, or None (not measured)."""
+def cold_compile_seconds(build, repeat):
+    """Median seconds of `build()` with symgraph's cache of compiled sources off, as the first compile of a
+    graph in a process sees it (the benchmarks above rebuild the same graph, so they hit that cache)."""
+    from symgraph.codegen import linker
+
+    size, linker._CODE_CACHE.size = linker._CODE_CACHE.size, 0
+    try:
+        return median_compile_seconds(build, repeat)
+    finally:
+        linker._CODE_CACHE.size = size
+
+
+def _rows_for(workload, symgraph_seconds, pytensor_result, cold_seconds=None):
+    """Rows for one workload; `pytensor_result` is seconds, a failure reason, or None (not measured);
+    `cold_seconds`, when measured, is symgraph's time without its code cache."""
     measured = isinstance(pytensor_result, float)
     ratio = symgraph_seconds / pytensor_result if measured else None
     rows = [{"workload": workload, "system": "symgraph", "seconds": symgraph_seconds, "ratio": ratio}]
+    if cold_seconds is not None:
+        rows.append({"workload": workload, "system": "symgraph, no code cache", "seconds": cold_seconds,
+                     "ratio": cold_seconds / pytensor_result if measured else None})
     if measured:
         rows.append({"workload": workload, "system": "pytensor FAST_RUN", "seconds": pytensor_result, "ratio": 1.0})
     elif pytensor_result is not None:
@@ -281,11 +298,13 @@ def run(quick):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ours = median_compile_seconds(lambda: mlp_compile(SymgraphOps), repeat)
+        cold = cold_compile_seconds(lambda: mlp_compile(SymgraphOps), repeat)
         theirs = _pytensor_seconds(lambda: mlp_compile(pytensor_ops), pytensor_repeat) if pytensor_ops else None
-        rows += _rows_for("compile_mlp", ours, theirs)
+        rows += _rows_for("compile_mlp", ours, theirs, cold)
         ours = median_compile_seconds(lambda: rnn_compile(SymgraphOps), repeat)
+        cold = cold_compile_seconds(lambda: rnn_compile(SymgraphOps), repeat)
         theirs = _pytensor_seconds(lambda: rnn_compile(pytensor_ops), pytensor_repeat) if pytensor_ops else None
-        rows += _rows_for("compile_rnn_bptt", ours, theirs)
+        rows += _rows_for("compile_rnn_bptt", ours, theirs, cold)
         timings = []
         for n_nodes in SIZES:
             ours = median_compile_seconds(lambda: SymgraphOps.compile(*synthetic_outputs(SymgraphOps, n_nodes)), repeat)
@@ -318,7 +337,7 @@ def main(argv=None):
     for row in run(args.quick):
         seconds = "" if row["seconds"] is None else f"{row['seconds'] * 1e3:10.2f} ms"
         ratio = "" if row["ratio"] is None else f"{row['ratio']:.4f}"
-        print(f"{row['workload']:<22} {row['system']:<20} {seconds:>14} {ratio:>8}  {row.get('status', '')}")
+        print(f"{row['workload']:<22} {row['system']:<24} {seconds:>14} {ratio:>8}  {row.get('status', '')}")
     return 0
 
 
