@@ -650,3 +650,53 @@ def test_a_compiled_loop_may_be_called_from_several_threads():
         thread.join()
     for got, want in zip(results, expected):
         np.testing.assert_array_equal(got, want)
+
+
+def _scan_count(f):
+    return sum(type(node.op) is Scan for node in f.graph.nodes)
+
+
+@pytest.mark.parametrize("steps", [0, 1, 5])
+def test_two_independent_scans_over_one_sequence_run_as_one_loop(rng, steps):
+    x, h0, w = sg.vector("x"), sg.vector("h0"), sg.matrix("w")
+    states, _ = sg.scan(lambda v, h: sg.tanh(h @ w + v), sequences=x, outputs_info=h0)
+    partial_sums, _ = sg.scan(lambda v, acc: acc + v * v, sequences=x, outputs_info=sg.constant(0.0))
+    doubled = sg.map(lambda v: 2.0 * sg.exp(v), x)
+    outputs = [states, partial_sums, doubled] + sg.grad(states.sum() + partial_sums.sum(), [x, h0, w])
+    merged = sg.function([x, h0, w], outputs)
+    separate = sg.function([x, h0, w], outputs, mode=sg.Mode(exclude=["scan_merge"]))
+    assert merged.report.rewrites["scan_merge"] >= 1 and _scan_count(merged) < _scan_count(separate)
+    values = rng.standard_normal(steps), rng.standard_normal(3), rng.standard_normal((3, 3))
+    for got, expected in zip(merged(*values), separate(*values)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_scans_that_depend_on_each_other_or_differ_in_length_stay_apart():
+    x = sg.vector("x")
+    first, _ = sg.scan(lambda v, acc: acc + v, sequences=x, outputs_info=sg.constant(0.0))
+    chained, _ = sg.scan(lambda v, acc: acc * v, sequences=first, outputs_info=sg.constant(1.0))
+    shorter, _ = sg.scan(lambda v, acc: acc - v, sequences=x[1:], outputs_info=sg.constant(0.0))
+    stopped, _ = sg.scan(lambda v, acc: (acc + v, sg.until(acc > 2.0)), sequences=x, outputs_info=sg.constant(0.0))
+    f = sg.function([x], [chained, shorter, stopped])
+    assert "scan_merge" not in f.report.rewrites and _scan_count(f) == 4
+    values = np.array([1.0, 2.0, 3.0])
+    chained_value, shorter_value, stopped_value = f(values)
+    np.testing.assert_allclose(chained_value, np.cumprod(np.cumsum(values)))
+    np.testing.assert_allclose(shorter_value, -np.cumsum(values[1:]))
+    np.testing.assert_allclose(stopped_value, [1.0, 3.0, 6.0])  # the condition reads the state before the step
+
+
+def test_merged_scans_with_random_draws_draw_as_the_separate_ones():
+    x = sg.vector("x")
+    stream = sg.random.RandomStream(3)
+    noisy, _ = sg.scan(lambda v: v + stream.normal(size=()), sequences=x)
+    plain, _ = sg.scan(lambda v, acc: acc + v, sequences=x, outputs_info=sg.constant(0.0))
+    merged = sg.function([x], [noisy, plain])
+    separate = sg.function([x], [noisy, plain], mode=sg.Mode(exclude=["scan_merge"]))
+    assert merged.report.rewrites["scan_merge"] == 1
+    values = np.arange(4.0)
+    stream.seed(5)
+    first = merged(values)
+    stream.seed(5)
+    np.testing.assert_array_equal(first[0], separate(values)[0])
+    assert not np.array_equal(first[0], merged(values)[0])

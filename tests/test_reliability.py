@@ -85,7 +85,8 @@ def test_every_safe_rewrite_fires_on_some_fuzzer_pattern():
                  "logsumexp_gradient", "softplus_gradient", "shape_of_static", "diagonal_scaled", "diagonal_product",
                  # the passes over loops and branches in tests/test_loops.py, and the inlining of
                  # user-defined ops in tests/test_custom_ops.py.
-                 "scan_optimize_inner", "scan_save_memory", "scan_prune", "lazy_ifelse", "inline_op_from_graph"}
+                 "scan_optimize_inner", "scan_save_memory", "scan_prune", "scan_merge", "lazy_ifelse",
+                 "inline_op_from_graph"}
     # the linalg rewrites need matrices that can be factored, which NaN and inf entries are not: their
     # firing and their agreement are tested in test_ops_linalg_decomp.py.
     elsewhere |= {"inv_matmul_to_solve", "log_det_to_slogdet", "log_abs_det_to_slogdet", "det_of_cholesky",

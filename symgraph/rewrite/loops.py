@@ -4,6 +4,9 @@
   fuse, ...), with the function's mode;
 - `scan_prune`: outputs nothing reads are not computed, nor the states only they need (the gradient of a
   sequence no one asked for, say), and sequences and captured values the step no longer reads are dropped;
+- `scan_merge`: two scans over the same number of steps, neither reading the other's results, become one
+  loop (sequences and captured values they share are read once per step, and the step graphs are
+  optimized together);
 - `scan_save_memory` (group "inplace"): a state whose history is only read at its last entry keeps one
   value instead of a buffer of one entry per step (the sums a reverse loop accumulates, `foldl`, shared
   variables updated in a loop, `h[-1]` of an RNN);
@@ -29,10 +32,12 @@ from .registry import register_pass_name
 SCAN_INNER = "scan_optimize_inner"
 SCAN_MEMORY = "scan_save_memory"
 SCAN_PRUNE = "scan_prune"
+SCAN_MERGE = "scan_merge"
 LAZY_IFELSE = "lazy_ifelse"
 register_pass_name(SCAN_INNER, "specialize")
 register_pass_name(SCAN_MEMORY, "inplace")
 register_pass_name(SCAN_PRUNE, "canonicalize")
+register_pass_name(SCAN_MERGE, "canonicalize")
 register_pass_name(LAZY_IFELSE, "merge")  # on in every mode, "fast_compile" too: laziness is ifelse's meaning
 
 
@@ -127,11 +132,97 @@ def pruned_scan(op, node_inputs, used):
     return new_op, inputs, positions
 
 
+# ---------------------------------------------------------------------- merging loops
+_MERGE_GROUP_LIMIT = 16
+"""Most scans with one step count compared pairwise for merging (each pair costs a walk of the graph)."""
+
+
+def _mergeable(op):
+    return (type(op) is Scan and not op.until
+            and all(node.op.pure for node in toposort(list(op.inner_outputs), stop_at=list(op.inner_inputs))))
+
+
+def _merge_pair(first, second):
+    """(merged Scan op, its inputs, positions of first's outputs, positions of second's) for two Scan nodes
+    with the same step count; sequences and captured values of `second` that `first` has are shared."""
+    a, b = first.op, second.op
+    n_steps, a_sequences, a_initial, a_captured = a.split_outer_inputs(first.inputs)
+    _, b_sequences, b_initial, b_captured = b.split_outer_inputs(second.inputs)
+    shared = {}
+    sequences, labels = list(a_sequences), list(a.labels)
+    sequence_placeholders = list(a.sequence_placeholders())
+    for outer, placeholder, label in zip(b_sequences, b.sequence_placeholders(), b.labels):
+        known = next((i for i, s in enumerate(a_sequences) if s is outer), None)
+        if known is None:
+            sequences.append(outer)
+            labels.append(label)
+            sequence_placeholders.append(placeholder)
+        else:
+            shared[placeholder] = a.sequence_placeholders()[known]
+    captured, captured_placeholders = list(a_captured), list(a.captured_placeholders())
+    for outer, placeholder in zip(b_captured, b.captured_placeholders()):
+        known = next((i for i, c in enumerate(a_captured) if c is outer), None)
+        if known is None:
+            captured.append(outer)
+            captured_placeholders.append(placeholder)
+        else:
+            shared[placeholder] = a.captured_placeholders()[known]
+    b_outputs = clone_replace(list(b.inner_outputs), shared) if shared else list(b.inner_outputs)
+    b_next, b_plain = b_outputs[: b.n_states], b_outputs[b.n_states:]
+    taps = [p for ps in a.tap_placeholders() + b.tap_placeholders() for p in ps]
+    names = [name for name in (a.loop_name, b.loop_name) if name]
+    op = Scan(sequence_placeholders + taps + captured_placeholders,
+              list(a.next_states()) + b_next + list(a.plain_outputs()) + b_plain, len(sequences),
+              a.taps + b.taps, a.n_plain + b.n_plain, False, a.exact_length, a.last_only + b.last_only, labels,
+              "+".join(names) or None, a.truncate)
+    inputs = [n_steps] + sequences + a_initial + b_initial + captured
+    states = a.n_states + b.n_states
+    first_positions = list(range(a.n_states)) + [states + i for i in range(a.n_plain)]
+    second_positions = [a.n_states + i for i in range(b.n_states)] + [states + a.n_plain + i for i in range(b.n_plain)]
+    return op, inputs, first_positions, second_positions
+
+
+def _merge_candidate(nodes):
+    """Two Scan nodes that may run as one loop (same step count, length rule and truncation; no stop
+    condition or impure step; neither an ancestor of the other), or None."""
+    groups = {}
+    for node in nodes:
+        if _mergeable(node.op):
+            key = (id(node.inputs[0]), node.op.exact_length, node.op.truncate)
+            groups.setdefault(key, []).append(node)
+    for group in groups.values():
+        group = group[:_MERGE_GROUP_LIMIT]
+        for position, later in enumerate(group[1:], start=1):
+            ancestors = {id(n) for n in toposort(list(later.inputs))}
+            for earlier in group[:position]:
+                if id(earlier) not in ancestors:
+                    return earlier, later
+    return None
+
+
+def merge_scans(outputs, counts):
+    """Merge pairs of scans (see `_merge_candidate`) until none is left; return the new outputs."""
+    while True:
+        pair = _merge_candidate(toposort(outputs))
+        if pair is None:
+            return outputs
+        first, second = pair
+        op, inputs, first_positions, second_positions = _merge_pair(first, second)
+        merged = apply_op(op, tuple(inputs), first.site).outputs
+        replacements = {first.outputs[i]: merged[p] for i, p in enumerate(first_positions)}
+        replacements.update({second.outputs[i]: merged[p] for i, p in enumerate(second_positions)})
+        outputs = clone_replace(list(outputs), replacements)
+        _count(counts, SCAN_MERGE)
+
+
 def optimize_loops(outputs, mode, counts):
     """Apply the passes of this module to the graph of `outputs`; return the new outputs."""
     nodes = toposort(outputs)
     if not any(type(n.op) in (Scan, IfElse) for n in nodes):
         return outputs
+    if mode.enabled(SCAN_MERGE, ("canonicalize",)) and sum(type(n.op) is Scan for n in nodes) > 1:
+        outputs = merge_scans(outputs, counts)
+        nodes = toposort(outputs)
     clients = clients_map(nodes)
     kept = {id(v) for v in outputs}
     save_memory = mode.enabled(SCAN_MEMORY, ("inplace",))
