@@ -5,12 +5,12 @@ chart in examples/output/ when matplotlib is installed.
 
     python examples/benchmark_compiled.py
 """
-import os
 import timeit
 
 import numpy as np
 
 import symgraph as sg
+from _plotting import output_path, pyplot
 
 
 def main(n=1_000_000, repeat=5):
@@ -36,19 +36,12 @@ def main(n=1_000_000, repeat=5):
 
 
 def save_profile_bars(profile):
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("(install matplotlib to get the profile as a bar chart)")
+    plt = pyplot("the profile as a bar chart")
+    if plt is None:
         return
     labels = [label for label, _, _ in profile.rows][::-1]
     milliseconds = [seconds * 1e3 for _, seconds, _ in profile.rows][::-1]
-    out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "profile_bars.png")
+    path = output_path("profile_bars.png")
     plt.figure(figsize=(7, 0.35 * len(labels) + 1))
     plt.barh(labels, milliseconds)
     plt.xlabel("ms per call")

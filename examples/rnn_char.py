@@ -8,12 +8,12 @@ matplotlib is installed.
 
     python examples/rnn_char.py
 """
-import os
 import time
 
 import numpy as np
 
 import symgraph as sg
+from _plotting import save_loss_curve
 
 TEXT = (
     "the quick brown fox jumps over the lazy dog. a loop is a graph that runs again and again. "
@@ -92,30 +92,8 @@ def main(steps=300, length=25, batch=16, hidden=64, learning_rate=0.5, seed=0):
     print(f"trained {steps} steps of {length}-character BPTT in {time.perf_counter() - start:.2f} s; "
           f"loss from {losses[0]:.3f} to {np.mean(losses[-20:]):.3f}")
     print("sample:", sample(predict, alphabet, "t", 80, hidden, rng))
-    save_loss_curve(losses)
+    save_loss_curve(losses, "rnn_char_loss.png", "training step", "cross-entropy", "character RNN trained by BPTT with sg.scan")
     return losses
-
-
-def save_loss_curve(losses):
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("(install matplotlib to get a plot of the loss curve)")
-        return
-    out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "rnn_char_loss.png")
-    plt.figure(figsize=(6, 3.5))
-    plt.plot(losses, linewidth=0.8)
-    plt.xlabel("training step")
-    plt.ylabel("cross-entropy")
-    plt.title("character RNN trained by BPTT with sg.scan")
-    plt.tight_layout()
-    plt.savefig(path, dpi=100)
-    print(f"loss curve saved to {path}")
 
 
 if __name__ == "__main__":

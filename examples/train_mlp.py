@@ -5,12 +5,12 @@ Uses scikit-learn's bundled digits (8x8 images) when scikit-learn is installed, 
 
     python examples/train_mlp.py
 """
-import os
 import time
 
 import numpy as np
 
 import symgraph as sg
+from _plotting import save_loss_curve
 
 
 def load_data(rng):
@@ -70,30 +70,8 @@ def main(epochs=15, batch_size=64, learning_rate=0.2, seed=0):
     test_loss, test_acc = evaluate(x_test, y_test)
     print(f"trained in {time.perf_counter() - start:.2f} s; test loss {float(test_loss):.4f}, "
           f"test accuracy {float(test_acc):.3f}")
-    save_loss_curve(losses)
+    save_loss_curve(losses, "train_mlp_loss.png", "minibatch step", "training loss", "MLP trained with symgraph")
     return float(test_acc)
-
-
-def save_loss_curve(losses):
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("(install matplotlib to get a plot of the loss curve)")
-        return
-    out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "train_mlp_loss.png")
-    plt.figure(figsize=(6, 3.5))
-    plt.plot(losses, linewidth=0.8)
-    plt.xlabel("minibatch step")
-    plt.ylabel("training loss")
-    plt.title("MLP trained with symgraph")
-    plt.tight_layout()
-    plt.savefig(path, dpi=100)
-    print(f"loss curve saved to {path}")
 
 
 if __name__ == "__main__":
