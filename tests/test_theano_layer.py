@@ -399,6 +399,19 @@ def test_pool_2d_keeps_partial_windows_without_ignore_border(mode, shape, ws, st
     sg.verify_grad(lambda v: pool.pool_2d(v, ws, ignore_border=False, stride=stride, mode=mode), [value], rng=0)
 
 
+@pytest.mark.parametrize("mode", ["max", "average_exc_pad"])
+@pytest.mark.parametrize("ws, stride", [((2, 2), None), ((2, 3), (3, 4)), ((1, 1), None)])
+def test_pool_2d_partial_windows_of_unknown_sizes(mode, ws, stride):
+    x = T.tensor4("x")
+    f = theano.function([x], pool.pool_2d(x, ws, ignore_border=False, stride=stride, mode=mode))
+    for shape in [(1, 2, 5, 7), (2, 1, 4, 4), (1, 1, 1, 1), (0, 1, 3, 3), (1, 1, 6, 2)]:
+        value = np.random.RandomState(6).randn(*shape)
+        expected = _reference_partial_pool(value, ws, stride or ws, mode)
+        got = f(value)
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
 def test_pool_2d_ignore_border_defaults_to_false_as_in_theano():
     x = sg.tensor("x", shape=(1, 1, 3, 3), dtype="float32")
     y = pool.pool_2d(x, (2, 2))
@@ -411,8 +424,9 @@ def test_pool_2d_ignore_border_defaults_to_false_as_in_theano():
 def test_pool_2d_errors():
     x = sg.tensor("x", shape=(1, 1, 4, 4))
     with pytest.raises(ValueError, match=r"pool_2d: argument ignore_border=False cannot be honoured by symgraph "
-                                         r"for input float64\[\?,\?,\?,\?\]: .*static sizes"):
-        pool.pool_2d(T.tensor4("z"), (2, 2))
+                                         r"for input float64\[\?,\?,\?,\?\] with ws=\(3, 3\), stride=\(1, 1\): "
+                                         r".*static sizes"):
+        pool.pool_2d(T.tensor4("z"), (3, 3), stride=(1, 1))
     with pytest.raises(ValueError, match=r"pool_2d: argument pad=\(1, 1\) needs ignore_border=True"):
         pool.pool_2d(x, (2, 2), pad=(1, 1))
     with pytest.raises(ValueError, match=r"pool_2d: mode must be one of"):

@@ -33,16 +33,23 @@ def _theano_partial_size(size, window, stride):
 
 def _border_overhang(x, window, stride, pad):
     """(lo, hi) paddings that make whole windows of Theano's partial ones at the end of each pooled axis
-    (ignore_border=False): the windows' reach past the input."""
-    sizes = x.type.shape[-2:]
-    if None in sizes:
-        raise ValueError(f"pool_2d: argument ignore_border=False cannot be honoured by symgraph for input "
-                         f"{x.type}: the number of partial windows needs static sizes of the pooled axes; "
-                         f"pass ignore_border=True or give the input a static shape")
+    (ignore_border=False): the windows' reach past the input. An axis of unknown size n pooled with a
+    stride of at least the window takes w - 1, which gives floor((n - 1) / s) + 1 windows, Theano's
+    count, for every n."""
     if any(pad):
         raise ValueError(f"pool_2d: argument pad={pad} needs ignore_border=True (as in Theano)")
-    return tuple((0, max(0, (_theano_partial_size(n, w, s) - 1) * s + w - n))
-                 for n, w, s in zip(sizes, window, stride))
+    paddings = []
+    for size, w, s in zip(x.type.shape[-2:], window, stride):
+        if size is not None:
+            paddings.append((0, max(0, (_theano_partial_size(size, w, s) - 1) * s + w - size)))
+        elif s >= w:
+            paddings.append((0, w - 1))
+        else:
+            raise ValueError(f"pool_2d: argument ignore_border=False cannot be honoured by symgraph for input "
+                             f"{x.type} with ws={window}, stride={stride}: with overlapping windows the number "
+                             f"of partial windows needs static sizes of the pooled axes; pass "
+                             f"ignore_border=True or give the input a static shape")
+    return tuple(paddings)
 
 
 def pool_2d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0), mode="max", ds=None, st=None,
@@ -53,7 +60,8 @@ def pool_2d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0), mode="m
     zeros, as Theano does (so a padded max is at least 0). `ds`, `st` and `padding` are Theano's
     deprecated names for `ws`, `stride` and `pad`. Theano's default `ignore_border=False` keeps the
     partial windows at the end of each axis: their maximum or mean covers the inputs they reach (in both
-    average modes), which needs static sizes of the pooled axes and no `pad`.
+    average modes); it takes no `pad`, and overlapping windows (a stride below the window) need static
+    sizes of the pooled axes.
 
     Example:
         >>> import numpy as np
