@@ -161,6 +161,25 @@ def test_multinomial_with_symbolic_sizes_streams_and_errors():
         sg.random.multinomial(0, 2, [0.9, 0.9, 0.1])[1].eval()
 
 
+@pytest.mark.parametrize("static", [True, False])
+def test_vmap_of_multinomial_draws_once_without_a_fallback(static):
+    stream = sg.random.RandomStream(seed=4)
+    ns = sg.tensor("ns", dtype="int64", shape=(3,) if static else (None,))
+    ps = sg.tensor("ps", shape=(3, 4) if static else (None, None))
+    by_p = sg.vmap(lambda p: stream.multinomial(50, p))(ps)
+    by_n = sg.vmap(lambda n: stream.multinomial(n, [0.5, 0.5], size=(2,)))(ns)
+    by_both = sg.vmap(lambda n, p: stream.multinomial(n, p))(ns, ps)
+    f = sg.function([ns, ps], [by_p, by_n, by_both])
+    assert f.report.batching_fallbacks == []
+    p_value = np.array([[0.0, 1.0, 0.0, 0.0], [0.5, 0.0, 0.0, 0.5], [0.25] * 4])
+    counts_p, counts_n, counts_both = f([1, 5, 9], p_value)
+    assert counts_p.shape == (3, 4) and counts_n.shape == (3, 2, 2) and counts_both.shape == (3, 4)
+    assert counts_p.sum(axis=1).tolist() == [50] * 3 and counts_p[0].tolist() == [0, 50, 0, 0]
+    assert counts_p[1, 1:3].tolist() == [0, 0]
+    assert counts_n.sum(axis=2).tolist() == [[1, 1], [5, 5], [9, 9]]
+    assert counts_both.sum(axis=1).tolist() == [1, 5, 9] and counts_both[0].tolist() == [0, 1, 0, 0]
+
+
 # ---------------------------------------------------------------- moments and Kolmogorov-Smirnov
 
 def test_normal_and_uniform_moments_and_ks():

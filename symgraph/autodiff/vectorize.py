@@ -524,11 +524,31 @@ def batch_draw(node, inputs, batched, size):
             aligned = [_align(p, len(core)) if b else p for p, b in zip(params, params_batched)]
             next_state, sample = draw_with_size(op, inputs[0], aligned, (size,) + core)
             return [(next_state, False), (sample, True)]
+    if isinstance(op, RandomVariable) and op.distribution == "multinomial":
+        params, size_input = op._split(inputs[1:])
+        if size_input is None or not batched[-1]:
+            return _batch_multinomial(op, inputs[0], params, batched[1:3], size_input, size)
     rest, rest_batched = list(inputs[1:]), list(batched[1:])
     if not any(rest_batched):
         rest[0], rest_batched[0] = with_batch(rest[0], size), True
     next_state, samples = DrawLoop(op, rest_batched)(inputs[0], *rest)
     return [(next_state, False), (samples, True)]
+
+
+def _batch_multinomial(op, state, params, params_batched, size_input, size):
+    """One multinomial draw with a leading batch axis: NumPy broadcasts `n` against the rows of `pvals`,
+    so the batched parameters get their batch axis in front of the rows."""
+    n, pvals = params
+    if op.shape is None:
+        n_rows = symbolic_sizes(n)[1:] if params_batched[0] else symbolic_sizes(n)
+        p_sizes = symbolic_sizes(pvals)[1:] if params_batched[1] else symbolic_sizes(pvals)
+        core = _broadcast_sizes([n_rows, p_sizes[:-1]]) + p_sizes[-1:]
+    else:
+        core = _target_sizes(op, [] if size_input is None else [size_input])
+    n = _align(n, len(core) - 1) if params_batched[0] else n
+    pvals = _align(pvals, len(core)) if params_batched[1] else pvals
+    next_state, sample = draw_with_size(op, state, (n, pvals), (size,) + core)
+    return [(next_state, False), (sample, True)]
 
 
 class PerSliceLoop(Op):
