@@ -636,6 +636,36 @@ def lenet(quick):
     return (lambda: _numpy_lenet(*args)), systems
 
 
+def _numpy_conv_kernel_jacobian(x, kernel_shape):
+    """The Jacobian of a stride-1 "same" cross-correlation with respect to its kernel, written out: output
+    channel o depends on kernel o only, through the input window at each output position."""
+    out_channels, channels, kh, kw = kernel_shape
+    padded = np.pad(x, ((0, 0), (0, 0), ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(2, 3)).transpose(0, 2, 3, 1, 4, 5)
+    jac = np.zeros((x.shape[0], out_channels) + x.shape[2:] + tuple(kernel_shape))
+    for o in range(out_channels):
+        jac[:, o, :, :, o] = windows
+    return jac
+
+
+def conv_kernel_jacobian(quick):
+    rng = np.random.default_rng(8)
+    x_v = rng.standard_normal((4 if quick else 8, 3, 16, 16))
+    w_v = rng.standard_normal((4, 3, 3, 3))
+    x, w = sg.tensor("x", shape=x_v.shape), sg.tensor("w", shape=w_v.shape)
+    compiled = sg.function([x, w], sg.jacobian(sg.conv(x, w, 1, "same"), w))
+    systems = {"symgraph": lambda: compiled(x_v, w_v)}
+    jax, jnp = _jax_numpy()
+    if jax:
+        def conv(kernel, images):
+            return jax.lax.conv_general_dilated(images, kernel, (1, 1), "SAME")
+
+        systems["jax"] = _blocked(jax.jit(jax.jacrev(conv)), jnp.asarray(w_v), jnp.asarray(x_v))
+    else:
+        systems["jax"] = "jax not installed"
+    return (lambda: _numpy_conv_kernel_jacobian(x_v, w_v.shape)), systems
+
+
 # ---------------------------------------------------------------- linear algebra
 
 def _numpy_solve_and_grads(a, b):
@@ -696,5 +726,6 @@ WORKLOADS = {
     "jacobian_mlp3": (jacobian_mlp3, "Jacobian of a 3-layer width-300 tanh MLP w.r.t. its input"),
     "rnn_bptt": (rnn_bptt, "100-step tanh RNN, hidden 128, batch 32: loss + BPTT gradients"),
     "lenet": (lenet, "LeNet-5 conv net (28x28, batch 64, float64): loss + 8 gradients"),
+    "conv_kernel_jacobian": (conv_kernel_jacobian, "Jacobian of conv(x, w, 'same') w.r.t. w, x 8x3x16x16, w 4x3x3x3"),
     "linalg_solve": (linalg_solve, "0.5*|solve(A, b)|^2 and its gradients, A 500x500 float64"),
 }

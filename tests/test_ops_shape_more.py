@@ -243,6 +243,45 @@ def test_cumprod_second_derivative_away_from_zeros():
     np.testing.assert_allclose(hessian.eval({x: value}), expected)
 
 
+def _cumprod_hessians(value):
+    """d^2 cumprod(x)_j / dx_a dx_b by sympy, for each j."""
+    sympy = pytest.importorskip("sympy")
+    symbols = sympy.symbols(f"x0:{len(value)}")
+    at = dict(zip(symbols, value))
+    return np.array([[[float(sympy.diff(sympy.prod(symbols[:j + 1]), a, b).subs(at)) for b in symbols] for a in symbols]
+                     for j in range(len(value))])
+
+
+@pytest.mark.parametrize("value", [[2.0, 0.0, 3.0, 4.0], [0.0, 0.0, 3.0, 4.0], [1.0, 2.0, 3.0, 0.0],
+                                   [3.0, 0.0, 2.0, 0.0], [0.0, 5.0, 0.0, 2.0], [0.0, 0.0, 0.0, 0.0]])
+def test_cumprod_second_derivatives_are_exact_with_zeros(value, rng):
+    value = np.array(value)
+    cotangent, direction = rng.normal(size=4), rng.normal(size=4)
+    expected = np.einsum("j,jab->ab", cotangent, _cumprod_hessians(value))
+    x = sg.vector("x")
+    weighted = sg.sum(sg.cumprod(x) * cotangent)
+    reverse_over_reverse = sg.hessian(weighted, x)
+    forward_over_reverse = sg.jvp(sg.grad(weighted, x), x, sg.constant(direction))
+    reverse_over_forward = sg.grad(sg.sum(sg.jvp(sg.cumprod(x), x, sg.constant(direction)) * cotangent), x)
+    hessian, hvp_forward, hvp_reverse = sg.function(
+        [x], [reverse_over_reverse, forward_over_reverse, reverse_over_forward])(value)
+    np.testing.assert_allclose(hessian, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(hvp_forward, expected @ direction, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(hvp_reverse, expected @ direction, rtol=1e-12, atol=1e-12)
+
+
+def test_cumprod_second_derivatives_with_zeros_along_an_axis(rng):
+    value = rng.normal(size=(2, 4))
+    value[0, 1] = value[1, 0] = value[1, 2] = 0.0
+    x = sg.matrix("x")
+    cotangent = rng.normal(size=(2, 4))
+    hessian = sg.hessian(sg.sum(sg.cumprod(x, axis=1) * cotangent), x).eval({x: value})
+    for row in range(2):
+        expected = np.einsum("j,jab->ab", cotangent[row], _cumprod_hessians(value[row]))
+        np.testing.assert_allclose(hessian[row, :, row, :], expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(hessian[0, :, 1, :], 0.0)
+
+
 def test_cumprod_batches_in_jacobians(rng):
     x = sg.matrix("x")
     value = rng.normal(size=(2, 3))

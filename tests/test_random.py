@@ -48,6 +48,15 @@ EXACT_CASES = [
     ("permutation_int", lambda k: sg.random.permutation(k, 9), lambda g: g.permutation(9)),
     ("permutation_array", lambda k: sg.random.permutation(k, np.arange(12).reshape(4, 3)),
      lambda g: g.permutation(np.arange(12).reshape(4, 3))),
+    ("multinomial", lambda k: sg.random.multinomial(k, 10, [0.2, 0.3, 0.5]), lambda g: g.multinomial(10, [0.2, 0.3, 0.5])),
+    ("multinomial_rows", lambda k: sg.random.multinomial(k, [[4], [9]], [[0.5, 0.5], [0.9, 0.1]]),
+     lambda g: g.multinomial([[4], [9]], [[0.5, 0.5], [0.9, 0.1]])),
+    ("multinomial_size", lambda k: sg.random.multinomial(k, [3, 5], np.array([0.25, 0.75], np.float32), size=(4, 2)),
+     lambda g: g.multinomial([3, 5], np.array([0.25, 0.75], np.float32), size=(4, 2))),
+    ("multinomial_size_zero", lambda k: sg.random.multinomial(k, 3, [0.5, 0.5], size=0),
+     lambda g: g.multinomial(3, [0.5, 0.5], size=0)),
+    ("multinomial_empty_size", lambda k: sg.random.multinomial(k, 3, [0.5, 0.5], size=()),
+     lambda g: g.multinomial(3, [0.5, 0.5], size=())),
     ("size_zero", lambda k: sg.random.normal(k, size=(0, 3)), lambda g: g.normal(size=(0, 3))),
     ("size_one", lambda k: sg.random.uniform(k, size=1), lambda g: g.uniform(size=1)),
     ("scalar", lambda k: sg.random.normal(k), lambda g: np.asarray(g.normal())),
@@ -123,6 +132,52 @@ def test_categorical_matches_probabilities(rng):
         np.testing.assert_allclose(frequencies, p[row], atol=0.015)
     _, unnormalized = sg.random.categorical(sg.random.key(0), [[0.0, 0.0, 5.0]])
     assert unnormalized.eval().tolist() == [2]
+
+
+def test_multinomial_with_symbolic_sizes_streams_and_errors():
+    n, p = sg.scalar("n", dtype="int64"), sg.matrix("p")
+    next_key, by_rows = sg.random.multinomial(sg.random.key(SEED), n, p)
+    _, sized = sg.random.multinomial(next_key, 2, [0.5, 0.5], size=(n,))
+    assert by_rows.type == sg.TensorType("int64", (None, None)) and sized.type == sg.TensorType("int64", (None, 2))
+    pvals = np.full((3, 4), 0.25)
+    rows, counts = sg.function([n, p], [by_rows, sized])(5, pvals)
+    generator = numpy_generator()
+    np.testing.assert_array_equal(rows, generator.multinomial(5, pvals))
+    np.testing.assert_array_equal(counts, generator.multinomial(2, [0.5, 0.5], size=(5,)))
+    stream = sg.random.RandomStream(seed=2)
+    f = sg.function([], stream.multinomial(4, [0.5, 0.5], size=3))
+    first = f()
+    assert first.sum(axis=1).tolist() == [4, 4, 4] and not all(np.array_equal(first, f()) for _ in range(5))
+    stream.seed(2)
+    np.testing.assert_array_equal(f(), first)
+    assert sg.grad(sg.sum(sg.cast(sg.random.multinomial(0, 3, p)[1], "float64") * p), p).eval({p: pvals}).shape == (3, 4)
+    with pytest.raises(TypeError, match=r"multinomial: n must be an integer"):
+        sg.random.multinomial(0, 2.5, [0.5, 0.5])
+    with pytest.raises(sg.ShapeError, match=r"multinomial: pvals must have at least one axis"):
+        sg.random.multinomial(0, 2, 0.5)
+    with pytest.raises(sg.ShapeError, match=r"multinomial: parameters of types int64\[\], float64\[2\] do not broadcast"):
+        sg.random.multinomial(0, 2, [[0.5, 0.5]] * 2, size=(3,))
+    with pytest.raises(ValueError, match=r"sum\(pvals\[:-1\]\) > 1.0 \[while computing node multinomial"):
+        sg.random.multinomial(0, 2, [0.9, 0.9, 0.1])[1].eval()
+
+
+@pytest.mark.parametrize("static", [True, False])
+def test_vmap_of_multinomial_draws_once_without_a_fallback(static):
+    stream = sg.random.RandomStream(seed=4)
+    ns = sg.tensor("ns", dtype="int64", shape=(3,) if static else (None,))
+    ps = sg.tensor("ps", shape=(3, 4) if static else (None, None))
+    by_p = sg.vmap(lambda p: stream.multinomial(50, p))(ps)
+    by_n = sg.vmap(lambda n: stream.multinomial(n, [0.5, 0.5], size=(2,)))(ns)
+    by_both = sg.vmap(lambda n, p: stream.multinomial(n, p))(ns, ps)
+    f = sg.function([ns, ps], [by_p, by_n, by_both])
+    assert f.report.batching_fallbacks == []
+    p_value = np.array([[0.0, 1.0, 0.0, 0.0], [0.5, 0.0, 0.0, 0.5], [0.25] * 4])
+    counts_p, counts_n, counts_both = f([1, 5, 9], p_value)
+    assert counts_p.shape == (3, 4) and counts_n.shape == (3, 2, 2) and counts_both.shape == (3, 4)
+    assert counts_p.sum(axis=1).tolist() == [50] * 3 and counts_p[0].tolist() == [0, 50, 0, 0]
+    assert counts_p[1, 1:3].tolist() == [0, 0]
+    assert counts_n.sum(axis=2).tolist() == [[1, 1], [5, 5], [9, 9]]
+    assert counts_both.sum(axis=1).tolist() == [1, 5, 9] and counts_both[0].tolist() == [0, 1, 0, 0]
 
 
 # ---------------------------------------------------------------- moments and Kolmogorov-Smirnov

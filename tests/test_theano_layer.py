@@ -369,13 +369,66 @@ def test_pool_2d_deprecated_names_and_gradient():
     sg.verify_grad(lambda v: pool.pool_2d(v, (2, 2), ignore_border=True, mode="average_exc_pad"), [value], rng=0)
 
 
-def test_pool_2d_ignore_border_false_only_where_it_changes_nothing():
+def _reference_partial_pool(x, ws, stride, mode):
+    """Theano's pooling on NumPy with ignore_border=False: the last windows may hang over the border, and
+    each takes the maximum or the mean of the inputs it covers (both average modes)."""
+    def count(size, window, step):
+        return (size - 1) // step + 1 if step >= window else max(0, (size - 1 - window + step) // step) + 1
+
+    rows, cols = (count(n, w, s) for n, w, s in zip(x.shape[2:], ws, stride))
+    reduce = np.max if mode == "max" else np.mean
+    out = np.zeros(x.shape[:2] + (rows, cols), dtype=x.dtype)
+    for r in range(rows):
+        for c in range(cols):
+            window = x[:, :, r * stride[0]:r * stride[0] + ws[0], c * stride[1]:c * stride[1] + ws[1]]
+            out[:, :, r, c] = reduce(window, axis=(2, 3))
+    return out
+
+
+@pytest.mark.parametrize("mode", ["max", "average_inc_pad", "average_exc_pad"])
+@pytest.mark.parametrize("shape, ws, stride", [((2, 3, 5, 7), (2, 2), None), ((1, 1, 5, 5), (3, 3), (2, 2)),
+                                               ((1, 2, 4, 6), (2, 3), (3, 1)), ((1, 1, 1, 1), (2, 2), None),
+                                               ((1, 1, 3, 3), (2, 2), (1, 1)), ((2, 1, 4, 4), (2, 2), None)])
+def test_pool_2d_keeps_partial_windows_without_ignore_border(mode, shape, ws, stride):
+    value = np.random.RandomState(5).randn(*shape)
+    x = sg.tensor("x", shape=shape)
+    y = pool.pool_2d(x, ws, ignore_border=False, stride=stride, mode=mode)
+    expected = _reference_partial_pool(value, ws, stride or ws, mode)
+    assert y.type.shape == expected.shape
+    np.testing.assert_allclose(theano.function([x], y)(value), expected, rtol=1e-12)
+    sg.verify_grad(lambda v: pool.pool_2d(v, ws, ignore_border=False, stride=stride, mode=mode), [value], rng=0)
+
+
+@pytest.mark.parametrize("mode", ["max", "average_exc_pad"])
+@pytest.mark.parametrize("ws, stride", [((2, 2), None), ((2, 3), (3, 4)), ((1, 1), None)])
+def test_pool_2d_partial_windows_of_unknown_sizes(mode, ws, stride):
+    x = T.tensor4("x")
+    f = theano.function([x], pool.pool_2d(x, ws, ignore_border=False, stride=stride, mode=mode))
+    for shape in [(1, 2, 5, 7), (2, 1, 4, 4), (1, 1, 1, 1), (0, 1, 3, 3), (1, 1, 6, 2)]:
+        value = np.random.RandomState(6).randn(*shape)
+        expected = _reference_partial_pool(value, ws, stride or ws, mode)
+        got = f(value)
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_pool_2d_ignore_border_defaults_to_false_as_in_theano():
+    x = sg.tensor("x", shape=(1, 1, 3, 3), dtype="float32")
+    y = pool.pool_2d(x, (2, 2))
+    value = np.arange(9, dtype=np.float32).reshape(1, 1, 3, 3)
+    out = theano.function([x], y)(value)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, [[[[4, 5], [7, 8]]]])
+
+
+def test_pool_2d_errors():
     x = sg.tensor("x", shape=(1, 1, 4, 4))
-    assert pool.pool_2d(x, (2, 2)).type.shape == (1, 1, 2, 2)
-    with pytest.raises(ValueError, match=r"pool_2d: argument ignore_border=False cannot be honoured .* ws=\(2, 2\)"):
-        pool.pool_2d(sg.tensor("y", shape=(1, 1, 5, 5)), (2, 2), ignore_border=False)
-    with pytest.raises(ValueError, match=r"ignore_border=False cannot be honoured"):
-        pool.pool_2d(T.tensor4("z"), (2, 2))
+    with pytest.raises(ValueError, match=r"pool_2d: argument ignore_border=False cannot be honoured by symgraph "
+                                         r"for input float64\[\?,\?,\?,\?\] with ws=\(3, 3\), stride=\(1, 1\): "
+                                         r".*static sizes"):
+        pool.pool_2d(T.tensor4("z"), (3, 3), stride=(1, 1))
+    with pytest.raises(ValueError, match=r"pool_2d: argument pad=\(1, 1\) needs ignore_border=True"):
+        pool.pool_2d(x, (2, 2), pad=(1, 1))
     with pytest.raises(ValueError, match=r"pool_2d: mode must be one of"):
         pool.pool_2d(x, (2, 2), ignore_border=True, mode="sum")
     with pytest.raises(ValueError, match=r"pool_2d: ws must be an int or a pair"):
@@ -418,6 +471,109 @@ def test_random_streams_refuse_what_they_cannot_honour():
     with pytest.raises(ValueError, match=r"RandomStreams.permutation: argument size=\(3,\) cannot be honoured"):
         srng.permutation(size=(3,), n=4)
     assert srng.uniform((2, 2), ndim=2).ndim == 2
+
+
+def test_random_streams_multinomial_is_numpys_multinomial():
+    srng = RandomStreams(seed=11)
+    pvals = np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+    rows, sized = srng.multinomial(n=7, pvals=pvals), srng.multinomial(size=(4,), n=3, pvals=[0.5, 0.5])
+    default = srng.multinomial(size=(2,))
+    f = theano.function([], [rows, sized, default])
+    states = [np.random.default_rng(np.random.SeedSequence(srng.stream._entropy, spawn_key=(k,))) for k in range(3)]
+    got_rows, got_sized, got_default = f()
+    np.testing.assert_array_equal(got_rows, states[0].multinomial(7, pvals))
+    np.testing.assert_array_equal(got_sized, states[1].multinomial(3, [0.5, 0.5], size=(4,)))
+    np.testing.assert_array_equal(got_default, states[2].multinomial(1, [0.5, 0.5], size=(2,)))
+    assert got_rows.dtype == got_sized.dtype == np.int64 and got_sized.shape == (4, 2)
+    assert srng.multinomial(n=1, pvals=pvals, dtype="float32").dtype == np.float32
+    with pytest.raises(ValueError, match=r"RandomStreams.multinomial: the draw has rank 2, not ndim=1"):
+        srng.multinomial(n=1, pvals=pvals, ndim=1)
+
+
+# ---------------------------------------------------------------- In, Out, batched_dot, hard_sigmoid
+
+def test_in_gives_defaults_and_keyword_names():
+    x, y, z = T.dscalars("x", "y", "z")
+    f = theano.function([x, theano.In(y, value=1.0), theano.In(z, value=2.0, name="scale", mutable=True,
+                                                             borrow=True, strict=True)], (x + y) * z)
+    assert float(f(1.0)) == 4.0 and float(f(1.0, 2.0)) == 6.0 and float(f(1.0, scale=3.0)) == 6.0
+    assert float(f(x=1.0, y=0.0, scale=1.0)) == 1.0
+    assert "def " in f.source
+    with pytest.raises(TypeError, match=r"theano.function is missing a value for input 0 \('x'\)"):
+        f()
+    with pytest.raises(TypeError, match=r"theano.function got an unexpected keyword argument 'z'"):
+        f(1.0, z=2.0)
+    with pytest.raises(TypeError, match=r"theano.function got multiple values for input 'x'"):
+        f(1.0, x=2.0)
+    with pytest.raises(TypeError, match=r"theano.function takes 3 argument\(s\), got 4"):
+        f(1.0, 2.0, 3.0, 4.0)
+    plain = theano.function([theano.In(x)], x + 1)
+    assert isinstance(plain, sg.Function) and float(plain(1.0)) == 2.0
+
+
+@pytest.mark.parametrize("argument, value", [("update", 1.0), ("implicit", True), ("shared", True),
+                                             ("allow_downcast", True)])
+def test_in_refuses_what_it_cannot_honour(argument, value):
+    x = T.dscalar("x")
+    with pytest.raises(ValueError, match=rf"theano.In: argument {argument}={value!r} cannot be honoured"):
+        theano.In(x, **{argument: value})
+    with pytest.raises(TypeError, match=r"theano.In: variable must be a symbolic variable, got 3"):
+        theano.In(3)
+
+
+def test_out_unwraps_outputs():
+    x = T.dvector("x")
+    single = theano.function([x], theano.Out(x * 2, borrow=True))
+    several = theano.function([x], [theano.Out(x + 1), x - 1])
+    np.testing.assert_array_equal(single([1.0]), [2.0])
+    plus, minus = several([1.0])
+    np.testing.assert_array_equal(plus, [2.0]) and np.testing.assert_array_equal(minus, [0.0])
+    with pytest.raises(TypeError, match=r"theano.Out: variable must be a symbolic variable"):
+        theano.Out([1.0])
+
+
+def _numpy_batched_dot(a, b):
+    if a.ndim == 1 or b.ndim == 1:
+        return np.stack([a[i] * b[i] for i in range(len(a))])
+    return np.stack([np.dot(a[i], b[i]) for i in range(len(a))])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("a_shape, b_shape", [((2, 3, 4), (2, 4, 5)), ((2, 3, 4), (2, 4)), ((2, 4), (2, 4, 5)),
+                                              ((2, 4), (2, 4)), ((2, 3, 4, 5), (2, 5, 6)),
+                                              ((2, 3, 4), (2, 5, 4, 6)), ((3,), (3, 4)), ((3, 4), (3,)),
+                                              ((1, 1, 1), (1, 1, 1))])
+def test_batched_dot_against_numpy(dtype, a_shape, b_shape):
+    rng = np.random.default_rng(0)
+    a_value, b_value = rng.standard_normal(a_shape).astype(dtype), rng.standard_normal(b_shape).astype(dtype)
+    a, b = sg.tensor("a", dtype, shape=(None,) * len(a_shape)), sg.tensor("b", dtype, shape=(None,) * len(b_shape))
+    out = theano.function([a, b], T.batched_dot(a, b))(a_value, b_value)
+    expected = _numpy_batched_dot(a_value, b_value)
+    assert out.dtype == dtype and out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, rtol=1e-5 if dtype == "float32" else 1e-12)
+    if dtype == "float64":
+        sg.verify_grad(T.batched_dot, [a_value, b_value], rng=0)
+
+
+def test_batched_dot_of_empty_batches_and_errors():
+    a, b = sg.tensor("a", shape=(None, 3, 4)), sg.tensor("b", shape=(None, 4, 2))
+    assert theano.function([a, b], T.batched_dot(a, b))(np.ones((0, 3, 4)), np.ones((0, 4, 2))).shape == (0, 3, 2)
+    with pytest.raises(ValueError, match=r"T.batched_dot: both operands need a batch axis"):
+        T.batched_dot(T.dscalar("s"), T.dvector("v"))
+    with pytest.raises(sg.ShapeError, match=r"disagree on the size of axis"):
+        T.batched_dot(sg.tensor("c", shape=(2, 3, 4)), sg.tensor("d", shape=(3, 4, 2)))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_hard_sigmoid_is_theanos(dtype):
+    value = np.array([-np.inf, -3.0, -2.6, -1.0, 0.0, 0.5, 2.4, 4.0, np.inf, np.nan], dtype=dtype)
+    x = sg.vector("x", dtype=dtype)
+    y = T.nnet.hard_sigmoid(x)
+    out, grad = theano.function([x], [y, T.grad(y.sum(), x)])(value)
+    expected = np.clip(value * np.asarray(0.2, dtype) + np.asarray(0.5, dtype), 0, 1)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+    np.testing.assert_allclose(grad[1:-1], np.where((value[1:-1] > -2.5) & (value[1:-1] < 2.5), 0.2, 0.0), rtol=1e-6)
 
 
 # ---------------------------------------------------------------- scan, ifelse, gradient helpers, printing

@@ -27,7 +27,7 @@ from ..graph.op import Op
 from ..graph.traversal import toposort
 from ..graph.type import TensorType, broadcast_static_shapes
 from ..graph.replace import clone_replace
-from ..ops.convolution import Conv, ConvInputGrad, MaxPool, MaxPoolGather, MaxPoolScatter, SumPool, SumPoolTranspose
+from ..ops.convolution import Conv, ConvInputGrad, ConvKernelGrad, MaxPool, MaxPoolGather, MaxPoolScatter, SumPool, SumPoolTranspose
 from ..ops.creation import Full
 from ..ops.custom import OpFromGraph
 from ..ops.elemwise import Elemwise, cast, maximum
@@ -145,13 +145,78 @@ def _batch_searchsorted(node, inputs, batched):
 
 @batching_rule(Conv, ConvInputGrad)
 def _batch_conv(node, inputs, batched):
-    if any(batched[1:]):
-        return _batch_by_loop(node, inputs, batched)  # a batch of kernels: one convolution per kernel set
+    if batched[2:] and batched[2]:
+        return _batch_by_loop(node, inputs, batched)  # a batch of shape vectors
+    if batched[1]:
+        if not batched[0] and isinstance(node.op, Conv):
+            # The kernel sets stack along the output channels: one convolution with B * O kernels.
+            kernels = inputs[1]
+            stacked = node.op(inputs[0], _stack_group_major(kernels, 0, node.op.groups))
+            return _all_batched(_unstack_group_major(stacked, 1, node.op.groups, batch_size(kernels)))
+        return _batch_as_groups(node, inputs, batched)
     # The batch axis merges into the image axis: one convolution over all images.
     first, *rest = inputs
     merged = reshape(first, (-1,) + symbolic_sizes(first)[2:])
     result = node.op(merged, *rest)
     return _all_batched(reshape(result, (batch_size(first), -1) + symbolic_sizes(result)[1:]))
+
+
+@batching_rule(ConvKernelGrad)
+def _batch_conv_kernel_grad(node, inputs, batched):
+    x, gy, shape = inputs
+    if batched[2]:
+        return _batch_by_loop(node, inputs, batched)
+    if batched[0]:
+        return _batch_as_groups(node, inputs, batched)
+    # A batch of output gradients (B, N, O, ...) stacks along their channels: the gradient of B * O kernels
+    # in one product (sg.jacobian of a convolution with respect to its kernel).
+    stacked = node.op(x, _stack_group_major(move_axis(gy, 0, 1), 1, node.op.groups), shape)
+    return _all_batched(_unstack_group_major(stacked, 0, node.op.groups, batch_size(gy)))
+
+
+def _stack_group_major(var, axis, groups):
+    """`var` with its axes `axis`, `axis + 1` of sizes (B, O) merged into one axis of B * O channels in the
+    order (groups, B, O // groups), so that a convolution with `groups` groups sees each group's channels
+    of all B entries together."""
+    sizes = symbolic_sizes(var)
+    lead, count, rest = sizes[:axis], sizes[axis], sizes[axis + 2:]
+    split = reshape(var, lead + (count, groups, -1) + rest)
+    order = list(range(split.ndim))
+    order[axis], order[axis + 1] = axis + 1, axis
+    return reshape(transpose(split, order), lead + (-1,) + rest)
+
+
+def _unstack_group_major(var, axis, groups, count):
+    """The inverse of `_stack_group_major` on a convolution's result: its channels along `axis`, in the
+    order (groups, B, O // groups), become a leading batch axis of B = `count` entries."""
+    sizes = symbolic_sizes(var)
+    lead, rest = sizes[:axis], sizes[axis + 1:]
+    split = reshape(var, lead + (groups, count, -1) + rest)
+    order = [axis + 1] + list(range(axis)) + [axis, axis + 2] + list(range(axis + 3, split.ndim))
+    return reshape(transpose(split, order), (count,) + lead + (-1,) + rest)
+
+
+def _merge_into_channels(var):
+    """A batched (B, N, C, ...) as (N, B * C, ...): the batch entries side by side along the channels."""
+    sizes = symbolic_sizes(var)
+    return reshape(move_axis(var, 0, 1), (sizes[1], -1) + sizes[3:])
+
+
+def _batch_as_groups(node, inputs, batched):
+    """Both operands of a convolution batched: each batch entry becomes its own set of groups (B times
+    the groups in one op). The group count is a parameter, so this needs a static batch size."""
+    count = next(v.type.shape[0] for v, b in zip(inputs, batched) if b)
+    if count is None:
+        return _batch_by_loop(node, inputs, batched)
+    first, second = _materialized(inputs[:2], batched[:2])
+    grouped = node.op.regrouped(node.op.groups * count)
+    if isinstance(node.op, ConvKernelGrad):
+        result = grouped(_merge_into_channels(first), _merge_into_channels(second), *inputs[2:])
+        return _all_batched(reshape(result, (count, -1) + symbolic_sizes(result)[1:]))
+    kernels = reshape(second, (-1,) + symbolic_sizes(second)[2:])
+    result = grouped(_merge_into_channels(first), kernels, *inputs[2:])
+    sizes = symbolic_sizes(result)
+    return _all_batched(move_axis(reshape(result, (sizes[0], count, -1) + sizes[2:]), 1, 0))
 
 
 @batching_rule(MaxPool, SumPool, MaxPoolScatter, MaxPoolGather, SumPoolTranspose)
@@ -459,11 +524,31 @@ def batch_draw(node, inputs, batched, size):
             aligned = [_align(p, len(core)) if b else p for p, b in zip(params, params_batched)]
             next_state, sample = draw_with_size(op, inputs[0], aligned, (size,) + core)
             return [(next_state, False), (sample, True)]
+    if isinstance(op, RandomVariable) and op.distribution == "multinomial":
+        params, size_input = op._split(inputs[1:])
+        if size_input is None or not batched[-1]:
+            return _batch_multinomial(op, inputs[0], params, batched[1:3], size_input, size)
     rest, rest_batched = list(inputs[1:]), list(batched[1:])
     if not any(rest_batched):
         rest[0], rest_batched[0] = with_batch(rest[0], size), True
     next_state, samples = DrawLoop(op, rest_batched)(inputs[0], *rest)
     return [(next_state, False), (samples, True)]
+
+
+def _batch_multinomial(op, state, params, params_batched, size_input, size):
+    """One multinomial draw with a leading batch axis: NumPy broadcasts `n` against the rows of `pvals`,
+    so the batched parameters get their batch axis in front of the rows."""
+    n, pvals = params
+    if op.shape is None:
+        n_rows = symbolic_sizes(n)[1:] if params_batched[0] else symbolic_sizes(n)
+        p_sizes = symbolic_sizes(pvals)[1:] if params_batched[1] else symbolic_sizes(pvals)
+        core = _broadcast_sizes([n_rows, p_sizes[:-1]]) + p_sizes[-1:]
+    else:
+        core = _target_sizes(op, [] if size_input is None else [size_input])
+    n = _align(n, len(core) - 1) if params_batched[0] else n
+    pvals = _align(pvals, len(core)) if params_batched[1] else pvals
+    next_state, sample = draw_with_size(op, state, (n, pvals), (size,) + core)
+    return [(next_state, False), (sample, True)]
 
 
 class PerSliceLoop(Op):

@@ -256,6 +256,10 @@ class _ConvFamily(Op):
     def _forward(self):
         return Conv(*self._params())
 
+    def regrouped(self, groups):
+        """This op with `groups` groups and its other parameters unchanged."""
+        return type(self)(*(groups if name == "groups" else getattr(self, name) for name in self.__props__))
+
     def _check_rank(self, *types):
         if any(t.ndim != self.nd + 2 for t in types):
             raise ShapeError(

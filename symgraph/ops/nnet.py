@@ -202,11 +202,10 @@ def cumsum(x, axis=None):
 class CumProd(Op):
     """Running products along `axis`, like `np.cumprod`.
 
-    Its first derivatives are exact also where elements are zero: before the first zero of a slice the
-    usual quotient formulas hold; at the first zero the derivative is the running product with that zero
-    taken as 1; after it every derivative is 0 (each product there has the first zero as another factor).
-    Second derivatives are exact away from zeros; at a zero, the derivative of those zeros with respect to
-    the zero element is missed.
+    Its first and second derivatives are exact also where elements are zero: before the first zero of a
+    slice the usual quotient formulas hold; at the first zero the derivative is the running product with
+    that zero taken as 1; after it every derivative has the first zero as a factor, which is written as a
+    product with that element (0 in value) so that differentiating again finds the other factor.
     """
 
     __props__ = ("axis",)
@@ -239,31 +238,56 @@ class CumProd(Op):
         first = logical_and(is_zero, eq(zeros_so_far, 1))
         return before, first, where(first, 1, x), where(before, x, 1)
 
+    def _first_zero(self, x, first):
+        """The first zero of each slice (0 in value, broadcast along the axis): a factor that keeps the
+        dependence of later derivatives on that element."""
+        return sum(where(first, x, 0), axis=self.axis, keepdims=True)
+
+    def _pullback_value(self, x, gz, z):
+        """The vector-Jacobian product at `x` (whose running products are `z`), exact in value; after the
+        first zero it is 0 (a constant), so its own derivatives are exact only up to the first zero."""
+        before, first, without_first_zero, safe = self._zero_structure(x)
+        from_the_end = CumSum(self.axis, reverse=True)
+        quotient = from_the_end(multiply(gz, z)) / safe
+        at_first_zero = from_the_end(multiply(gz, self(without_first_zero)))
+        return before, first, without_first_zero, where(before, quotient, where(first, at_first_zero, 0))
+
     def pullback(self, inputs, outputs, output_grads):
         (gz,) = output_grads
         (x,) = inputs
         if gz is None or not is_differentiable_dtype(x.dtype):
             return [None]
+        before, first, without_first_zero, value = self._pullback_value(x, gz, outputs[0])
+        # After the first zero x_k, the derivative is exactly x_k times the derivative of the products
+        # with x_k taken as 1.
+        beyond = self._pullback_value(without_first_zero, gz, self(without_first_zero))[-1]
+        return [where(before, value, where(first, value, multiply(self._first_zero(x, first), beyond)))]
+
+    def _pushforward_value(self, x, tangent, z):
+        """The Jacobian-vector product at `x` (running products `z`), exact in value: before the first zero
+        of a slice, z times the running sum of tangent / x; from it on, the first zero's tangent times the
+        products with that zero taken as 1."""
         before, first, without_first_zero, safe = self._zero_structure(x)
-        from_the_end = CumSum(self.axis, reverse=True)
-        quotient = from_the_end(multiply(gz, outputs[0])) / safe
-        at_first_zero = from_the_end(multiply(gz, self(without_first_zero)))
-        return [where(before, quotient, where(first, at_first_zero, 0))]
+        early = multiply(z, CumSum(self.axis)(where(before, tangent / safe, 0)))
+        tangent_at_first_zero = sum(where(first, tangent, 0), axis=self.axis, keepdims=True)
+        return before, first, without_first_zero, where(
+            before, early, multiply(tangent_at_first_zero, self(without_first_zero)))
 
     def pushforward(self, inputs, outputs, tangents):
         (tangent,) = tangents
         (x,) = inputs
         if tangent is None or not is_differentiable_dtype(x.dtype):
             return [None]
-        before, first, without_first_zero, safe = self._zero_structure(x)
-        early = multiply(outputs[0], CumSum(self.axis)(where(before, tangent / safe, 0)))
-        tangent_at_first_zero = sum(where(first, tangent, 0), axis=self.axis, keepdims=True)
-        return [where(before, early, multiply(tangent_at_first_zero, self(without_first_zero)))]
+        before, first, without_first_zero, value = self._pushforward_value(x, tangent, outputs[0])
+        # From the first zero x_k on, the product rule splits off x_k: its own tangent's term (in `value`)
+        # plus x_k times the tangent of the products with x_k taken as 1 and its tangent left out.
+        others = self._pushforward_value(without_first_zero, where(first, 0, tangent), self(without_first_zero))[-1]
+        return [where(before, value, value + multiply(self._first_zero(x, first), others))]
 
 
 def cumprod(a, axis=None, dtype=None):
     """Cumulative product along `axis`, like `np.cumprod`: with `axis=None` over the flattened tensor;
-    integers and bools accumulate in int64, or in `dtype` when given. Its gradient (first derivative) is
+    integers and bools accumulate in int64, or in `dtype` when given. Its first and second derivatives are
     exact also where elements are zero.
 
     Example:

@@ -142,6 +142,8 @@ _SAMPLERS = {
                                                                  p=params[1] if len(params) > 1 else None),
     "permutation": lambda g, params, size, dtype, options: g.permutation(params[0]),
     "categorical": lambda g, params, size, dtype, options: _draw_categorical(g, params[0], size),
+    # An explicit size ends with the number of categories, which NumPy's size leaves out.
+    "multinomial": lambda g, params, size, dtype, options: g.multinomial(*params, size=None if size is None else size[:-1]),
 }
 
 _OPTION_NAMES = {"integers": ("endpoint",), "choice": ("replace",)}
@@ -160,6 +162,10 @@ def _sample_shape(op, params):
         return params[0].shape[:-1]
     if op.distribution == "permutation":
         return params[0].shape
+    if op.distribution == "multinomial":
+        n, pvals = params
+        rows = broadcast_static_shapes(n.shape, pvals.shape[:-1], op_name=op.name, types=params)
+        return rows + pvals.shape[-1:]
     return ()
 
 
@@ -536,6 +542,36 @@ def permutation(key, x):
     return _draw(key, "permutation", (x,), None, x.dtype.name)
 
 
+def multinomial(key, n, pvals, size=None):
+    """(next_key, sample) of `np.random.Generator.multinomial(n, pvals, size)`: the counts of `n` trials
+    over the categories of the last axis of `pvals` (one draw per row of `pvals`; `n` broadcasts
+    against the rows). int64 of shape `size + (k,)` for k categories, or the rows' broadcast shape
+    `+ (k,)` without a size; zero gradients.
+
+    Example:
+        >>> import numpy as np, symgraph as sg
+        >>> _, counts = sg.random.multinomial(sg.random.key(0), 10, [[0.2, 0.8], [0.5, 0.5]])
+        >>> counts.eval().tolist() == np.random.default_rng(0).multinomial(10, [[0.2, 0.8], [0.5, 0.5]]).tolist()
+        True
+    """
+    n = as_variable(n, "n of multinomial")
+    if n.dtype.kind not in "biu":
+        raise TypeError(f"multinomial: n must be an integer, got {n!r}")
+    pvals = _real_parameter(pvals, "pvals", "multinomial")
+    if pvals.ndim < 1:
+        raise ShapeError(f"multinomial: pvals must have at least one axis (the categories), got {pvals.type}")
+    pvals = cast(pvals, "float64") if pvals.dtype != np.float64 else pvals
+    if size is None:
+        return _draw(key, "multinomial", (n, pvals), None, "int64")
+    rows = (size,) if isinstance(size, (int, np.integer, Variable)) else tuple(size)
+    categories = pvals.type.shape[-1]
+    sample_size = rows + (pvals.shape[-1] if categories is None else categories,)
+    next_key, sample = _draw(key, "multinomial", (n, pvals), sample_size, "int64")
+    check_broadcasts_to(sample.type.shape[:-1], [n.type, TensorType(pvals.dtype, pvals.type.shape[:-1])],
+                        "multinomial")
+    return next_key, sample
+
+
 def categorical(key, p):
     """(next_key, sample): for each row of the last axis of `p` (probabilities, normalized by their sum),
     the index i drawn with probability `p[..., i]`; int64 of shape `p.shape[:-1]`.
@@ -644,6 +680,10 @@ class RandomStream:
     def categorical(self, p):
         """A draw of `sg.random.categorical(p)`."""
         return categorical(self._next_state(), p)[1]
+
+    def multinomial(self, n, pvals, size=None):
+        """A draw of `sg.random.multinomial(n, pvals, size)`."""
+        return multinomial(self._next_state(), n, pvals, size)[1]
 
     def __repr__(self):
         return f"<RandomStream with {len(self._states)} draws>"

@@ -24,7 +24,7 @@ from ...graph.inputs import tensor as _sg_tensor
 from ...ops import (  # noqa: F401
     abs, add, all, any, arange, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, argmax, argmin,
     argsort, bitwise_and, bitwise_or, bitwise_xor, cast, ceil, clip, concatenate, cos, cosh, cumprod, cumsum,
-    diag, dot, eq, erf, erfc, exp, exp2, expm1, eye, floor, floor_divide, full, ge, gt, inc_subtensor, invert,
+    diag, dot, einsum, eq, erf, erfc, exp, exp2, expm1, eye, floor, floor_divide, full, ge, gt, inc_subtensor, invert,
     isinf, isnan, le, log, log1p, log2, log10, logsumexp, lt, max, maximum, min, minimum, mod, multiply,
     negative, neq, ones, ones_like, outer, power, reciprocal, repeat, round, set_subtensor, sigmoid, sign,
     sin, sinh, softplus, sort, sqrt, square, stack, std, stop_gradient, subtract, switch, tan, tanh,
@@ -319,3 +319,34 @@ def reshape(x, newshape, ndim=None):
     if ndim is not None and result.ndim != ndim:
         raise ValueError(f"T.reshape: newshape {newshape!r} gives rank {result.ndim}, not ndim={ndim}")
     return result
+
+
+def batched_dot(a, b):
+    """Theano's `batched_dot`: for each entry i of the leading (batch) axis, `dot(a[i], b[i])`.
+
+    Matrices and vectors per entry multiply as `dot` does: (B, n, m) with (B, m, p) gives (B, n, p),
+    (B, n, m) with (B, m) gives (B, n), (B, m) with (B, m) gives (B,); higher ranks contract the last
+    axis of `a` with axis 1 of `b` after the batch axis (Theano's `batched_tensordot`), and a vector of
+    one entry per batch element scales the other operand.
+
+    Example:
+        >>> import numpy as np
+        >>> import symgraph.theano.tensor as T
+        >>> a, b = T.tensor3("a"), T.dmatrix("b")
+        >>> T.batched_dot(a, b).eval({a: np.ones((2, 3, 4)), b: np.ones((2, 4))})
+        array([[4., 4., 4.],
+               [4., 4., 4.]])
+    """
+    a, b = as_tensor_variable(a), as_tensor_variable(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"T.batched_dot: both operands need a batch axis, got {a.type} and {b.type}")
+    if a.ndim == 1 or b.ndim == 1:
+        vector, other = (a, b) if a.ndim == 1 else (b, a)
+        return multiply(shape_padright(vector, other.ndim - 1), other)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    a_axes = "z" + letters[:a.ndim - 1]
+    contracted = 1 if b.ndim < 4 else b.ndim - 2
+    b_axes = "z" + letters[a.ndim - 1:a.ndim + b.ndim - 3]
+    b_axes = b_axes[:contracted] + a_axes[-1] + b_axes[contracted:]
+    result_axes = a_axes[:-1] + b_axes[1:contracted] + b_axes[contracted + 1:]
+    return einsum(f"{a_axes},{b_axes}->{result_axes}", a, b)

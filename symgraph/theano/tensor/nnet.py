@@ -15,9 +15,9 @@ from ...nnet import log_softmax as _sg_log_softmax
 from ...nnet import relu as _sg_relu
 from ...nnet import softmax as _sg_softmax
 from ...graph.basic import as_variable
-from ...ops import multiply, where
+from ...ops import add, clip, multiply, where
 
-__all__ = ["sigmoid", "softmax", "softplus", "relu", "logsoftmax", "binary_crossentropy",
+__all__ = ["sigmoid", "hard_sigmoid", "softmax", "softplus", "relu", "logsoftmax", "binary_crossentropy",
            "categorical_crossentropy", "conv2d"]
 
 
@@ -65,6 +65,20 @@ def relu(x, alpha=0):
     if alpha == 0:
         return _sg_relu(x)
     return where(x > 0, x, multiply(alpha, x))
+
+
+def hard_sigmoid(x):
+    """Theano's piecewise-linear sigmoid: `clip(0.2 * x + 0.5, 0, 1)` (gradient 0.2 inside, 0 outside).
+
+    Example:
+        >>> import symgraph.theano.tensor as T
+        >>> x = T.dvector("x")
+        >>> T.nnet.hard_sigmoid(x).eval({x: [-3.0, 0.0, 1.0, 3.0]})
+        array([0. , 0.5, 0.7, 1. ])
+    """
+    x = as_variable(x)
+    # Python floats stay weak, so a float32 x gives a float32 result, as in Theano.
+    return clip(add(multiply(x, 0.2), 0.5), 0.0, 1.0)
 
 
 def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="valid", subsample=(1, 1),

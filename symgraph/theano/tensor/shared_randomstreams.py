@@ -27,7 +27,7 @@ def _typed(sample, dtype, ndim, method):
 
 class RandomStreams:
     """A source of random draws with Theano's method signatures (`uniform`, `normal`, `binomial`,
-    `random_integers`, `choice`, `permutation`), `seed`, and `state_updates` for inspection.
+    `random_integers`, `choice`, `permutation`, `multinomial`), `seed`, and `state_updates` for inspection.
 
     `ndim` is checked against the draw's rank; `dtype` defaults to `theano.config.floatX` for `uniform`
     and `normal`, and to int64 for the discrete draws.
@@ -72,6 +72,19 @@ class RandomStreams:
     def choice(self, size=1, a=2, replace=True, p=None, ndim=None, dtype="int64"):
         """Samples of `a` (an int n for range(n), or a vector), with probabilities `p`."""
         return _typed(self.stream.choice(a, size, replace, p), dtype, ndim, "choice")
+
+    def multinomial(self, size=None, n=1, pvals=(0.5, 0.5), ndim=None, dtype="int64"):
+        """Counts of `n` trials over the categories of the last axis of `pvals`, one draw per row of
+        `pvals` (shape `size + (k,)`, or `pvals`' shape without a size), as `sg.random.multinomial`.
+
+        Example:
+            >>> import symgraph.theano as theano
+            >>> from symgraph.theano.tensor.shared_randomstreams import RandomStreams
+            >>> counts = RandomStreams(seed=3).multinomial(n=5, pvals=[[0.0, 1.0], [1.0, 0.0]])
+            >>> theano.function([], counts)().tolist()
+            [[0, 5], [5, 0]]
+        """
+        return _typed(self.stream.multinomial(n, pvals, size), dtype, ndim, "multinomial")
 
     def permutation(self, size=None, n=1, ndim=None, dtype="int64"):
         """A random permutation of range(n) (only `size=None`: one permutation)."""

@@ -31,14 +31,25 @@ def _theano_partial_size(size, window, stride):
     return max(0, (size - 1 - window + stride) // stride) + 1
 
 
-def _check_no_partial_window(x, window, stride, pad):
-    """ignore_border=False gives the same result as True only when no window overhangs the border."""
-    sizes = x.type.shape[-2:]
-    if None in sizes or any(pad) or any(
-            _theano_partial_size(n, w, s) != (n - w) // s + 1 for n, w, s in zip(sizes, window, stride)):
-        raise ValueError(f"pool_2d: argument ignore_border=False cannot be honoured by symgraph for input "
-                         f"{x.type} with ws={window}, stride={stride}, pad={pad}: symgraph pools whole windows "
-                         f"only; pass ignore_border=True")
+def _border_overhang(x, window, stride, pad):
+    """(lo, hi) paddings that make whole windows of Theano's partial ones at the end of each pooled axis
+    (ignore_border=False): the windows' reach past the input. An axis of unknown size n pooled with a
+    stride of at least the window takes w - 1, which gives floor((n - 1) / s) + 1 windows, Theano's
+    count, for every n."""
+    if any(pad):
+        raise ValueError(f"pool_2d: argument pad={pad} needs ignore_border=True (as in Theano)")
+    paddings = []
+    for size, w, s in zip(x.type.shape[-2:], window, stride):
+        if size is not None:
+            paddings.append((0, max(0, (_theano_partial_size(size, w, s) - 1) * s + w - size)))
+        elif s >= w:
+            paddings.append((0, w - 1))
+        else:
+            raise ValueError(f"pool_2d: argument ignore_border=False cannot be honoured by symgraph for input "
+                             f"{x.type} with ws={window}, stride={stride}: with overlapping windows the number "
+                             f"of partial windows needs static sizes of the pooled axes; pass "
+                             f"ignore_border=True or give the input a static shape")
+    return tuple(paddings)
 
 
 def pool_2d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0), mode="max", ds=None, st=None,
@@ -46,10 +57,11 @@ def pool_2d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0), mode="m
     """Pool the last two axes of `input` over windows `ws` with steps `stride` (default `ws`).
 
     `mode` is "max", "average_inc_pad" or "average_exc_pad"; `pad` pads both sides of each axis with
-zeros, as Theano does (so a padded max is at least 0). `ds`,
-    `st` and `padding` are Theano's deprecated names for `ws`, `stride` and `pad`. Theano's default
-    `ignore_border=False` keeps partial windows at the border, which symgraph does not: it is accepted
-    only where no window is partial, and raises otherwise.
+    zeros, as Theano does (so a padded max is at least 0). `ds`, `st` and `padding` are Theano's
+    deprecated names for `ws`, `stride` and `pad`. Theano's default `ignore_border=False` keeps the
+    partial windows at the end of each axis: their maximum or mean covers the inputs they reach (in both
+    average modes); it takes no `pad`, and overlapping windows (a stride below the window) need static
+    sizes of the pooled axes.
 
     Example:
         >>> import numpy as np
@@ -67,7 +79,10 @@ zeros, as Theano does (so a padded max is at least 0). `ds`,
     if mode not in _MODES:
         raise ValueError(f"pool_2d: mode must be one of {sorted(_MODES)}, got {mode!r}")
     if not ignore_border:
-        _check_no_partial_window(input, window, stride, pad)
+        overhang = _border_overhang(input, window, stride, pad)
+        if _MODES[mode] is None:
+            return max_pool(input, window, stride, overhang)
+        return avg_pool(input, window, stride, overhang, count_include_pad=False)
     padding_pairs = tuple((p, p) for p in pad)
     if _MODES[mode] is None:
         # Theano pads with zeros for max pooling too (sg.max_pool's padding never wins a maximum).
