@@ -12,7 +12,9 @@ Workloads:
 - `compile_dag_<n>`: a seeded random DAG of n element-wise operations and mean-centerings on 4 vectors
   with shared and duplicated sub-expressions and about n/6 outputs (`random_dag_outputs`), built, compiled
   and called once in a fresh process, for n = 100, 1k, 5k, 20k, 50k (--quick: up to 20k), plus
-  `compile_dag_scaling`, its log-log slope.
+  `compile_dag_scaling`, its log-log slope;
+- `pickle_dag_<n>` / `unpickle_dag_<n>`: `pickle.dumps` and `pickle.loads` of that compiled function (the
+  unpickling compiles it again), for n = 5k and 50k (--quick: 5k), in a fresh process.
 
     python -m benchmarks.compile_bench [--quick]
 
@@ -36,6 +38,7 @@ from symgraph.graph.traversal import toposort
 
 SIZES = (100, 1000, 5000)
 DAG_SIZES = (100, 1000, 5000, 20_000, 50_000)
+PICKLE_SIZES = (5000, 50_000)
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MLP_SIZES = (784, 256, 10)
 
@@ -209,16 +212,38 @@ print(time.perf_counter() - imported)
 """
 
 
+_DAG_PICKLE_RUN = """
+import pickle, sys, time
+import symgraph as sg
+from benchmarks.compile_bench import SymgraphOps, random_dag_outputs
+f = sg.function(*random_dag_outputs(SymgraphOps, int(sys.argv[1])))
+start = time.perf_counter()
+data = pickle.dumps(f)
+pickled = time.perf_counter()
+pickle.loads(data)
+print(pickled - start, time.perf_counter() - pickled)
+"""
+
+
+def _fresh_process_output(script, n_ops):
+    """What `script` prints when run with argument `n_ops` in a fresh Python process from the repository."""
+    environment = dict(os.environ, PYTHONPATH=REPO_ROOT)
+    return subprocess.run([sys.executable, "-c", script, str(n_ops)], capture_output=True, text=True,
+                          check=True, cwd=REPO_ROOT, env=environment).stdout
+
+
+def dag_pickle_seconds(n_ops, repeat):
+    """Median seconds of (pickling, unpickling) the compiled `random_dag_outputs(n_ops)`, each run in a
+    fresh Python process."""
+    samples = [[float(word) for word in _fresh_process_output(_DAG_PICKLE_RUN, n_ops).split()]
+               for _ in range(repeat)]
+    return tuple(statistics.median(column) for column in zip(*samples))
+
+
 def dag_seconds(n_ops, repeat):
     """Median seconds of building `random_dag_outputs(n_ops)`, compiling it and calling it once, each run
     in a fresh Python process (imports not counted)."""
-    environment = dict(os.environ, PYTHONPATH=REPO_ROOT)
-    samples = []
-    for _ in range(repeat):
-        done = subprocess.run([sys.executable, "-c", _DAG_RUN, str(n_ops)], capture_output=True, text=True,
-                              check=True, cwd=REPO_ROOT, env=environment)
-        samples.append(float(done.stdout))
-    return statistics.median(samples)
+    return statistics.median(float(_fresh_process_output(_DAG_RUN, n_ops)) for _ in range(repeat))
 
 
 def _recent(rng, count):
@@ -324,6 +349,10 @@ def run(quick):
     slope = loglog_slope(dag_sizes, dag_timings)
     rows.append({"workload": "compile_dag_scaling", "system": "symgraph", "seconds": None, "ratio": None,
                  "status": f"log-log slope {slope:.3f} over {len(dag_sizes)} sizes (1.0 = linear)"})
+    for n_ops in PICKLE_SIZES[:1] if quick else PICKLE_SIZES:
+        pickling, unpickling = dag_pickle_seconds(n_ops, 1 if quick else 3)
+        rows.append({"workload": f"pickle_dag_{n_ops}", "system": "symgraph", "seconds": pickling, "ratio": None})
+        rows.append({"workload": f"unpickle_dag_{n_ops}", "system": "symgraph", "seconds": unpickling, "ratio": None})
     if pytensor_ops is None:
         rows.append({"workload": "compile", "system": "pytensor FAST_RUN", "seconds": None, "ratio": None,
                      "status": "skipped: pytensor not installed"})

@@ -21,6 +21,7 @@ from .codegen.memory import BUFFER_REUSE
 from .function_args import check_shape, convert_argument
 from .graph.basic import Constant, SharedVariable, Variable
 from .graph.replace import clone_replace
+from .graph.serialize import reduce_with_graph
 from .graph.traversal import graph_inputs
 from .ops.random import random_state_updates
 from .rewrite import optimize_graph
@@ -272,7 +273,7 @@ class Function:
         return profile_function(self, args, kwargs, repeat)
 
     def __reduce__(self):
-        return _rebuild_function, self._spec
+        return reduce_with_graph(_rebuild_function, self._spec)
 
     def __repr__(self):
         return f"<symgraph Function {self.name or ''} {len(self.inputs)} inputs -> {self._n_outputs} outputs>"

@@ -256,6 +256,43 @@ def test_pickled_function_in_a_fresh_process_gives_the_same_results(tmp_path):
     np.testing.assert_array_equal(np.load(result_path), expected)
 
 
+def test_pickled_function_holds_each_node_once_however_many_outputs_share_it(monkeypatch):
+    from symgraph.graph import serialize
+
+    x = sg.vector("x")
+    values = [x]
+    for step in range(300):
+        values.append(sg.tanh(values[-1]) if step % 2 else values[-1] * 0.5)
+    f = sg.function([x], values[1:])
+    rebuilt = []
+    original = serialize._rebuild_nodes
+
+    def counting(records, leaves):
+        rebuilt.append(len(records))
+        return original(records, leaves)
+
+    monkeypatch.setattr(serialize, "_rebuild_nodes", counting)
+    g = pickle.loads(pickle.dumps(f))
+    # one record per node: pickling each output with its own ancestry would rebuild 300 * 301 / 2
+    assert rebuilt == [300]
+    value = np.linspace(-1.0, 1.0, 5)
+    for got, expected in zip(g(value), f(value)):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_pickled_function_with_updates_as_a_dict_and_givens_keeps_them():
+    x, y = sg.vector("x"), sg.vector("y")
+    total = sg.shared(np.zeros(2), name="total")
+    f = sg.function([x], [sg.exp(y) * 2, sg.exp(y) + total], updates={total: total + sg.exp(y)},
+                    givens={y: x * 3})
+    g = pickle.loads(pickle.dumps(f))
+    first, second = g([0.0, 1.0])
+    np.testing.assert_allclose(first, 2 * np.exp([0.0, 3.0]))
+    np.testing.assert_allclose(second, np.exp([0.0, 3.0]))
+    np.testing.assert_allclose(g([0.0, 1.0])[1], 2 * np.exp([0.0, 3.0]))
+    np.testing.assert_array_equal(total.get_value(), [0.0, 0.0])
+
+
 @pytest.mark.parametrize("name", ['x); import os #', "a\nprint('injected')", "\u2028evil", "'''", "x\\"])
 def test_hostile_names_never_reach_the_source_unescaped(name):
     x = sg.vector(name)

@@ -2,6 +2,9 @@
 
 A variable with an owner pickles as the topologically ordered records of its ancestors; unpickling
 re-applies each op through the interning table, so sub-graphs pickled together become one again.
+An object holding many variables (a compiled function) pickles them through `reduce_with_graph`, as one
+set of records for all of them: each variable pickled on its own would repeat the ancestors it shares
+with the others, which makes the pickle quadratic in the number of outputs.
 Unpickling trusts its input, as Python's pickle does.
 
 Example:
@@ -31,6 +34,65 @@ def reduce_apply(node):
     """`__reduce__` of an Apply node."""
     records, leaves, position = _flatten(node.outputs)
     return _rebuild_apply, (records, leaves, position[id(node)])
+
+
+def reduce_with_graph(rebuild, arguments):
+    """`__reduce__` value calling `rebuild(*arguments)` on unpickling, where the variables in `arguments`
+    (also inside lists, tuples and dicts) pickle as one graph: each node once, however many of them
+    share it.
+
+    Example:
+        >>> import pickle, symgraph as sg
+        >>> x = sg.vector("x")
+        >>> shared_part = sg.exp(x)
+        >>> rebuild, arguments = reduce_with_graph(tuple, ([shared_part + 1, shared_part * 2],))
+        >>> first, second = rebuild(*pickle.loads(pickle.dumps(arguments)))
+        >>> first.owner.inputs[0] is second.owner.inputs[0]
+        True
+    """
+    from .basic import Variable
+
+    computed = []
+
+    def placeholder(value):
+        if isinstance(value, Variable) and value.owner is not None:
+            computed.append(value)
+            return _GraphOutput(len(computed) - 1)
+        return value
+
+    placed = _mapped(arguments, placeholder)
+    records, leaves, position = _flatten(computed)
+    outputs = tuple((position[id(var.owner)], var.index) for var in computed)
+    return _rebuild_with_graph, (rebuild, records, leaves, outputs, placed)
+
+
+class _GraphOutput:
+    """Stands for the `number`-th computed variable of a graph pickled by `reduce_with_graph`."""
+
+    __slots__ = ("number",)
+
+    def __init__(self, number):
+        self.number = number
+
+    def __reduce__(self):
+        return _GraphOutput, (self.number,)
+
+
+def _mapped(value, change):
+    """`value` with `change` applied to everything in it but lists, tuples and dicts (plain ones, whose
+    items and keys are mapped in turn)."""
+    if type(value) in (list, tuple):
+        return type(value)(_mapped(item, change) for item in value)
+    if type(value) is dict:
+        return {_mapped(key, change): _mapped(item, change) for key, item in value.items()}
+    return change(value)
+
+
+def _rebuild_with_graph(rebuild, records, leaves, outputs, placed):
+    nodes = _rebuild_nodes(records, leaves)
+    variables = [nodes[node_index].outputs[output_index] for node_index, output_index in outputs]
+    restored = _mapped(placed, lambda value: variables[value.number] if isinstance(value, _GraphOutput) else value)
+    return rebuild(*restored)
 
 
 def _flatten(outputs):
