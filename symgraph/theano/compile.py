@@ -89,7 +89,16 @@ class Out:
 
 class FunctionWithDefaults:
     """A compiled function whose `theano.In` inputs have defaults or keyword names of their own: fills
-    them in, then calls the `sg.Function` (every other attribute is the `sg.Function`'s)."""
+    them in, then calls the `sg.Function` (every other attribute is the `sg.Function`'s).
+
+    Example:
+        >>> import symgraph.theano as theano
+        >>> import symgraph.theano.tensor as T
+        >>> x = T.dscalar("x")
+        >>> f = theano.function([theano.In(x, value=2.0)], x * 10)
+        >>> type(f).__name__, float(f()), f.function.inputs == [x]
+        ('FunctionWithDefaults', 20.0, True)
+    """
 
     def __init__(self, compiled, ins):
         self.function = compiled

@@ -6,7 +6,8 @@ col tensor3 tensor4 tensor5` (`T.ivector`, `T.lscalar`, `T.fmatrix`, `T.tensor4`
 static size 1 along their broadcastable axis; plurals (`T.dmatrices("a", "b")`) give one per name, and
 `T.TensorType(dtype, broadcastable)` / `T.tensor(dtype, broadcastable)` any pattern. Most other names are symgraph's own functions (`T.dot`,
 `T.tanh`, `T.switch`, `T.cast`, `T.grad`, ...), plus Theano's aliases (`sqr`, `int_div`, `true_div`, `mul`,
-...) and Theano's signatures for `sum`, `mean`, `prod`, `flatten`, `reshape`, `dimshuffle`, `constant`.
+...), Theano's signatures for `sum`, `mean`, `prod`, `flatten`, `reshape`, `dimshuffle`, `constant`, and
+Theano's `batched_dot`.
 
 Example:
     >>> import symgraph.theano.tensor as T
