@@ -6,21 +6,23 @@ runs the kernel's Numba loop on large enough operands.
 
 The Numba kernel returns None when its loop is not compiled yet (tiered) or the call does not suit it
 (operands that do not broadcast: NumPy then raises its error, naming the step and the user's line).
-Kernels with a step off the allow-list (scalar.py), and reductions other than sum, mean, max and min of a
+Kernels with a step off the allow-list (scalar.py), kernels whose libm calls would make the Numba loop
+slower than NumPy's SIMD loops (`pays`), and reductions other than sum, mean, max and min of a
 float64 kernel over all or trailing axes, keep the NumPy lowering alone.
 
 Example:
     >>> import symgraph as sg
     >>> x = sg.vector("x")
-    >>> f = sg.function([x], sg.exp(x) * 2.0, backend=sg.backend("numba", parallel=False))
-    >>> "numba_kernel" in f.source and "np_exp(x)" in f.source
+    >>> f = sg.function([x], (x + 1.0) * x, backend=sg.backend("numba", parallel=False))
+    >>> "numba_kernel" in f.source and "np_add(x, c" in f.source
     True
 """
 from ...ops.fused import Fused, FusedReduce
 from ..numpy_backend import fused as numpy_fused
-from ..numpy_backend.blocked import elements_for
+from ..numpy_backend.blocked import elements_for, kernel_nanoseconds
 from . import BACKEND
 from .kernels import kernel_for
+from .scalar import step_nanoseconds
 
 MIN_NANOSECONDS = 20_000
 """A kernel runs on Numba from this much estimated NumPy work (blocked.py's per-element estimates): a
@@ -29,10 +31,29 @@ Numba call costs a few microseconds to dispatch, and a parallel one some more to
 REDUCTIONS = ("sum", "mean", "max", "min")
 
 
+def pays(op):
+    """Does a Numba loop beat the NumPy backend on `op`'s kernel? It saves the temporaries and passes over
+    memory of each step, but computes exp, log and the like with scalar libm calls about ten times slower
+    than NumPy's SIMD loops: a kernel goes to Numba when its estimated time per element (scalar.py) is no
+    more than NumPy's (blocked.py).
+
+    Example:
+        >>> from symgraph.ops.elemwise import scalar_op
+        >>> from symgraph.ops.fused import Fused
+        >>> pays(Fused(2, [(scalar_op("multiply"), (0, 1)), (scalar_op("add"), (2, 0))]))
+        True
+        >>> pays(Fused(1, [(scalar_op("exp"), (0,)), (scalar_op("add"), (1, 0))]))
+        False
+    """
+    return sum(step_nanoseconds(row) for row, _ in op.steps) <= kernel_nanoseconds(op)
+
+
 def _kernel(node, namespace):
     """The node's NumbaKernel (compiling its C-contiguous loop, or starting to), or None."""
     options = namespace.backend.options
     op = node.op
+    if not pays(op):
+        return None
     kernel = kernel_for(op.kernel if isinstance(op, FusedReduce) else op, [v.dtype for v in node.inputs],
                         options["parallel"], options["fastmath"])
     if kernel is None:
