@@ -218,6 +218,19 @@ def test_eager_backend_compiles_in_sg_function_and_kernels_are_shared():
     assert len(loop.signatures) == 1  # compiled once for both functions
 
 
+def test_eager_loops_serve_constants_and_read_only_arrays_without_compiling_again():
+    x, y = sg.vector("x"), sg.vector("y")
+    f = sg.function([x, y], (x * y - 1.5) / (y + 2.5), backend=SERIAL)
+    (loop,) = numba_kernel_of(f)._ready.values()
+    values = np.random.default_rng(11).standard_normal((2, 50))
+    read_only = values[1].copy()
+    read_only.flags.writeable = False
+    expected = (values[0] * values[1] - 1.5) / (values[1] + 2.5)
+    np.testing.assert_array_equal(f(values[0], values[1]), expected)
+    np.testing.assert_array_equal(f(values[0], read_only), expected)
+    assert len(loop.signatures) == 1  # the constants 1.5 and 2.5 are read-only arrays
+
+
 def test_tiered_serves_numpy_until_the_kernel_is_ready():
     release = threading.Event()
     kernels._background().submit(release.wait)  # holds the compiler thread until released

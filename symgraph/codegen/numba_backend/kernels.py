@@ -207,10 +207,10 @@ class NumbaKernel:
         self.loop("reduce", (kind, full), self._reduce_example)
 
     def _reduce_example(self):
-        return [np.empty(1), 1] + [np.zeros(1, d) for d in self.input_dtypes]
+        return [np.empty(1), 1] + [read_only_flat(np.zeros(1, d)) for d in self.input_dtypes]
 
     def _flat_example(self, full):
-        return [np.empty(1, self.out_dtype)] + [np.zeros(1, d) for d in self.input_dtypes]
+        return [np.empty(1, self.out_dtype)] + [read_only_flat(np.zeros(1, d)) for d in self.input_dtypes]
 
     def try_run(self, *arrays):
         """The kernel's result on `arrays`, or None (see the class docstring)."""
@@ -223,7 +223,7 @@ class NumbaKernel:
             if loop is None:
                 return None
             out = np.empty(shape, self.out_dtype)
-            loop(out.reshape(-1), *[a.reshape(-1) for a in arrays])
+            loop(out.reshape(-1), *[read_only_flat(a) for a in arrays])
             return out
         try:
             shape = np.broadcast_shapes(*(a.shape for a in arrays))
@@ -256,10 +256,25 @@ class NumbaKernel:
         kept = shape[:len(shape) - reduced]
         inner = math.prod(shape[len(shape) - reduced:])
         out = np.empty(math.prod(kept))
-        loop(out, inner, *[a.reshape(-1) for a in arrays])
+        loop(out, inner, *[read_only_flat(a) for a in arrays])
         if keepdims:
             return out.reshape(kept + (1,) * reduced)
         return out.reshape(kept) if kept else out[0]
+
+
+def read_only_flat(array):
+    """A read-only flat view of C-contiguous `array`. Loops take their operands read-only, so one compiled
+    loop serves writable arrays and read-only ones (the graph's constants) alike: Numba converts a writable
+    array to a read-only parameter, but compiles the loop again for the other way round.
+
+    Example:
+        >>> view = read_only_flat(np.zeros((2, 2)))
+        >>> view.shape, view.flags.writeable
+        ((4,), False)
+    """
+    view = array.reshape(-1)
+    view.flags.writeable = False
+    return view
 
 
 def kernel_body(op, input_dtypes):
