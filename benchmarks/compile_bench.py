@@ -11,7 +11,12 @@ Workloads:
 - `compile_dag_<n>`: a seeded random DAG of n element-wise operations and mean-centerings on 4 vectors
   with shared and duplicated sub-expressions and about n/6 outputs (`random_dag_outputs`), built, compiled
   and called once in a fresh process, for n = 100, 1k, 5k, 20k, 50k (--quick: up to 20k), plus
-  `compile_dag_scaling`, its log-log slope.
+  `compile_dag_scaling`, its log-log slope;
+- `compile_numba_*` (when numba is installed): the kernel of `ew_memory` on 1e6 elements with
+  `backend="numba"`, in fresh processes sharing a fresh kernel cache directory: `sg.function` and the first
+  result, eagerly compiled with an empty cache (`cold`), again with the cache the first process left
+  (`disk_cache`), and tiered (`tiered`: the NumPy code serves the first call). Imports are not counted
+  (numba's takes about 0.3 s).
 
     python -m benchmarks.compile_bench [--quick]
 
@@ -220,6 +225,43 @@ def dag_seconds(n_ops, repeat):
     return statistics.median(samples)
 
 
+_NUMBA_RUN = """
+import sys, time
+import numpy as np
+import symgraph as sg
+backend = sg.backend("numba", tiered=sys.argv[1] == "tiered")
+a, b, c, d = (sg.vector(name) for name in "abcd")
+values = [np.random.default_rng(k).uniform(0.5, 1.5, 1_000_000) for k in range(4)]
+start = time.perf_counter()
+f = sg.function([a, b, c, d], ((a * b + c) * d - a) / (b + 2.0), backend=backend)
+compiled = time.perf_counter()
+f(*values)
+print(compiled - start, time.perf_counter() - start)
+"""
+
+
+def numba_rows():
+    """The `compile_numba_*` rows (see the module docstring): seconds of sg.function, and to the first
+    result in the status."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return [{"workload": "compile_numba", "system": "symgraph", "seconds": None, "ratio": None,
+                 "status": "skipped: numba not installed"}]
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        environment = dict(os.environ, PYTHONPATH=REPO_ROOT, SYMGRAPH_CACHE_DIR=cache)
+        for label, mode in [("cold", "eager"), ("disk_cache", "eager"), ("tiered", "tiered")]:
+            done = subprocess.run([sys.executable, "-c", _NUMBA_RUN, mode], capture_output=True, text=True,
+                                  check=True, cwd=REPO_ROOT, env=environment)
+            compiled, first_result = map(float, done.stdout.split())
+            rows.append({"workload": f"compile_numba_{label}", "system": "symgraph", "seconds": compiled,
+                         "ratio": None, "status": f"first result after {first_result * 1e3:.1f} ms"})
+    return rows
+
+
 def _recent(rng, count):
     """An index below `count`, geometrically more likely near the end (mean distance 8 back)."""
     return max(0, count - 1 - int(rng.expovariate(1 / 8)))
@@ -305,6 +347,7 @@ def run(quick):
     slope = loglog_slope(dag_sizes, dag_timings)
     rows.append({"workload": "compile_dag_scaling", "system": "symgraph", "seconds": None, "ratio": None,
                  "status": f"log-log slope {slope:.3f} over {len(dag_sizes)} sizes (1.0 = linear)"})
+    rows += numba_rows()
     if pytensor_ops is None:
         rows.append({"workload": "compile", "system": "pytensor FAST_RUN", "seconds": None, "ratio": None,
                      "status": "skipped: pytensor not installed"})
