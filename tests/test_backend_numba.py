@@ -116,6 +116,18 @@ def test_rows_off_the_allow_list_keep_the_numpy_lowering(name, dtypes):
     assert kernel_for(op, [np.dtype(d) for d in dtypes], parallel=False, fastmath=False) is None
 
 
+@pytest.mark.parametrize("dtype,build", [("int8", lambda x: sg.sqrt(x) * x + x),  # sqrt of int8 is float16
+                                         ("float16", lambda x: (x * x + 1.0) * x)])
+def test_float16_kernels_keep_the_numpy_lowering(dtype, build):
+    values = np.arange(-3, 5).astype(dtype)
+    x = sg.vector("x", dtype=dtype)
+    f = sg.function([x], build(x), backend=SERIAL)  # Numba has no float16 scalar: it must not be asked
+    with np.errstate(all="ignore"):
+        expected = sg.function([x], build(x))(values)
+        assert_same(f(values), expected)
+    assert expected.dtype == np.float16 and "numba_kernel" not in f.source
+
+
 def test_kernels_slower_on_numba_than_numpy_keep_the_numpy_lowering():
     x = sg.vector("x")
     assert "numba_kernel" not in sg.function([x], sg.exp(x) + x, backend=SERIAL).source
