@@ -15,6 +15,11 @@ Workloads:
   `compile_dag_scaling`, its log-log slope;
 - `pickle_dag_<n>` / `unpickle_dag_<n>`: `pickle.dumps` and `pickle.loads` of that compiled function (the
   unpickling compiles it again), for n = 5k and 50k (--quick: 5k), in a fresh process.
+- `compile_numba_*` (when numba is installed): the kernel of `ew_memory` on 1e6 elements with
+  `backend="numba"`, in fresh processes sharing a fresh kernel cache directory: `sg.function` and the first
+  result, eagerly compiled with an empty cache (`cold`), again with the cache the first process left
+  (`disk_cache`), and tiered (`tiered`: the NumPy code serves the first call). Imports are not counted
+  (numba's takes about 0.3 s).
 
     python -m benchmarks.compile_bench [--quick]
 
@@ -246,6 +251,43 @@ def dag_seconds(n_ops, repeat):
     return statistics.median(float(_fresh_process_output(_DAG_RUN, n_ops)) for _ in range(repeat))
 
 
+_NUMBA_RUN = """
+import sys, time
+import numpy as np
+import symgraph as sg
+backend = sg.backend("numba", tiered=sys.argv[1] == "tiered")
+a, b, c, d = (sg.vector(name) for name in "abcd")
+values = [np.random.default_rng(k).uniform(0.5, 1.5, 1_000_000) for k in range(4)]
+start = time.perf_counter()
+f = sg.function([a, b, c, d], ((a * b + c) * d - a) / (b + 2.0), backend=backend)
+compiled = time.perf_counter()
+f(*values)
+print(compiled - start, time.perf_counter() - start)
+"""
+
+
+def numba_rows():
+    """The `compile_numba_*` rows (see the module docstring): seconds of sg.function, and to the first
+    result in the status."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return [{"workload": "compile_numba", "system": "symgraph", "seconds": None, "ratio": None,
+                 "status": "skipped: numba not installed"}]
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        environment = dict(os.environ, PYTHONPATH=REPO_ROOT, SYMGRAPH_CACHE_DIR=cache)
+        for label, mode in [("cold", "eager"), ("disk_cache", "eager"), ("tiered", "tiered")]:
+            done = subprocess.run([sys.executable, "-c", _NUMBA_RUN, mode], capture_output=True, text=True,
+                                  check=True, cwd=REPO_ROOT, env=environment)
+            compiled, first_result = map(float, done.stdout.split())
+            rows.append({"workload": f"compile_numba_{label}", "system": "symgraph", "seconds": compiled,
+                         "ratio": None, "status": f"first result after {first_result * 1e3:.1f} ms"})
+    return rows
+
+
 def _recent(rng, count):
     """An index below `count`, geometrically more likely near the end (mean distance 8 back)."""
     return max(0, count - 1 - int(rng.expovariate(1 / 8)))
@@ -353,6 +395,7 @@ def run(quick):
         pickling, unpickling = dag_pickle_seconds(n_ops, 1 if quick else 3)
         rows.append({"workload": f"pickle_dag_{n_ops}", "system": "symgraph", "seconds": pickling, "ratio": None})
         rows.append({"workload": f"unpickle_dag_{n_ops}", "system": "symgraph", "seconds": unpickling, "ratio": None})
+    rows += numba_rows()
     if pytensor_ops is None:
         rows.append({"workload": "compile", "system": "pytensor FAST_RUN", "seconds": None, "ratio": None,
                      "status": "skipped: pytensor not installed"})

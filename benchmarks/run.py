@@ -4,6 +4,11 @@
     python -m benchmarks --quick    # small sizes, fewer repeats
     python -m benchmarks --only ew_compute call_overhead --json results.json
 
+Pinned to one core and one thread (the "one thread" figures; the Numba backend's loops then run serially):
+
+    taskset -c 0 env NUMBA_NUM_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+        python -m benchmarks --only ew_memory ew_compute ew_reduce
+
 Every system's result is checked against the baseline before it is timed; a wrong result is reported as
 wrong and never timed. The systems of a workload are timed in turn, a batch each per round, and a ratio
 is the median of the per-round ratios, so that drift of a shared machine's speed affects all alike. PyTensor, JAX and numexpr columns appear when installed (`pip install ".[bench]"`).

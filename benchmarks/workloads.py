@@ -32,6 +32,16 @@ def _pytensor():
     return (pytensor, importlib.import_module("pytensor.tensor")) if pytensor else (None, None)
 
 
+def _symgraph_numba(inputs, outputs, *args):
+    """The "symgraph-numba" system: the graph compiled by the Numba backend (its kernels compile in
+    sg.function, before timing), or why it is unavailable."""
+    try:
+        compiled = sg.function(inputs, outputs, backend="numba")
+    except sg.BackendUnavailableError:
+        return "numba not installed"
+    return lambda: compiled(*args)
+
+
 def _blocked(function, *args):
     """A JAX call that waits for its (possibly nested) result."""
     jax = optional("jax")
@@ -52,8 +62,9 @@ def ew_compute(quick):
         return np.exp(-x * x / 2) * np.sin(3 * x) + np.log1p(x * x) * np.tanh(x)
 
     x = sg.vector("x")
-    compiled = sg.function([x], sg.exp(-x * x / 2) * sg.sin(3 * x) + sg.log1p(x * x) * sg.tanh(x))
-    systems = {"symgraph": lambda: compiled(x_value)}
+    expression = sg.exp(-x * x / 2) * sg.sin(3 * x) + sg.log1p(x * x) * sg.tanh(x)
+    compiled = sg.function([x], expression)
+    systems = {"symgraph": lambda: compiled(x_value), "symgraph-numba": _symgraph_numba([x], expression, x_value)}
     ne = optional("numexpr")
     systems["numexpr"] = (lambda: ne.evaluate("exp(-x*x/2)*sin(3*x) + log1p(x*x)*tanh(x)", local_dict={"x": x_value})) \
         if ne else "numexpr not installed"
@@ -83,8 +94,10 @@ def ew_memory(quick):
         return ((a * b + c) * d - a) / (b + 2.0)
 
     a, b, c, d = (sg.vector(name) for name in "abcd")
-    compiled = sg.function([a, b, c, d], ((a * b + c) * d - a) / (b + 2.0))
-    systems = {"symgraph": lambda: compiled(a_v, b_v, c_v, d_v)}
+    expression = ((a * b + c) * d - a) / (b + 2.0)
+    compiled = sg.function([a, b, c, d], expression)
+    systems = {"symgraph": lambda: compiled(a_v, b_v, c_v, d_v),
+               "symgraph-numba": _symgraph_numba([a, b, c, d], expression, a_v, b_v, c_v, d_v)}
     ne = optional("numexpr")
     systems["numexpr"] = (lambda: ne.evaluate("((a*b + c)*d - a)/(b + 2.0)",
                                               local_dict={"a": a_v, "b": b_v, "c": c_v, "d": d_v})) \
@@ -116,7 +129,8 @@ def ew_reduce(quick):
 
     a, b = sg.vector("a"), sg.vector("b")
     compiled = sg.function([a, b], sg.mean((a - b) ** 2))
-    systems = {"symgraph": lambda: compiled(a_v, b_v)}
+    systems = {"symgraph": lambda: compiled(a_v, b_v),
+               "symgraph-numba": _symgraph_numba([a, b], sg.mean((a - b) ** 2), a_v, b_v)}
     ne = optional("numexpr")
     systems["numexpr"] = (lambda: ne.evaluate("sum((a - b)**2)", local_dict={"a": a_v, "b": b_v}) / n) \
         if ne else "numexpr not installed"
@@ -149,7 +163,9 @@ def ew_softmax(quick):
 
     x, mu, sigma = sg.matrix("x"), sg.vector("mu"), sg.vector("sigma")
     compiled = sg.function([x, mu, sigma], sg.softmax((x - mu) / sigma, axis=1))
-    systems = {"symgraph": lambda: compiled(x_v, mu_v, sigma_v)}
+    systems = {"symgraph": lambda: compiled(x_v, mu_v, sigma_v),
+               "symgraph-numba": _symgraph_numba([x, mu, sigma], sg.softmax((x - mu) / sigma, axis=1),
+                                                 x_v, mu_v, sigma_v)}
     jax, jnp = _jax_numpy()
     if jax:
         jitted = jax.jit(lambda x, mu, sigma: jax.nn.softmax((x - mu) / sigma, axis=1))
@@ -256,7 +272,7 @@ def run_mlp(quick):
     args = [x_v, y_v, weights[0], biases[0], weights[1], biases[1]]
     inputs, outputs = symgraph_mlp_step()
     compiled = sg.function(inputs, outputs)
-    systems = {"symgraph": lambda: compiled(*args)}
+    systems = {"symgraph": lambda: compiled(*args), "symgraph-numba": _symgraph_numba(inputs, outputs, *args)}
     jax, jnp = _jax_numpy()
     if jax:
         def loss_fn(params, x, y):

@@ -1,11 +1,25 @@
 """Helpers for the op tests: random inputs of any dtype, compiling against symbolic inputs of static or
-unknown sizes, and a forward-mode check against finite differences."""
+unknown sizes on every installed backend, and a forward-mode check against finite differences."""
+import importlib.util
+
 import numpy as np
 
 import symgraph as sg
 from symgraph.autodiff import grad, jvp
 
 DTYPES = ["float32", "float64", "int32", "int64", "bool"]
+
+
+def installed_backends():
+    """The backends the op battery runs on: NumPy, and Numba when it is installed (serial, and taking its
+    loops at every size, so that the small test arrays run through them)."""
+    backends = [sg.backend("numpy")]
+    if importlib.util.find_spec("numba") is not None:
+        backends.append(sg.backend("numba", parallel=False, min_elements=1))
+    return backends
+
+
+BACKENDS = installed_backends()
 
 
 def random_array(rng, shape, dtype="float64"):
@@ -23,18 +37,19 @@ def symbolic_like(value, static=True, name="x"):
     return sg.tensor(name, dtype=value.dtype, shape=value.shape if static else (None,) * value.ndim)
 
 
-def run(build, values, static=True):
+def run(build, values, static=True, backend="numpy"):
     """(symbolic output, computed value) of `build` applied to symbolic inputs standing for `values`."""
     inputs = [symbolic_like(v, static, f"x{i}") for i, v in enumerate(values)]
     output = build(*inputs)
-    return output, sg.function(inputs, output)(*values)
+    return output, sg.function(inputs, output, backend=backend)(*values)
 
 
 def assert_matches_numpy(build, reference, values, rtol=1e-6):
-    """Values, dtype and static shape as NumPy's, with static and with unknown input sizes."""
+    """Values, dtype and static shape as NumPy's, with static and with unknown input sizes, on every
+    installed backend."""
     expected = np.asarray(reference(*values))
-    for static in (True, False):
-        output, result = run(build, values, static)
+    for static, backend in [(static, backend) for static in (True, False) for backend in BACKENDS]:
+        output, result = run(build, values, static, backend)
         assert result.dtype == expected.dtype and output.dtype == expected.dtype
         assert result.shape == expected.shape
         if expected.dtype.kind in "fc":

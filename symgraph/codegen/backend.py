@@ -183,9 +183,9 @@ def _bound_check(check_input, position):
     return check
 
 
-_MODULES = {"numpy": "numpy_backend"}
+_MODULES = {"numpy": "numpy_backend", "numba": "numba_backend"}
 """Backend name -> module of codegen/ defining it as `BACKEND` (imported when first asked for)."""
-_EXTRAS = {}
+_EXTRAS = {"numba": "numba"}
 """Backend name -> the extra of pyproject.toml (and the top-level module) it needs."""
 
 
