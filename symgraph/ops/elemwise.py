@@ -13,6 +13,7 @@ Example:
     >>> y.owner.op.name
     'add'
 """
+import functools
 import math
 
 import numpy as np
@@ -513,13 +514,7 @@ class Elemwise(Op):
     def output_types(self, *types):
         if len(types) != self.scalar.nin:
             raise TypeError(f"{self.name} takes {self.scalar.nin} operand(s), got {len(types)}")
-        try:
-            dtype = self.scalar.output_dtype([t.dtype for t in types])
-        except TypeError as exc:  # NumPy's promotion and loop-lookup errors are TypeErrors
-            described = ", ".join(str(t) for t in types)
-            raise TypeError(f"{self.name}: not defined for operands of types {described} ({exc})") from None
-        shape = broadcast_static_shapes(*(t.shape for t in types), op_name=self.name, types=types)
-        return [TensorType(dtype, shape)]
+        return [_elemwise_output_type(self.scalar, types)]
 
     def perform(self, *values):
         return self.scalar.impl(*values)
@@ -826,3 +821,15 @@ def cast(x, dtype):
         return x
     return Elemwise(cast_row(dtype))(x)
 
+
+@functools.lru_cache(maxsize=4096)
+def _elemwise_output_type(scalar, types):
+    """The output type of `scalar` applied element-wise to operands of `types`, cached: a graph applies
+    the same few functions to the same few types over and over, and every rewrite rebuilds nodes."""
+    try:
+        dtype = scalar.output_dtype([t.dtype for t in types])
+    except TypeError as exc:  # NumPy's promotion and loop-lookup errors are TypeErrors
+        described = ", ".join(str(t) for t in types)
+        raise TypeError(f"{scalar.name}: not defined for operands of types {described} ({exc})") from None
+    shape = broadcast_static_shapes(*(t.shape for t in types), op_name=scalar.name, types=types)
+    return TensorType(dtype, shape)
