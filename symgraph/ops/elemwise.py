@@ -600,24 +600,32 @@ def _wide_int_constant(value):
 _COMPARISONS = frozenset({"eq", "neq", "lt", "le", "gt", "ge"})
 
 
+@functools.lru_cache(maxsize=1024)
+def elemwise_op(row):
+    """The Elemwise op of the scalar row `row`, made once per row: building a graph applies the same few
+    ops over and over, and each one made anew would compute its hash anew at every node lookup."""
+    return Elemwise(row)
+
+
 def apply_elemwise(name, *operands):
     """Apply the element-wise row `name` to operands (Variables, arrays or Python scalars)."""
-    return Elemwise(_ROWS[name])(*lift_operands(operands))
+    return elemwise_op(_ROWS[name])(*lift_operands(operands))
 
 
 def _make_public(name, meaning, example, result):
     row = _ROWS[name]
+    op = elemwise_op(row)
     if row.nin == 1:
         def function(x):
-            return Elemwise(row)(*lift_operands((x,)))
+            return op(*lift_operands((x,)))
     elif row.nin == 2:
         compare_wide_ints = name in _COMPARISONS
 
         def function(x, y):
-            return Elemwise(row)(*lift_operands((x, y), compare_wide_ints))
+            return op(*lift_operands((x, y), compare_wide_ints))
     else:  # where: as in NumPy, the condition's dtype takes no part in the values' promotion
         def function(a, b, c):
-            return Elemwise(row)(*lift_operands((a,)), *lift_operands((b, c)))
+            return op(*lift_operands((a,)), *lift_operands((b, c)))
     function.__name__ = function.__qualname__ = name
     function.__doc__ = (
         f"{meaning}\n\nElement-wise, with NumPy broadcasting and dtype promotion.\n\n"
@@ -779,7 +787,7 @@ def clip(x, min=None, max=None):
         return minimum(x, max)
     if max is None:
         return maximum(x, min)
-    return Elemwise(_ROWS["clip"])(*lift_operands((x, min, max)))
+    return elemwise_op(_ROWS["clip"])(*lift_operands((x, min, max)))
 
 
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
@@ -819,7 +827,7 @@ def cast(x, dtype):
     (x,) = lift_operands((x,))
     if x.dtype == as_dtype(dtype):
         return x
-    return Elemwise(cast_row(dtype))(x)
+    return elemwise_op(cast_row(dtype))(x)
 
 
 @functools.lru_cache(maxsize=4096)
