@@ -1,7 +1,8 @@
 """`sg.debugprint`: a graph as an indented tree or as a flat one-line-per-node listing, and `compare`.
 
 The tree suits small graphs: a sub-graph used more than once gets a short id (`[id A]`), is printed in full
-once and referenced by its id afterwards. The flat listing (`style="flat"`) suits large graphs and diffs:
+once and referenced by its id afterwards; so does a sub-tree deeper than DEEPEST_INDENT levels, printed
+after the rest. The flat listing (`style="flat"`) suits large graphs and diffs:
 one line per leaf and per node, values numbered `%0, %1, ...` in schedule order. Both walk the graph with
 explicit stacks, so graphs 10,000 nodes deep print without recursion.
 
@@ -41,8 +42,9 @@ def debugprint(obj, file=None, print_site=False, style="tree") -> str:
     `obj` is a Variable, a list of Variables, or a compiled function (then its optimized graph is shown,
     fused kernels with their inner operations listed below them). Each line shows the op with its
     parameters, the dtype and static shape (`float64[?,3]`), and the variable's name if it has one.
-    `style="tree"` (default) indents inputs below the node that uses them; `style="flat"` lists every leaf
-    and node once, in order, like a jaxpr. `print_site=True` appends where user code created each node.
+    `style="tree"` (default) indents inputs below the node that uses them, at most DEEPEST_INDENT levels
+    deep (a deeper sub-tree is referenced with `(see below)` and printed after the rest); `style="flat"`
+    lists every leaf and node once, in order, like a jaxpr. `print_site=True` appends where user code created each node.
     The inner graph of a user-defined op (`sg.OpFromGraph`) is listed after the graph that uses it.
     To see a graph before and after optimization side by side, use `symgraph.inspect.compare`.
 
