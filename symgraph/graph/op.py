@@ -38,7 +38,11 @@ class Op:
         return type(self) is type(other) and self._props() == other._props()
 
     def __hash__(self):
-        return hash((type(self), self._props()))
+        # Ops are immutable and every node lookup hashes one (interning, rewrites), so the hash is kept.
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = self.__dict__["_hash"] = hash((type(self), self._props()))
+        return cached
 
     def __str__(self):
         props = self._props()

@@ -1,7 +1,8 @@
 """`sg.debugprint`: a graph as an indented tree or as a flat one-line-per-node listing, and `compare`.
 
 The tree suits small graphs: a sub-graph used more than once gets a short id (`[id A]`), is printed in full
-once and referenced by its id afterwards. The flat listing (`style="flat"`) suits large graphs and diffs:
+once and referenced by its id afterwards; so does a sub-tree deeper than DEEPEST_INDENT levels, printed
+after the rest. The flat listing (`style="flat"`) suits large graphs and diffs:
 one line per leaf and per node, values numbered `%0, %1, ...` in schedule order. Both walk the graph with
 explicit stacks, so graphs 10,000 nodes deep print without recursion.
 
@@ -41,8 +42,9 @@ def debugprint(obj, file=None, print_site=False, style="tree") -> str:
     `obj` is a Variable, a list of Variables, or a compiled function (then its optimized graph is shown,
     fused kernels with their inner operations listed below them). Each line shows the op with its
     parameters, the dtype and static shape (`float64[?,3]`), and the variable's name if it has one.
-    `style="tree"` (default) indents inputs below the node that uses them; `style="flat"` lists every leaf
-    and node once, in order, like a jaxpr. `print_site=True` appends where user code created each node.
+    `style="tree"` (default) indents inputs below the node that uses them, at most DEEPEST_INDENT levels
+    deep (a deeper sub-tree is referenced with `(see below)` and printed after the rest); `style="flat"`
+    lists every leaf and node once, in order, like a jaxpr. `print_site=True` appends where user code created each node.
     The inner graph of a user-defined op (`sg.OpFromGraph`) is listed after the graph that uses it.
     To see a graph before and after optimization side by side, use `symgraph.inspect.compare`.
 
@@ -133,6 +135,12 @@ def _update_note(view, position):
     return f"  (update of {display_name(target.name) if target.name else 'an unnamed shared variable'})"
 
 
+DEEPEST_INDENT = 32
+"""Most levels of indentation in a tree: a node deeper than this is printed as a reference, `(see below)`,
+and its sub-tree as a tree of its own after the others, so a chain n nodes deep prints in text linear in
+n, not n * n."""
+
+
 def tree_lines(view, print_site=False):
     """The indented-tree lines of a GraphView (see `debugprint`)."""
     names = leaf_names(view.leaves)
@@ -140,23 +148,33 @@ def tree_lines(view, print_site=False):
     ids = {}
     fresh_ids = _short_ids()
     printed = set()
+    deferred = set()
     lines = []
-    for position, root in enumerate(view.outputs):
-        stack = [(root, "", "", _update_note(view, position))]
+    roots = [(root, _update_note(view, position)) for position, root in enumerate(view.outputs)]
+    for root, root_note in roots:  # grows while printing: the sub-trees deferred past DEEPEST_INDENT
+        stack = [(root, "", "", root_note, 0)]
         while stack:
-            var, head, tail, note = stack.pop()
+            var, head, tail, note, depth = stack.pop()
             node = var.owner
             if node is None:
                 lines.append(head + _leaf_text(var, names) + note)
                 continue
-            tag = ""
-            if uses.get(id(node), 0) > 1:
+            reference = None
+            if id(node) in printed:
+                reference = " (see above)"
+            elif id(node) in deferred and depth > 0:
+                reference = " (see below)"
+            elif depth > DEEPEST_INDENT:
+                deferred.add(id(node))
+                roots.append((var, ""))
+                reference = " (see below)"
+            if reference is not None or uses.get(id(node), 0) > 1 or id(node) in deferred:
                 if id(node) not in ids:
                     ids[id(node)] = next(fresh_ids)
-                tag = f" [id {ids[id(node)]}]"
+            tag = f" [id {ids[id(node)]}]" if id(node) in ids else ""
             text = f"{op_label(node.op)}{output_suffix(var)}{tag} {var.type}{_name_suffix(var)}"
-            if id(node) in printed:
-                lines.append(head + text + " (see above)" + note)
+            if reference is not None:
+                lines.append(head + text + reference + note)
                 continue
             printed.add(id(node))
             lines.append(head + text + note + _site_comment(node, print_site))
@@ -169,7 +187,7 @@ def tree_lines(view, print_site=False):
             last = len(node.inputs) - 1
             for i in range(last, -1, -1):
                 connector, extension = ("└─ ", "   ") if i == last else ("├─ ", "│  ")
-                stack.append((node.inputs[i], tail + connector, tail + extension, ""))
+                stack.append((node.inputs[i], tail + connector, tail + extension, "", depth + 1))
     return lines
 
 

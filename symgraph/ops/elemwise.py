@@ -13,6 +13,7 @@ Example:
     >>> y.owner.op.name
     'add'
 """
+import functools
 import math
 
 import numpy as np
@@ -513,13 +514,7 @@ class Elemwise(Op):
     def output_types(self, *types):
         if len(types) != self.scalar.nin:
             raise TypeError(f"{self.name} takes {self.scalar.nin} operand(s), got {len(types)}")
-        try:
-            dtype = self.scalar.output_dtype([t.dtype for t in types])
-        except TypeError as exc:  # NumPy's promotion and loop-lookup errors are TypeErrors
-            described = ", ".join(str(t) for t in types)
-            raise TypeError(f"{self.name}: not defined for operands of types {described} ({exc})") from None
-        shape = broadcast_static_shapes(*(t.shape for t in types), op_name=self.name, types=types)
-        return [TensorType(dtype, shape)]
+        return [_elemwise_output_type(self.scalar, types)]
 
     def perform(self, *values):
         return self.scalar.impl(*values)
@@ -605,24 +600,32 @@ def _wide_int_constant(value):
 _COMPARISONS = frozenset({"eq", "neq", "lt", "le", "gt", "ge"})
 
 
+@functools.lru_cache(maxsize=1024)
+def elemwise_op(row):
+    """The Elemwise op of the scalar row `row`, made once per row: building a graph applies the same few
+    ops over and over, and each one made anew would compute its hash anew at every node lookup."""
+    return Elemwise(row)
+
+
 def apply_elemwise(name, *operands):
     """Apply the element-wise row `name` to operands (Variables, arrays or Python scalars)."""
-    return Elemwise(_ROWS[name])(*lift_operands(operands))
+    return elemwise_op(_ROWS[name])(*lift_operands(operands))
 
 
 def _make_public(name, meaning, example, result):
     row = _ROWS[name]
+    op = elemwise_op(row)
     if row.nin == 1:
         def function(x):
-            return Elemwise(row)(*lift_operands((x,)))
+            return op(*lift_operands((x,)))
     elif row.nin == 2:
         compare_wide_ints = name in _COMPARISONS
 
         def function(x, y):
-            return Elemwise(row)(*lift_operands((x, y), compare_wide_ints))
+            return op(*lift_operands((x, y), compare_wide_ints))
     else:  # where: as in NumPy, the condition's dtype takes no part in the values' promotion
         def function(a, b, c):
-            return Elemwise(row)(*lift_operands((a,)), *lift_operands((b, c)))
+            return op(*lift_operands((a,)), *lift_operands((b, c)))
     function.__name__ = function.__qualname__ = name
     function.__doc__ = (
         f"{meaning}\n\nElement-wise, with NumPy broadcasting and dtype promotion.\n\n"
@@ -784,7 +787,7 @@ def clip(x, min=None, max=None):
         return minimum(x, max)
     if max is None:
         return maximum(x, min)
-    return Elemwise(_ROWS["clip"])(*lift_operands((x, min, max)))
+    return elemwise_op(_ROWS["clip"])(*lift_operands((x, min, max)))
 
 
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
@@ -824,5 +827,17 @@ def cast(x, dtype):
     (x,) = lift_operands((x,))
     if x.dtype == as_dtype(dtype):
         return x
-    return Elemwise(cast_row(dtype))(x)
+    return elemwise_op(cast_row(dtype))(x)
 
+
+@functools.lru_cache(maxsize=4096)
+def _elemwise_output_type(scalar, types):
+    """The output type of `scalar` applied element-wise to operands of `types`, cached: a graph applies
+    the same few functions to the same few types over and over, and every rewrite rebuilds nodes."""
+    try:
+        dtype = scalar.output_dtype([t.dtype for t in types])
+    except TypeError as exc:  # NumPy's promotion and loop-lookup errors are TypeErrors
+        described = ", ".join(str(t) for t in types)
+        raise TypeError(f"{scalar.name}: not defined for operands of types {described} ({exc})") from None
+    shape = broadcast_static_shapes(*(t.shape for t in types), op_name=scalar.name, types=types)
+    return TensorType(dtype, shape)

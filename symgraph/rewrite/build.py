@@ -13,7 +13,7 @@ import numpy as np
 
 from ..graph.basic import Constant, apply_op, constant
 from ..graph.type import broadcasts_into as shapes_broadcast_into
-from ..ops.elemwise import Elemwise, cast_row, scalar_op
+from ..ops.elemwise import Elemwise, cast_row, elemwise_op, scalar_op
 
 MAX_FOLDED_SIZE = 1 << 16
 """Largest number of elements a rewrite computes into a new constant (bigger ones stay symbolic)."""
@@ -38,13 +38,13 @@ class Builder:
 
     def elemwise(self, name, *inputs):
         """The element-wise row `name` applied to `inputs` (Variables)."""
-        return self.apply(Elemwise(scalar_op(name)), *inputs)
+        return self.apply(elemwise_op(scalar_op(name)), *inputs)
 
     def cast(self, x, dtype):
         """`x` converted to `dtype` (x itself when it already has it)."""
         if x.dtype == np.dtype(dtype):
             return x
-        return self.apply(Elemwise(cast_row(dtype)), x)
+        return self.apply(elemwise_op(cast_row(dtype)), x)
 
     def constant(self, value, dtype):
         """A constant holding `value` in `dtype`."""
