@@ -48,6 +48,13 @@ class Backend:
     may write into dead intermediate arrays (memory.py), which needs arrays that support `out=`.
     """
 
+    converts_arguments = False
+    """Does `write_argument_checks` also convert the arguments to the backend's arrays (so it runs even with
+    `trust_input`, which then only skips the checks)?"""
+    owns_results = False
+    """Are the names `write_results` returns arrays the caller may own (copied where needed), so the entry
+    point passes them on as they are instead of checking them like NumPy results?"""
+
     def __init__(self, name, parent=None, options=None, writes_in_place=True):
         self.name = name
         self.parent = parent
@@ -69,6 +76,19 @@ class Backend:
         """Decorator registering a statement lowering that may write into the operands at given positions:
         `lowering(node, input_names, output_names, namespace, positions)`."""
         return self._registrar(self._in_place, op_types)
+
+    def adopt(self, other, *op_types):
+        """Lower `op_types` as the backend `other` does (each op type named explicitly: its lowering must be
+        right for this backend's arrays too)."""
+        for op_type in op_types:
+            for table in ("_expressions", "_statements"):
+                lowering = other._find(table, op_type)
+                if lowering is not None:
+                    getattr(self, table)[op_type] = lowering
+
+    def expression_lowering(self, op_type):
+        """The expression lowering of `op_type` in this table or its parents', or None."""
+        return self._find("_expressions", op_type)
 
     @staticmethod
     def _registrar(table, op_types):
@@ -142,8 +162,13 @@ class Backend:
             source.add(f"    if {' or '.join(conditions)}:")
             source.add(f"        {param} = {check}({param})")
 
-    def write_results(self, source, indent, results, outputs, namespace) -> list:
-        """Statements after the body that turn the results into what the caller gets; returns their names."""
+    def read_shared(self, expression, var, namespace) -> str:
+        """Source of the value of shared variable `var` given `expression`, the source reading it."""
+        return expression
+
+    def write_results(self, source, indent, results, outputs, namespace, n_updates=0) -> list:
+        """Statements after the body that turn the results into what the caller gets; returns their names.
+        The last `n_updates` outputs are the new values of shared variables."""
         return results
 
     def configure(self, **options) -> "Backend":
@@ -183,9 +208,9 @@ def _bound_check(check_input, position):
     return check
 
 
-_MODULES = {"numpy": "numpy_backend", "numba": "numba_backend"}
+_MODULES = {"numpy": "numpy_backend", "numba": "numba_backend", "dask": "dask_backend"}
 """Backend name -> module of codegen/ defining it as `BACKEND` (imported when first asked for)."""
-_EXTRAS = {"numba": "numba"}
+_EXTRAS = {"numba": "numba", "dask": "dask"}
 """Backend name -> the extra of pyproject.toml (and the top-level module) it needs."""
 
 

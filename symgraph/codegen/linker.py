@@ -467,15 +467,16 @@ def _link_entry(inputs, shared, outputs, spec, name, params, keywords):
         source.add(f"    # {shared_name}: shared {_describe_leaf(var)}")
     source.add(f"    if {guard}:")
     source.add(f"        return self.{_GENERAL_CALL}({given})")
-    if not spec.trust_input:
+    if not spec.trust_input or backend.converts_arguments:
         backend.write_argument_checks(source, inputs, params, spec, namespace)
     indent = "    "
     update_count = len(spec.update_containers)
     if update_count:
         source.add(f"    with {namespace.bind(spec.locked, 'shared_locks')}:")
         indent = "        "
-    for shared_name, container in zip(shared_names, spec.shared_containers):
-        source.add(f"{indent}{shared_name} = {namespace.bind(container, 'container')}.value")
+    for shared_name, container, var in zip(shared_names, spec.shared_containers, shared):
+        value = backend.read_shared(f"{namespace.bind(container, 'container')}.value", var, namespace)
+        source.add(f"{indent}{shared_name} = {value}")
     try_line = len(source.lines)
     source.add(f"{indent}try:")
     results, nodes, buffer_reuses = _write_body(source, indent + "    ", inputs + shared, params + shared_names,
@@ -486,15 +487,18 @@ def _link_entry(inputs, shared, outputs, spec, name, params, keywords):
         source.add(f"{indent}    raise locate(exc) from exc")
     else:
         source.lines.pop(try_line)
-    results = backend.write_results(source, indent, results, outputs, namespace)
+    results = backend.write_results(source, indent, results, outputs, namespace, n_updates=update_count)
     sources = _tuple_text(params + shared_names)
     n_outputs = len(outputs) - update_count
-    packager = _Packager(sources)
-    for position, (result, out) in enumerate(zip(results, outputs)):
-        label = f"out{position}" if position < n_outputs else f"new{position - n_outputs}"
-        for statement in packager.add(result, out, label):
-            source.add(f"{indent}{statement}")
-    packaged = packager.packaged
+    if backend.owns_results:
+        packaged = results
+    else:
+        packager = _Packager(sources)
+        for position, (result, out) in enumerate(zip(results, outputs)):
+            label = f"out{position}" if position < n_outputs else f"new{position - n_outputs}"
+            for statement in packager.add(result, out, label):
+                source.add(f"{indent}{statement}")
+        packaged = packager.packaged
     for container, value in zip(spec.update_containers, packaged[n_outputs:]):
         source.add(f"{indent}{namespace.bind(container, 'container')}.value = {value}")
     user_outputs = packaged[:n_outputs]

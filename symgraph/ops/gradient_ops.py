@@ -81,7 +81,8 @@ def fit_array(value, target, batch_ndim=0):
         >>> fit_array(np.ones((2, 3, 4)), (1, 4)).tolist()
         [[6.0, 6.0, 6.0, 6.0]]
     """
-    value = np.asarray(value)
+    if type(value) is not np.ndarray and not hasattr(value, "__array_function__"):
+        value = np.asarray(value)  # a lazy array (Dask's) dispatches NumPy's functions itself
     if value.shape == target and not batch_ndim:
         return value  # most gradients already fit, in every step of a loop too: a tenth of the general path
     batch = value.shape[:batch_ndim]
