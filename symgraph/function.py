@@ -7,8 +7,6 @@ Example:
     >>> f([1.0, 2.0], y=[3.0, 4.0])
     array([4., 9.])
 """
-import contextlib
-import gc
 import time
 import traceback
 import warnings
@@ -22,7 +20,7 @@ from .function_args import check_shape, convert_argument
 from .graph.basic import Constant, SharedVariable, Variable
 from .graph.replace import clone_replace
 from .graph.serialize import reduce_with_graph
-from .graph.traversal import graph_inputs
+from .graph.traversal import collection_paused, graph_inputs
 from .ops.random import random_state_updates
 from .rewrite import optimize_graph
 from .rewrite.mode import get_mode
@@ -167,7 +165,7 @@ class Function:
         self._check_unused(inputs, all_outputs, on_unused_input)
         self.mode = get_mode(mode)
         self.backend = get_backend(backend if backend is not None else self.mode.backend)
-        with _collection_paused():
+        with collection_paused():
             optimized, self.report = optimize_graph(all_outputs, self.mode)
         shared = _collect_leaves(inputs, optimized)
         self.inputs = inputs
@@ -179,7 +177,7 @@ class Function:
         self._graph_outputs = optimized
         self._input_index = {v.name: i for i, v in enumerate(inputs) if v.name is not None}
         self._labels = [f"input {i} ({v.name!r})" if v.name else f"input {i}" for i, v in enumerate(inputs)]
-        with _collection_paused():
+        with collection_paused():
             self._program = self._link(inputs, shared, optimized, name)
         # Each compiled function gets its own class whose __call__ is the generated entry point, so a call
         # costs one Python frame.
@@ -273,7 +271,8 @@ class Function:
         return profile_function(self, args, kwargs, repeat)
 
     def __reduce__(self):
-        return reduce_with_graph(_rebuild_function, self._spec)
+        with collection_paused():
+            return reduce_with_graph(_rebuild_function, self._spec)
 
     def __repr__(self):
         return f"<symgraph Function {self.name or ''} {len(self.inputs)} inputs -> {self._n_outputs} outputs>"
@@ -338,20 +337,6 @@ def _constant_like(value, like):
     from .graph.basic import constant
 
     return constant(convert_argument(value, like.type, f"givens value for {like.name or repr(like)}"))
-
-
-@contextlib.contextmanager
-def _collection_paused():
-    """Pause the cyclic garbage collector while a phase of compiling runs. A phase allocates objects in
-    proportion to the graph, and each full collection that this triggers scans every object the process
-    holds, which made compile time grow faster than the graph; what the phase discards is collected later."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _Locator:

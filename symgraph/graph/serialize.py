@@ -13,7 +13,7 @@ Example:
     >>> pickle.loads(pickle.dumps(sg.exp(x))).owner.op.name
     'exp'
 """
-from .traversal import toposort
+from .traversal import collection_paused, toposort
 
 
 def reduce_variable(var):
@@ -89,7 +89,8 @@ def _mapped(value, change):
 
 
 def _rebuild_with_graph(rebuild, records, leaves, outputs, placed):
-    nodes = _rebuild_nodes(records, leaves)
+    with collection_paused():
+        nodes = _rebuild_nodes(records, leaves)
     variables = [nodes[node_index].outputs[output_index] for node_index, output_index in outputs]
     restored = _mapped(placed, lambda value: variables[value.number] if isinstance(value, _GraphOutput) else value)
     return rebuild(*restored)
