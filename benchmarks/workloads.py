@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 import symgraph as sg
+from .dask_backend import dask_chain, dask_mse
 
 
 def optional(module_name):
@@ -697,4 +698,6 @@ WORKLOADS = {
     "rnn_bptt": (rnn_bptt, "100-step tanh RNN, hidden 128, batch 32: loss + BPTT gradients"),
     "lenet": (lenet, "LeNet-5 conv net (28x28, batch 64, float64): loss + 8 gradients"),
     "linalg_solve": (linalg_solve, "0.5*|solve(A, b)|^2 and its gradients, A 500x500 float64"),
+    "dask_mse": (dask_mse, "mean((a - b)**2) on dask arrays, two 5e7 float64 inputs (Dask backend)"),
+    "dask_chain": (dask_chain, "exp(-a*a)*tanh(b) + (a - b)/(1 + b*b) on dask arrays, two 5e7 float64 (Dask backend)"),
 }
