@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 import symgraph as sg
+from .dask_backend import dask_chain, dask_mse
 
 
 def optional(module_name):
@@ -744,4 +745,6 @@ WORKLOADS = {
     "lenet": (lenet, "LeNet-5 conv net (28x28, batch 64, float64): loss + 8 gradients"),
     "conv_kernel_jacobian": (conv_kernel_jacobian, "Jacobian of conv(x, w, 'same') w.r.t. w, x 8x3x16x16, w 4x3x3x3"),
     "linalg_solve": (linalg_solve, "0.5*|solve(A, b)|^2 and its gradients, A 500x500 float64"),
+    "dask_mse": (dask_mse, "mean((a - b)**2) on dask arrays, two 5e7 float64 inputs (Dask backend)"),
+    "dask_chain": (dask_chain, "exp(-a*a)*tanh(b) + (a - b)/(1 + b*b) on dask arrays, two 5e7 float64 (Dask backend)"),
 }

@@ -86,10 +86,6 @@ class Backend:
                 if lowering is not None:
                     getattr(self, table)[op_type] = lowering
 
-    def expression_lowering(self, op_type):
-        """The expression lowering of `op_type` in this table or its parents', or None."""
-        return self._find("_expressions", op_type)
-
     @staticmethod
     def _registrar(table, op_types):
         def decorate(function):

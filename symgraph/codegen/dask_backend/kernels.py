@@ -21,29 +21,39 @@ Example:
 import dask.array as da
 import numpy as np
 
+from ...graph.type import TensorType
 from ...ops.elemwise import Elemwise
+from ..linker import link
 from ...ops.fused import Fused, FusedReduce
 from . import BACKEND
 from .reductions import reduced
 
 
 class BlockFunction:
-    """The per-block function of a kernel: `op.perform` on NumPy blocks, as an array. A module-level
-    class, so it pickles by reference to worker processes of `dask.distributed`."""
+    """The per-block function of a kernel: the NumPy backend's compiled code of the kernel node (its
+    temporaries freed or written into as they die, cache-blocked threads for large blocks), compiled on
+    the first call in each process. It pickles as the op and its operand types, so worker processes of
+    `dask.distributed` compile their own."""
 
-    __slots__ = ("op",)
+    __slots__ = ("op", "input_types", "_program")
 
-    def __init__(self, op):
+    def __init__(self, op, input_types):
         self.op = op
+        self.input_types = tuple(input_types)
+        self._program = None
 
     def __call__(self, *blocks):
-        return np.asarray(self.op.perform(*blocks))
+        if self._program is None:
+            # blocks have the sizes of chunks, not the graph's static ones
+            leaves = [sg_tensor(f"x{i}", t.dtype, (None,) * t.ndim) for i, t in enumerate(self.input_types)]
+            self._program = link(leaves, [self.op(*leaves)], name="block", backend="numpy").callable
+        return np.asarray(self._program(*blocks)[0])
 
     def __dask_tokenize__(self):
-        return ("symgraph-block-function", str(self.op), id(self.op))
+        return ("symgraph-block-function", str(self.op), id(self))
 
     def __reduce__(self):
-        return BlockFunction, (self.op,)
+        return BlockFunction, (self.op, self.input_types)
 
 
 def blockwise(function, dtype, ndim, operands):
@@ -70,8 +80,8 @@ class KernelCall:
 
     __slots__ = ("function", "dtype", "ndim", "consumer")
 
-    def __init__(self, kernel, kernel_type, consumer=None):
-        self.function = BlockFunction(kernel)
+    def __init__(self, kernel, input_types, kernel_type, consumer=None):
+        self.function = BlockFunction(kernel, input_types)
         self.dtype = kernel_type.dtype
         self.ndim = kernel_type.ndim
         self.consumer = consumer
@@ -79,6 +89,16 @@ class KernelCall:
     def __call__(self, *operands):
         value = blockwise(self.function, self.dtype, self.ndim, operands) if self.function.op.steps else operands[0]
         return value if self.consumer is None else reduced(self.consumer, value)
+
+
+def sg_tensor(name, dtype, shape):
+    from ...graph.basic import Variable
+
+    return Variable(TensorType(dtype, shape), name=name)
+
+
+def _types(node):
+    return [v.type for v in node.inputs]
 
 
 def _call(call, input_names, namespace, hint):
@@ -89,16 +109,17 @@ def _call(call, input_names, namespace, hint):
 def _lower_elemwise(node, input_names, namespace):
     row = node.op.scalar
     kernel = Fused(len(node.inputs), ((row, tuple(range(len(node.inputs)))),))
-    return _call(KernelCall(kernel, node.outputs[0].type), input_names, namespace, row.name)
+    return _call(KernelCall(kernel, _types(node), node.outputs[0].type), input_names, namespace, row.name)
 
 
 @BACKEND.expression(Fused)
 def _lower_fused(node, input_names, namespace):
-    return _call(KernelCall(node.op, node.outputs[0].type), input_names, namespace, "kernel")
+    return _call(KernelCall(node.op, _types(node), node.outputs[0].type), input_names, namespace, "kernel")
 
 
 @BACKEND.expression(FusedReduce)
 def _lower_fused_reduce(node, input_names, namespace):
     op = node.op
     kernel_type = op.value_types(*[v.type for v in node.inputs])[-1]
-    return _call(KernelCall(op.kernel, kernel_type, op.consumer), input_names, namespace, f"kernel_{op.kind}")
+    return _call(KernelCall(op.kernel, _types(node), kernel_type, op.consumer), input_names, namespace,
+                 f"kernel_{op.kind}")
