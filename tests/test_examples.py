@@ -15,6 +15,8 @@ EXPECTED_OUTPUT = {
     "benchmark_compiled.py": ["ratio", "nodes:"],
     "rnn_char.py": ["step  300", "trained 300 steps", "sample:"],
     "denoising_autoencoder.py": ["epoch 15", "loss decreased: True", "replaying the stream gives the same loss: True"],
+    "out_of_core.py": ["step 5: loss", "loss decreased: True", "w is a NumPy array after the updates: ndarray",
+                       "numpy and dask backends agree: True"],
     "lenet.py": ["epoch 1: mean training loss", "training loss went down from", ": True", "test accuracy"],
 }
 
