@@ -21,7 +21,7 @@ Example:
 import dask.array as da
 import numpy as np
 
-from ...graph.type import TensorType
+from ...graph.inputs import tensor
 from ...ops.elemwise import Elemwise
 from ..linker import link
 from ...ops.fused import Fused, FusedReduce
@@ -45,7 +45,7 @@ class BlockFunction:
     def __call__(self, *blocks):
         if self._program is None:
             # blocks have the sizes of chunks, not the graph's static ones
-            leaves = [sg_tensor(f"x{i}", t.dtype, (None,) * t.ndim) for i, t in enumerate(self.input_types)]
+            leaves = [tensor(f"x{i}", t.dtype, (None,) * t.ndim) for i, t in enumerate(self.input_types)]
             self._program = link(leaves, [self.op(*leaves)], name="block", backend="numpy").callable
         return np.asarray(self._program(*blocks)[0])
 
@@ -89,12 +89,6 @@ class KernelCall:
     def __call__(self, *operands):
         value = blockwise(self.function, self.dtype, self.ndim, operands) if self.function.op.steps else operands[0]
         return value if self.consumer is None else reduced(self.consumer, value)
-
-
-def sg_tensor(name, dtype, shape):
-    from ...graph.basic import Variable
-
-    return Variable(TensorType(dtype, shape), name=name)
 
 
 def _types(node):
