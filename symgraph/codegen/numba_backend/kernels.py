@@ -27,6 +27,7 @@ Example:
 """
 import hashlib
 import importlib.util
+import inspect
 import math
 import os
 import sys
@@ -36,10 +37,19 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..numpy_backend.blocked import blocked_output_shape
-from .scalar import _ARITHMETIC, step_expression
+from . import vector_math
+from .scalar import _ARITHMETIC, step_expression, step_guard
 
 REDUCE_CHUNK = 16384
 """Elements one thread reduces sequentially before its partial result is combined with the others'."""
+
+GUARD_BLOCK = 4096
+"""Elements of a kernel with guarded rows (sin, cos) computed before their guards are checked: a block in
+which one fails is computed again with libm (a few cache-resident microseconds)."""
+
+VECTOR_MATH_VERSION = hashlib.sha256(inspect.getsource(vector_math).encode()).hexdigest()[:16]
+"""Named in the generated modules that call vector_math.py, so that changing it changes their hash (and
+file): Numba's cache does not see changes of the functions a cached one inlines."""
 
 
 def cache_directory():
@@ -101,11 +111,11 @@ class NumbaKernel:
     the allow-list (scalar.py).
     """
 
-    def __init__(self, op, input_dtypes, body, value_dtypes, parallel, fastmath, tiered=False):
+    def __init__(self, op, input_dtypes, body, parallel, fastmath, tiered=False):
         self.op = op
         self.input_dtypes = tuple(input_dtypes)
         self.body = body
-        self.out_dtype = value_dtypes[-1]
+        self.out_dtype = body.dtypes[-1]
         self.parallel = parallel
         self.fastmath = fastmath
         self.tiered = tiered
@@ -124,53 +134,86 @@ class NumbaKernel:
     def _operand(self, r):
         return f"x{r}" if r < self.op.nin else f"v{r}"
 
+    def _element_loop(self, indent, index, bounds, reads, finish, reset=()):
+        """Lines of a loop `for index in bounds` computing each element (after the lines `reads`) and
+        ending with the lines `finish(result)`. With guarded rows, a pass in which a guard fails is run
+        again with libm's forms, after the lines `reset`."""
+        nin = self.op.nin
+        result = self._operand(nin + len(self.op.steps) - 1) if self.op.steps else "x0"
+        pad = "    " * indent
+
+        def passes(body, check):
+            head = [f"{pad}for {index} in {bounds}:"]
+            return head + [f"{pad}    {line}" for line in [*reads, *body, *check, *finish(result)]]
+        if not self.body.guards:
+            return passes(self.body.lines, [])
+        lines = [f"{pad}fine = True"]
+        lines += passes(self.body.lines, [f"fine &= {' & '.join(self.body.guards)}"])
+        lines.append(f"{pad}if not fine:")
+        lines += [f"{pad}    {line}" for line in reset]
+        lines += ["    " + line for line in passes(self.body.exact_lines, [])]
+        return lines
+
     def _source(self, variant, key):
-        lines = ["import numpy as np", "import numba", ""]
+        lines = ["import numpy as np", "import numba"]
+        if any("vm." in line for line in self.body.lines):  # the hash keeps Numba's cache from stale code
+            lines += ["from symgraph.codegen.numba_backend import vector_math as vm",
+                      f"# vector_math {VECTOR_MATH_VERSION}"]
+        lines.append("")
         nin = self.op.nin
         inputs = [f"a{i}" for i in range(nin)]
-        result = self._operand(nin + len(self.op.steps) - 1) if self.op.steps else "x0"
+        lines += _header("kernel", (["out", "inner"] if variant == "reduce" else ["out"]) + inputs,
+                         self.parallel, self.fastmath)
         if variant == "flat":
             full = key
-            lines += _header("kernel", ["out"] + inputs, self.parallel, self.fastmath)
+            reads = [f"x{i} = a{i}[i]" for i in range(nin) if full[i]]
             lines += [f"    x{i} = a{i}[0]" for i in range(nin) if not full[i]]
-            lines.append("    for i in numba.prange(out.shape[0]):")
-            lines += [f"        x{i} = a{i}[i]" for i in range(nin) if full[i]]
-            lines += [f"        {line}" for line in self.body]
-            lines.append(f"        out[i] = {result}")
-        elif variant == "nest":
-            ndim = key
-            index = ", ".join(f"i{k}" for k in range(ndim))
-            lines += _header("kernel", ["out"] + inputs, self.parallel, self.fastmath)
-            for k in range(ndim):
-                loop = "numba.prange" if k == 0 else "range"
-                lines.append(f"{'    ' * (k + 1)}for i{k} in {loop}(out.shape[{k}]):")
-            indent = "    " * (ndim + 1)
-            lines += [f"{indent}x{i} = a{i}[{index}]" for i in range(nin)]
-            lines += [f"{indent}{line}" for line in self.body]
-            lines.append(f"{indent}out[{index}] = {result}")
-        else:
-            kind, full = key
-            lines += self._reduce_source(kind, full, inputs, result)
-        return "\n".join(lines) + "\n"
+            store = lambda result: [f"out[i] = {result}"]  # noqa: E731
+            if not self.body.guards:
+                return _module(lines + self._element_loop(1, "i", "numba.prange(out.shape[0])", reads, store))
+            lines.append(f"    for block in numba.prange((out.shape[0] + {GUARD_BLOCK - 1}) // {GUARD_BLOCK}):")
+            bounds = f"range(block * {GUARD_BLOCK}, min(out.shape[0], (block + 1) * {GUARD_BLOCK}))"
+            return _module(lines + self._element_loop(2, "i", bounds, reads, store))
+        if variant == "nest":
+            return _module(lines + self._nest_source(key))
+        kind, full = key
+        return _module(lines + self._reduce_source(kind, full))
 
-    def _reduce_source(self, kind, full, inputs, result):
+    def _nest_source(self, ndim):
+        """A loop per axis, the first a prange; the last axis is the element loop (in blocks of a
+        one-dimensional guarded kernel, so that its blocks run in parallel)."""
+        index = ", ".join(f"i{k}" for k in range(ndim))
+        last = ndim - 1
+        lines = []
+        for k in range(last):
+            lines.append(f"{'    ' * (k + 1)}for i{k} in {'numba.prange' if k == 0 else 'range'}(out.shape[{k}]):")
+        reads = [f"x{i} = a{i}[{index}]" for i in range(self.op.nin)]
+        store = lambda result: [f"out[{index}] = {result}"]  # noqa: E731
+        if not self.body.guards or ndim > 1:
+            loop = "numba.prange" if ndim == 1 else "range"
+            return lines + self._element_loop(ndim, f"i{last}", f"{loop}(out.shape[{last}])", reads, store)
+        lines.append(f"    for block in numba.prange((out.shape[0] + {GUARD_BLOCK - 1}) // {GUARD_BLOCK}):")
+        bounds = f"range(block * {GUARD_BLOCK}, min(out.shape[0], (block + 1) * {GUARD_BLOCK}))"
+        return lines + self._element_loop(2, "i0", bounds, reads, store)
+
+    def _reduce_source(self, kind, full):
         combine = {"sum": "acc + {0}", "mean": "acc + {0}",
                    "max": _ARITHMETIC["maximum"].format("acc", "{0}"),
                    "min": _ARITHMETIC["minimum"].format("acc", "{0}")}[kind]
         start = {"sum": "0.0", "mean": "0.0", "max": "-np.inf", "min": "np.inf"}[kind]
-        lines = _header("kernel", ["out", "inner"] + inputs, self.parallel, self.fastmath)
-        lines += [f"    x{i} = a{i}[0]" for i in range(len(inputs)) if not full[i]]
+        nin = self.op.nin
+        lines = [f"    x{i} = a{i}[0]" for i in range(nin) if not full[i]]
         lines += [f"    chunks = (inner + {REDUCE_CHUNK - 1}) // {REDUCE_CHUNK}",
                   "    partial = np.empty((out.shape[0], chunks))",
                   "    for unit in numba.prange(out.shape[0] * chunks):",
                   "        row, chunk = unit // chunks, unit % chunks",
-                  f"        acc = {start}",
-                  f"        for j in range(row * inner + chunk * {REDUCE_CHUNK}, "
-                  f"row * inner + min(inner, (chunk + 1) * {REDUCE_CHUNK})):"]
-        lines += [f"            x{i} = a{i}[j]" for i in range(len(inputs)) if full[i]]
-        lines += [f"            {line}" for line in self.body]
-        lines += [f"            acc = {combine.format(result)}",
-                  "        partial[row, chunk] = acc",
+                  f"        acc = {start}"]
+        bounds = (f"range(row * inner + chunk * {REDUCE_CHUNK}, "
+                  f"row * inner + min(inner, (chunk + 1) * {REDUCE_CHUNK}))")
+        reads = [f"x{i} = a{i}[j]" for i in range(nin) if full[i]]
+        lines += self._element_loop(2, "j", bounds, reads, lambda result: [f"acc = {combine.format(result)}"],
+                                    reset=[f"acc = {start}"])
+        lines += ["        partial[row, chunk] = acc",
                   "    for row in range(out.shape[0]):",
                   f"        acc = {start}",
                   "        for chunk in range(chunks):",
@@ -262,6 +305,10 @@ class NumbaKernel:
         return out.reshape(kept) if kept else out[0]
 
 
+def _module(lines):
+    return "\n".join(lines) + "\n"
+
+
 def read_only_flat(array):
     """A read-only flat view of C-contiguous `array`. Loops take their operands read-only, so one compiled
     loop serves writable arrays and read-only ones (the graph's constants) alike: Numba converts a writable
@@ -277,22 +324,35 @@ def read_only_flat(array):
     return view
 
 
+class KernelBody:
+    """The scalar lines of a kernel's steps: `lines` (vector_math.py's forms of transcendental rows),
+    `exact_lines` (libm's forms), `guards` (conditions under which `lines` are right; none when they always
+    are), and `dtypes`, the dtypes of the kernel's values."""
+
+    def __init__(self, lines, exact_lines, guards, dtypes):
+        self.lines, self.exact_lines, self.guards, self.dtypes = lines, exact_lines, guards, dtypes
+
+
 def kernel_body(op, input_dtypes):
-    """(the scalar lines of `op`'s steps, the dtypes of its values), or None when a step is not allowed."""
+    """The KernelBody of `op` on operands of `input_dtypes`, or None when a step is not allowed."""
     dtypes = list(input_dtypes)
     names = [f"x{i}" for i in range(op.nin)]
-    body = []
+    lines, exact_lines, guards = [], [], []
     for index, (row, refs) in enumerate(op.steps):
-        operand_dtypes = [dtypes[r] for r in refs]
+        operands, operand_dtypes = [names[r] for r in refs], [dtypes[r] for r in refs]
         out = row.output_dtype(operand_dtypes)
-        expression = step_expression(row, [names[r] for r in refs], operand_dtypes, out)
+        expression = step_expression(row, operands, operand_dtypes, out)
         if expression is None:
             return None
         name = f"v{op.nin + index}"
-        body.append(f"{name} = {expression}")
+        lines.append(f"{name} = {expression}")
+        exact_lines.append(f"{name} = {step_expression(row, operands, operand_dtypes, out, exact=True)}")
+        guard = step_guard(row, operands, operand_dtypes, out)
+        if guard is not None:
+            guards.append(guard)
         names.append(name)
         dtypes.append(out)
-    return body, dtypes
+    return KernelBody(lines, exact_lines, guards, dtypes)
 
 
 _kernels = {}
@@ -308,6 +368,6 @@ def kernel_for(op, input_dtypes, parallel, fastmath):
         if key in _kernels:
             return _kernels[key]
         found = kernel_body(op, input_dtypes)
-        kernel = None if found is None else NumbaKernel(op, input_dtypes, *found, parallel, fastmath)
+        kernel = None if found is None else NumbaKernel(op, input_dtypes, found, parallel, fastmath)
         _kernels[key] = kernel
         return kernel

@@ -5,7 +5,8 @@ Each step computes in the dtype NumPy's ufunc loop uses (the step's result dtype
 operands' common dtype), with every operand converted to it first and the result converted to the step's
 dtype, so integer wrap-around, int-to-float promotion and float32 rounding are NumPy's. Rows are allowed
 only where Numba's scalar gives NumPy's value exactly, or to the last unit in the last place for float64
-transcendental functions (both call a C math library):
+transcendental functions (both call a C math library), or to 2.5 units for the ones vector_math.py
+computes so that loops vectorize (exp, expm1, log, log1p, tanh, sin, cos, and sigmoid through exp):
 
 - arithmetic (+, -, *, negative, square) on signed integers and floats; true division, sqrt, abs, floor,
   ceil and reciprocal on floats (correctly rounded, so float32 agrees bit for bit);
@@ -41,21 +42,29 @@ _FLOAT = {"true_divide": "{0} / {1}", "sqrt": "np.sqrt({0})", "abs": "abs({0})",
           "ceil": "np.ceil({0})", "reciprocal": "{one} / {0}"}
 """Correctly rounded float rows (any float dtype)."""
 
-_FLOAT64 = {name: f"np.{name}({{0}})" for name in
-            ["exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "tanh", "sinh", "cosh",
-             "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "exp2"]}
-_FLOAT64.update({"power": "{0} ** {1}", "arctan2": "np.arctan2({0}, {1})", "hypot": "np.hypot({0}, {1})",
-                 # NumPy's sigmoid (ops/elemwise.py): split by sign so exp never overflows
-                 "sigmoid": "(1.0 / (1.0 + np.exp(-abs({0}))) if {0} >= 0 else "
-                            "np.exp(-abs({0})) / (1.0 + np.exp(-abs({0}))))"})
-"""Rows of libm functions, within an ulp of NumPy's in float64."""
+_LIBM = {name: f"np.{name}({{0}})" for name in
+         ["exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "tanh", "sinh", "cosh",
+          "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "exp2"]}
+_LIBM.update({"power": "{0} ** {1}", "arctan2": "np.arctan2({0}, {1})", "hypot": "np.hypot({0}, {1})",
+              # NumPy's sigmoid (ops/elemwise.py): split by sign so exp never overflows
+              "sigmoid": "(1.0 / (1.0 + np.exp(-abs({0}))) if {0} >= 0 else "
+                         "np.exp(-abs({0})) / (1.0 + np.exp(-abs({0}))))"})
+"""Float64 rows as calls of the C math library, within an ulp of NumPy's: the exact forms of the rows."""
 
-LIBM_NANOSECONDS = {"exp": 5.4, "log": 5.1, "log1p": 17.6, "expm1": 13.4, "sin": 14.9, "cos": 10.5, "tanh": 9.8,
-                    "arctan": 11.1, "sinh": 10.1, "cosh": 4.8, "tan": 12.9, "arcsinh": 15.8, "exp2": 1.7,
-                    "log2": 2.6, "log10": 5.4, "arcsin": 8.3, "arccos": 8.5, "arccosh": 11.4, "arctanh": 15.6,
-                    "power": 20.0, "arctan2": 20.0, "hypot": 5.0, "sigmoid": 6.0}
-"""Single-thread time per float64 element of each libm row in a Numba loop (measured on 1e6 elements; the
-other allowed rows take about 0.1 ns). NumPy runs most of them as SIMD loops about ten times faster."""
+_VECTOR = {name: f"vm.{name}({{0}})" for name in ["exp", "expm1", "log", "log1p", "tanh", "sin", "cos"]}
+_VECTOR["sigmoid"] = _LIBM["sigmoid"].replace("np.exp", "vm.exp")
+"""Float64 rows computed by vector_math.py, which LLVM vectorizes (within 2.5 ulp of NumPy's)."""
+
+_GUARDS = {"sin": "vm.trig_in_range({0})", "cos": "vm.trig_in_range({0})"}
+"""Rows whose vector form holds only where the guard is true: elsewhere the kernel uses the exact form."""
+
+NANOSECONDS = {"exp": 1.2, "expm1": 1.3, "log": 1.3, "log1p": 1.5, "tanh": 1.5, "sin": 0.9, "cos": 0.9,
+               "sigmoid": 2.0, "log2": 2.6, "log10": 5.4, "sinh": 10.1, "cosh": 4.8, "tan": 12.9, "arctan": 11.1,
+               "arcsinh": 15.8, "exp2": 1.7, "arcsin": 8.3, "arccos": 8.5, "arccosh": 11.4, "arctanh": 15.6,
+               "power": 20.0, "arctan2": 20.0, "hypot": 5.0}
+"""Single-thread time per float64 element of each transcendental row in a Numba loop (measured on 1e5
+elements; vector_math.py's rows against 5-18 ns for their libm calls); the other allowed rows take about
+0.1 ns."""
 DEFAULT_NANOSECONDS = 0.1
 
 
@@ -65,9 +74,9 @@ def step_nanoseconds(row):
     Example:
         >>> from symgraph.ops.elemwise import scalar_op
         >>> step_nanoseconds(scalar_op("exp")), step_nanoseconds(scalar_op("add"))
-        (5.4, 0.1)
+        (1.2, 0.1)
     """
-    return LIBM_NANOSECONDS.get(row.name, DEFAULT_NANOSECONDS)
+    return NANOSECONDS.get(row.name, DEFAULT_NANOSECONDS)
 
 
 _COMPARISONS = {"eq": "{0} == {1}", "neq": "{0} != {1}", "lt": "{0} < {1}", "le": "{0} <= {1}", "gt": "{0} > {1}",
@@ -95,8 +104,9 @@ def _convert(expression, source, target):
     return f"np.{target.name}({expression})"
 
 
-def _template(row, dtypes, out):
-    """(scalar template, the dtype its operands are computed in), or None when the row is not allowed."""
+def _template(row, dtypes, out, exact):
+    """(scalar template, the dtype its operands are computed in), or None when the row is not allowed;
+    `exact` takes libm's form of a vectorized row."""
     name = row.name
     if not all(_numeric(d) for d in dtypes) or not _numeric(out):
         return None
@@ -106,8 +116,10 @@ def _template(row, dtypes, out):
         return _ARITHMETIC["maximum"].format("{0}", "0"), out
     if name in _FLOAT and out.kind == "f":
         return _FLOAT[name], out
-    if name in _FLOAT64 and out == np.float64:
-        return _FLOAT64[name], out
+    if name in _VECTOR and out == np.float64 and not exact:
+        return _VECTOR[name], out
+    if name in _LIBM and out == np.float64:
+        return _LIBM[name], out
     if name in _COMPARISONS and all(d.kind in "if" for d in dtypes):
         return _COMPARISONS[name], np.result_type(*dtypes)
     if name in _FLOAT_TESTS and dtypes[0].kind == "f":
@@ -121,10 +133,11 @@ def _template(row, dtypes, out):
     return None
 
 
-def step_expression(row, operands, dtypes, out):
+def step_expression(row, operands, dtypes, out, exact=False):
     """The Numba scalar expression of element-wise `row` on the scalar expressions `operands` (of `dtypes`),
-    giving a value of dtype `out`; None when the row is not on the allow-list for these dtypes."""
-    found = _template(row, dtypes, out)
+    giving a value of dtype `out`; None when the row is not on the allow-list for these dtypes. `exact`
+    takes libm's form of a row vector_math.py computes (for where its guard fails)."""
+    found = _template(row, dtypes, out, exact)
     if found is None:
         return None
     template, compute = found
@@ -136,3 +149,18 @@ def step_expression(row, operands, dtypes, out):
     if out.kind == "b":  # comparisons, tests and logical rows give a bool; a cast converted its operand
         return expression
     return f"np.{out.name}({expression})"
+
+
+def step_guard(row, operands, dtypes, out):
+    """The condition (on the operand expressions) under which the vector form of `row` is right, or None
+    when it always is.
+
+    Example:
+        >>> from symgraph.ops.elemwise import scalar_op
+        >>> f64 = np.dtype("float64")
+        >>> step_guard(scalar_op("sin"), ["x0"], [f64], f64), step_guard(scalar_op("exp"), ["x0"], [f64], f64)
+        ('vm.trig_in_range(x0)', None)
+    """
+    if row.name not in _GUARDS or out != np.float64:
+        return None
+    return _GUARDS[row.name].format(*operands)
