@@ -193,6 +193,61 @@ def test_fused_reductions_match_numpy(kind, axis, keepdims):
     np.testing.assert_allclose(result, expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("kind", ["sum", "mean", "max", "min"])
+@pytest.mark.parametrize("size", [1, 7, 1025, 16384 * 2 + 9])
+def test_fused_reductions_of_transcendental_kernels_at_odd_sizes(kind, size):
+    """Sizes that leave partial blocks, lanes and chunks; sin's guard failing in one block."""
+    rng = np.random.default_rng(size)
+    a_value, b_value = rng.uniform(-3, 3, (2, size)), rng.uniform(-3, 3, (2, size))
+    a_value[1, size // 2] = 1e7  # beyond vector_math.TRIG_LIMIT: that block is computed by libm
+    a, b = sg.matrix("a"), sg.matrix("b")
+    f = sg.function([a, b], getattr(sg, kind)(sg.sin(a) * sg.exp(b), axis=1), backend=SERIAL)
+    assert "numba_reduction" in f.source
+    np.testing.assert_allclose(f(a_value, b_value), getattr(np, kind)(np.sin(a_value) * np.exp(b_value), axis=1),
+                               rtol=1e-12)
+
+
+def test_large_outputs_are_recycled_only_once_dropped():
+    x = sg.vector("x")
+    f = sg.function([x], x * 2.0 + 1.0, backend=SERIAL)
+    values = np.arange(300_000.0)
+    first = f(values)
+    address = first.ctypes.data
+    second = f(values + 1.0)  # `first` is held: it must not be written
+    np.testing.assert_array_equal(first, values * 2.0 + 1.0)
+    assert second.ctypes.data != address
+    view = second[:10]
+    del first, second
+    third = f(values)  # the slot holds `second`, whose view is alive
+    np.testing.assert_array_equal(view, (values[:10] + 1.0) * 2.0 + 1.0)
+    assert third.ctypes.data != view.ctypes.data
+    dropped = third.ctypes.data
+    del third
+    fourth = f(values + 3.0)  # nothing holds `third`: its memory is written again
+    np.testing.assert_array_equal(fourth, (values + 3.0) * 2.0 + 1.0)
+    assert fourth.ctypes.data == dropped
+    assert f(values).ctypes.data != fourth.ctypes.data
+
+
+def test_recycled_outputs_are_never_shared_between_threads():
+    x = sg.vector("x")
+    f = sg.function([x], x * 3.0 - 1.0, backend=SERIAL)
+    values = [np.full(200_000, float(k)) for k in range(4)]
+    failures = []
+
+    def call(k):
+        for _ in range(200):
+            result = f(values[k])
+            if not (result == 3.0 * k - 1.0).all():
+                failures.append(k)
+    threads = [threading.Thread(target=call, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+
+
 def test_a_reduction_over_leading_axes_keeps_the_numpy_lowering():
     a = sg.matrix("a")
     f = sg.function([a], sg.sum(a * a + a, axis=0), backend=SERIAL)

@@ -41,7 +41,11 @@ from . import vector_math
 from .scalar import _ARITHMETIC, step_expression, step_guard
 
 REDUCE_CHUNK = 16384
-"""Elements one thread reduces sequentially before its partial result is combined with the others'."""
+"""Elements one thread reduces before its partial result is combined with the others'."""
+REDUCE_BLOCK = 1024
+"""Elements of a reduced kernel computed into a buffer (8 KB, in the L1 cache) before they are folded."""
+REDUCE_LANES = 8
+"""Accumulators a reduction folds into in turn (independent additions, which the CPU overlaps)."""
 
 GUARD_BLOCK = 4096
 """Elements of a kernel with guarded rows (sin, cos) computed before their guards are checked: a block in
@@ -121,6 +125,7 @@ class NumbaKernel:
         self.tiered = tiered
         self._ready = {}
         self._pending = set()
+        self._outputs = RecycledOutput()
 
     def tiering(self, tiered):
         """This kernel's compiled loops, compiling later ones in the background when `tiered` is true."""
@@ -134,23 +139,23 @@ class NumbaKernel:
     def _operand(self, r):
         return f"x{r}" if r < self.op.nin else f"v{r}"
 
-    def _element_loop(self, indent, index, bounds, reads, finish, reset=()):
+    def _element_loop(self, indent, index, bounds, reads, store):
         """Lines of a loop `for index in bounds` computing each element (after the lines `reads`) and
-        ending with the lines `finish(result)`. With guarded rows, a pass in which a guard fails is run
-        again with libm's forms, after the lines `reset`."""
+        storing it by the lines `store(result)`. With guarded rows, a pass in which a guard fails is run
+        again with libm's forms. Loops index from 0 (`range(n)`): Numba then knows indices are not
+        negative, where another start adds a wrap-around select to each access that stops vectorization."""
         nin = self.op.nin
         result = self._operand(nin + len(self.op.steps) - 1) if self.op.steps else "x0"
         pad = "    " * indent
 
         def passes(body, check):
             head = [f"{pad}for {index} in {bounds}:"]
-            return head + [f"{pad}    {line}" for line in [*reads, *body, *check, *finish(result)]]
+            return head + [f"{pad}    {line}" for line in [*reads, *body, *check, *store(result)]]
         if not self.body.guards:
             return passes(self.body.lines, [])
         lines = [f"{pad}fine = True"]
         lines += passes(self.body.lines, [f"fine &= {' & '.join(self.body.guards)}"])
         lines.append(f"{pad}if not fine:")
-        lines += [f"{pad}    {line}" for line in reset]
         lines += ["    " + line for line in passes(self.body.exact_lines, [])]
         return lines
 
@@ -165,59 +170,79 @@ class NumbaKernel:
         lines += _header("kernel", (["out", "inner"] if variant == "reduce" else ["out"]) + inputs,
                          self.parallel, self.fastmath)
         if variant == "flat":
-            full = key
-            reads = [f"x{i} = a{i}[i]" for i in range(nin) if full[i]]
-            lines += [f"    x{i} = a{i}[0]" for i in range(nin) if not full[i]]
-            store = lambda result: [f"out[i] = {result}"]  # noqa: E731
-            if not self.body.guards:
-                return _module(lines + self._element_loop(1, "i", "numba.prange(out.shape[0])", reads, store))
-            lines.append(f"    for block in numba.prange((out.shape[0] + {GUARD_BLOCK - 1}) // {GUARD_BLOCK}):")
-            bounds = f"range(block * {GUARD_BLOCK}, min(out.shape[0], (block + 1) * {GUARD_BLOCK}))"
-            return _module(lines + self._element_loop(2, "i", bounds, reads, store))
+            return _module(lines + self._flat_source(key))
         if variant == "nest":
             return _module(lines + self._nest_source(key))
         kind, full = key
         return _module(lines + self._reduce_source(kind, full))
 
+    def _flat_source(self, full):
+        """One loop over the flat operands; with guarded rows, over blocks of GUARD_BLOCK elements."""
+        nin = self.op.nin
+        lines = [f"    x{i} = a{i}[0]" for i in range(nin) if not full[i]]
+        store = lambda result: [f"out[i] = {result}"]  # noqa: E731
+        if not self.body.guards:
+            reads = [f"x{i} = a{i}[i]" for i in range(nin) if full[i]]
+            return lines + self._element_loop(1, "i", "numba.prange(out.shape[0])", reads, store)
+        lines += [f"    for block in numba.prange((out.shape[0] + {GUARD_BLOCK - 1}) // {GUARD_BLOCK}):",
+                  f"        start, stop = block * {GUARD_BLOCK}, min(out.shape[0], (block + 1) * {GUARD_BLOCK})",
+                  "        block_out = out[start:stop]"]
+        lines += [f"        b{i} = a{i}[start:stop]" for i in range(nin) if full[i]]
+        reads = [f"x{i} = b{i}[i]" for i in range(nin) if full[i]]
+        store = lambda result: [f"block_out[i] = {result}"]  # noqa: E731
+        return lines + self._element_loop(2, "i", "range(block_out.shape[0])", reads, store)
+
     def _nest_source(self, ndim):
-        """A loop per axis, the first a prange; the last axis is the element loop (in blocks of a
-        one-dimensional guarded kernel, so that its blocks run in parallel)."""
+        """A loop per axis, the first a prange (a one-dimensional guarded kernel: the flat loop's blocks)."""
+        if ndim == 1 and self.body.guards:
+            return self._flat_source((True,) * self.op.nin)
         index = ", ".join(f"i{k}" for k in range(ndim))
         last = ndim - 1
-        lines = []
-        for k in range(last):
-            lines.append(f"{'    ' * (k + 1)}for i{k} in {'numba.prange' if k == 0 else 'range'}(out.shape[{k}]):")
+        lines = [f"{'    ' * (k + 1)}for i{k} in {'numba.prange' if k == 0 else 'range'}(out.shape[{k}]):"
+                 for k in range(last)]
         reads = [f"x{i} = a{i}[{index}]" for i in range(self.op.nin)]
         store = lambda result: [f"out[{index}] = {result}"]  # noqa: E731
-        if not self.body.guards or ndim > 1:
-            loop = "numba.prange" if ndim == 1 else "range"
-            return lines + self._element_loop(ndim, f"i{last}", f"{loop}(out.shape[{last}])", reads, store)
-        lines.append(f"    for block in numba.prange((out.shape[0] + {GUARD_BLOCK - 1}) // {GUARD_BLOCK}):")
-        bounds = f"range(block * {GUARD_BLOCK}, min(out.shape[0], (block + 1) * {GUARD_BLOCK}))"
-        return lines + self._element_loop(2, "i0", bounds, reads, store)
+        loop = "numba.prange" if ndim == 1 else "range"
+        return lines + self._element_loop(ndim, f"i{last}", f"{loop}(out.shape[{last}])", reads, store)
 
     def _reduce_source(self, kind, full):
-        combine = {"sum": "acc + {0}", "mean": "acc + {0}",
-                   "max": _ARITHMETIC["maximum"].format("acc", "{0}"),
-                   "min": _ARITHMETIC["minimum"].format("acc", "{0}")}[kind]
+        """Rows of an (outer, inner) view in chunks of REDUCE_CHUNK, in parallel. A chunk's values are
+        computed in blocks of REDUCE_BLOCK into a buffer (a loop that vectorizes, where one accumulating
+        into a float could not be reordered), then folded into REDUCE_LANES accumulators."""
+        combine = {"sum": "{0} + {1}", "mean": "{0} + {1}", "max": _ARITHMETIC["maximum"],
+                   "min": _ARITHMETIC["minimum"]}[kind]
         start = {"sum": "0.0", "mean": "0.0", "max": "-np.inf", "min": "np.inf"}[kind]
         nin = self.op.nin
+        lanes = [f"lane{k}" for k in range(REDUCE_LANES)]
         lines = [f"    x{i} = a{i}[0]" for i in range(nin) if not full[i]]
         lines += [f"    chunks = (inner + {REDUCE_CHUNK - 1}) // {REDUCE_CHUNK}",
                   "    partial = np.empty((out.shape[0], chunks))",
                   "    for unit in numba.prange(out.shape[0] * chunks):",
                   "        row, chunk = unit // chunks, unit % chunks",
-                  f"        acc = {start}"]
-        bounds = (f"range(row * inner + chunk * {REDUCE_CHUNK}, "
-                  f"row * inner + min(inner, (chunk + 1) * {REDUCE_CHUNK}))")
-        reads = [f"x{i} = a{i}[j]" for i in range(nin) if full[i]]
-        lines += self._element_loop(2, "j", bounds, reads, lambda result: [f"acc = {combine.format(result)}"],
-                                    reset=[f"acc = {start}"])
-        lines += ["        partial[row, chunk] = acc",
+                  f"        chunk_start = row * inner + chunk * {REDUCE_CHUNK}",
+                  f"        chunk_stop = row * inner + min(inner, (chunk + 1) * {REDUCE_CHUNK})",
+                  f"        values = np.empty({REDUCE_BLOCK})",
+                  f"        {' = '.join(lanes)} = {start}",
+                  f"        for start in range(chunk_start, chunk_stop, {REDUCE_BLOCK}):",
+                  f"            stop = min(chunk_stop, start + {REDUCE_BLOCK})",
+                  "            block = values[:stop - start]"]
+        lines += [f"            b{i} = a{i}[start:stop]" for i in range(nin) if full[i]]
+        reads = [f"x{i} = b{i}[j]" for i in range(nin) if full[i]]
+        lines += self._element_loop(3, "j", "range(block.shape[0])", reads, lambda result: [f"block[j] = {result}"])
+        lines += [f"            whole = block.shape[0] - block.shape[0] % {REDUCE_LANES}",
+                  f"            for j in range(0, whole, {REDUCE_LANES}):"]
+        lines += [f"                {lane} = {combine.format(lane, f'block[j + {k}]')}" for k, lane in enumerate(lanes)]
+        lines += ["            for j in range(whole, block.shape[0]):",
+                  f"                lane0 = {combine.format('lane0', 'block[j]')}"]
+        while len(lanes) > 1:  # pairwise, as NumPy's sums
+            pairs = [(lanes[k], lanes[k + 1]) for k in range(0, len(lanes), 2)]
+            lines += [f"        {a} = {combine.format(a, b)}" for a, b in pairs]
+            lanes = [a for a, _ in pairs]
+        lines += ["        partial[row, chunk] = lane0",
                   "    for row in range(out.shape[0]):",
                   f"        acc = {start}",
                   "        for chunk in range(chunks):",
-                  f"            acc = {combine.format('partial[row, chunk]')}",
+                  f"            acc = {combine.format('acc', 'partial[row, chunk]')}",
                   "        out[row] = acc / inner" if kind == "mean" else "        out[row] = acc"]
         return lines
 
@@ -265,7 +290,7 @@ class NumbaKernel:
             loop = self.loop("flat", full, lambda: self._flat_example(full))
             if loop is None:
                 return None
-            out = np.empty(shape, self.out_dtype)
+            out = self._outputs.empty(shape, self.out_dtype)
             loop(out.reshape(-1), *[read_only_flat(a) for a in arrays])
             return out
         try:
@@ -280,7 +305,7 @@ class NumbaKernel:
                          [np.broadcast_to(np.zeros((1,) * ndim, d), (1,) * ndim) for d in self.input_dtypes])
         if loop is None:
             return None
-        out = np.empty(shape, self.out_dtype)
+        out = self._outputs.empty(shape, self.out_dtype)
         loop(out, *views)
         return out
 
@@ -303,6 +328,45 @@ class NumbaKernel:
         if keepdims:
             return out.reshape(kept + (1,) * reduced)
         return out.reshape(kept) if kept else out[0]
+
+
+RECYCLE_MIN_BYTES = 1 << 20
+"""Outputs from this size are recycled (RecycledOutput); NumPy's allocator serves smaller ones quickly."""
+
+
+class RecycledOutput:
+    """A kernel's last large output array, written again by the next call of the same shape and dtype
+    when nothing but this slot holds it (the caller dropped it): a fresh array's pages are faulted in and
+    zeroed by the kernel on first write, which costs a memory-bound kernel a quarter of its time.
+
+    Example:
+        >>> outputs = RecycledOutput()
+        >>> first = outputs.empty((1 << 18,), np.dtype("float64"))
+        >>> kept = outputs.empty((1 << 18,), np.dtype("float64"))  # `first` is still held: a new array
+        >>> kept is first
+        False
+        >>> del first, kept
+        >>> again = outputs.empty((1 << 18,), np.dtype("float64"))  # dropped: the same memory again
+        >>> again.shape
+        (262144,)
+    """
+
+    def __init__(self):
+        self._array = None
+        self._lock = threading.Lock()
+
+    def empty(self, shape, dtype):
+        """An uninitialized array of `shape` and `dtype` that no one else holds."""
+        if math.prod(shape) * dtype.itemsize < RECYCLE_MIN_BYTES:
+            return np.empty(shape, dtype)
+        with self._lock:
+            array, self._array = self._array, None
+        # references now: `array` and getrefcount's argument; any more and the caller still holds it
+        if array is None or array.shape != shape or array.dtype != dtype or sys.getrefcount(array) > 2:
+            array = np.empty(shape, dtype)
+        with self._lock:
+            self._array = array
+        return array
 
 
 def _module(lines):
