@@ -23,7 +23,14 @@ Example:
     >>> f = sg.function([x, w, b], sg.tanh(x @ w + b))
     >>> "out=v0" in f.source, f.report.rewrites["buffer_reuse"]
     (True, 1)
+
+Across calls, a compiled kernel keeps its last large output and writes the next result into it once the
+caller has dropped it (`RecycledOutput`), so a function called in a loop does not fault in fresh pages.
 """
+import math
+import sys
+import threading
+
 import numpy as np
 
 from ..ops.elemwise import Elemwise
@@ -95,3 +102,42 @@ def reusable_operands(nodes, outputs):
         if positions:
             plan[node] = positions
     return plan
+
+
+RECYCLE_MIN_BYTES = 1 << 20
+"""Outputs from this size are recycled (RecycledOutput); NumPy's allocator serves smaller ones quickly."""
+
+
+class RecycledOutput:
+    """A kernel's last large output array, written again by the next call of the same shape and dtype
+    when nothing but this slot holds it (the caller dropped it): a fresh array's pages are faulted in and
+    zeroed by the kernel on first write, which costs a memory-bound kernel a quarter of its time.
+
+    Example:
+        >>> outputs = RecycledOutput()
+        >>> first = outputs.empty((1 << 18,), np.dtype("float64"))
+        >>> kept = outputs.empty((1 << 18,), np.dtype("float64"))  # `first` is still held: a new array
+        >>> kept is first
+        False
+        >>> del first, kept
+        >>> again = outputs.empty((1 << 18,), np.dtype("float64"))  # dropped: the same memory again
+        >>> again.shape
+        (262144,)
+    """
+
+    def __init__(self):
+        self._array = None
+        self._lock = threading.Lock()
+
+    def empty(self, shape, dtype):
+        """An uninitialized array of `shape` and `dtype` that no one else holds."""
+        if math.prod(shape) * dtype.itemsize < RECYCLE_MIN_BYTES:
+            return np.empty(shape, dtype)
+        with self._lock:
+            array, self._array = self._array, None
+        # references now: `array` and getrefcount's argument; any more and the caller still holds it
+        if array is None or array.shape != shape or array.dtype != dtype or sys.getrefcount(array) > 2:
+            array = np.empty(shape, dtype)
+        with self._lock:
+            self._array = array
+        return array

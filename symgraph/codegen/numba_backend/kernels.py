@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..numpy_backend.blocked import blocked_output_shape
+from ..memory import RecycledOutput
 from . import vector_math
 from .scalar import _ARITHMETIC, step_expression, step_guard
 
@@ -328,45 +329,6 @@ class NumbaKernel:
         if keepdims:
             return out.reshape(kept + (1,) * reduced)
         return out.reshape(kept) if kept else out[0]
-
-
-RECYCLE_MIN_BYTES = 1 << 20
-"""Outputs from this size are recycled (RecycledOutput); NumPy's allocator serves smaller ones quickly."""
-
-
-class RecycledOutput:
-    """A kernel's last large output array, written again by the next call of the same shape and dtype
-    when nothing but this slot holds it (the caller dropped it): a fresh array's pages are faulted in and
-    zeroed by the kernel on first write, which costs a memory-bound kernel a quarter of its time.
-
-    Example:
-        >>> outputs = RecycledOutput()
-        >>> first = outputs.empty((1 << 18,), np.dtype("float64"))
-        >>> kept = outputs.empty((1 << 18,), np.dtype("float64"))  # `first` is still held: a new array
-        >>> kept is first
-        False
-        >>> del first, kept
-        >>> again = outputs.empty((1 << 18,), np.dtype("float64"))  # dropped: the same memory again
-        >>> again.shape
-        (262144,)
-    """
-
-    def __init__(self):
-        self._array = None
-        self._lock = threading.Lock()
-
-    def empty(self, shape, dtype):
-        """An uninitialized array of `shape` and `dtype` that no one else holds."""
-        if math.prod(shape) * dtype.itemsize < RECYCLE_MIN_BYTES:
-            return np.empty(shape, dtype)
-        with self._lock:
-            array, self._array = self._array, None
-        # references now: `array` and getrefcount's argument; any more and the caller still holds it
-        if array is None or array.shape != shape or array.dtype != dtype or sys.getrefcount(array) > 2:
-            array = np.empty(shape, dtype)
-        with self._lock:
-            self._array = array
-        return array
 
 
 def _module(lines):

@@ -31,6 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..memory import RecycledOutput
+
 BLOCK_ELEMENTS = 65536
 """Elements per block (512 KiB of float64 per buffer): fastest among 4K..256K for both kernels of
 `python -m benchmarks.tune_blocked` in three runs (10-25% ahead of 32K, which fits the 1 MiB L2 cache
@@ -143,6 +145,7 @@ class BlockedKernel:
         self.out_dtype = self.value_dtypes[-1]
         self.threaded_min_elements = elements_for(THREADED_MIN_NANOSECONDS, op)
         self._plans = {}
+        self.outputs = RecycledOutput()
 
     def try_run(self, *arrays, out=None):
         """The kernel's result on `arrays` by blocks, or None when the blocked path does not apply.
@@ -155,7 +158,7 @@ class BlockedKernel:
             full = tuple(array.size != 1 for array in arrays)
             plan, values = self.prepare([array.reshape(-1) if is_full else array for array, is_full in zip(arrays, full)],
                                         full)
-            out = result_array(out, shape, self.out_dtype)
+            out = result_array(out, shape, self.out_dtype, self.outputs)
             blocks = -(-out.size // BLOCK_ELEMENTS)
             full_inputs = [i for i, is_full in enumerate(full) if is_full]
             share(blocks, out.size, self.threaded_min_elements, _run_blocks, plan, values, full_inputs, out.reshape(-1))
@@ -163,7 +166,7 @@ class BlockedKernel:
         tiling = self.tiling(arrays, _leading_and_trailing_axes, _row_tile_shape)
         if tiling is None:
             return None
-        out = result_array(out, tiling.shape, self.out_dtype)
+        out = result_array(out, tiling.shape, self.out_dtype, self.outputs)
         outer_tiles, _, inner_tiles = tiling.counts
         share(outer_tiles * inner_tiles, out.size, self.threaded_min_elements, _write_tiles, tiling, self.out_dtype,
               out.reshape(tiling.sizes))
@@ -249,11 +252,11 @@ class BlockedKernel:
         return _Plan(hoisted, plans, buffer_dtypes, self.out_dtype)
 
 
-def result_array(out, shape, dtype):
+def result_array(out, shape, dtype, outputs):
     """`out` (an array the caller no longer needs, or None) when it can take a result of `shape` and
-    `dtype` (C-contiguous), else a new array."""
+    `dtype` (C-contiguous), else an array from `outputs` (a RecycledOutput)."""
     if out is None or out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
-        return np.empty(shape, dtype=dtype)
+        return outputs.empty(shape, dtype)
     return out
 
 

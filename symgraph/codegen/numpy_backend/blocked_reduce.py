@@ -126,7 +126,7 @@ class BlockedReduction:
             return None
         shape = tiling.shape
         if self.kind in NORMALIZERS:
-            out = result_array(out, shape, self.dtype)
+            out = result_array(out, shape, self.dtype, self.kernel.outputs)
             self._normalize(tiling, out.reshape(tiling.sizes))
             return out
         return np.asarray(self._reduce(tiling)).reshape(self._reduced_shape(shape))
