@@ -371,3 +371,15 @@ def test_a_second_process_loads_the_kernel_from_the_disk_cache(tmp_path):
     assert hits_and_misses() == ["0", "1"]
     assert hits_and_misses() == ["1", "0"]
     assert len(list(tmp_path.glob("numba/k*.py"))) == 1
+
+
+@pytest.mark.parametrize("preset", [None, "ACTIVE"])
+def test_openmp_threads_sleep_between_loops_unless_the_user_says_otherwise(preset):
+    environment = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if preset:
+        environment["OMP_WAIT_POLICY"] = preset
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = "import os, symgraph as sg; sg.backend('numba'); print(os.environ['OMP_WAIT_POLICY'])"
+    found = subprocess.run([sys.executable, "-c", script], env=environment, cwd=root, capture_output=True,
+                           text=True, check=True)
+    assert found.stdout.strip() == (preset or "PASSIVE")

@@ -11,6 +11,9 @@ Options (`sg.backend("numba", ...)`):
 - `min_elements` (None): the size from which a kernel runs on Numba; by default, where its estimated
   NumPy time reaches about 20 us (smaller calls keep the NumPy code, without Numba's call overhead).
 
+Importing the backend sets OMP_WAIT_POLICY=PASSIVE unless the environment already sets it, so that
+Numba's idle OpenMP threads sleep instead of spinning against the BLAS threads of the next matrix product.
+
 Needs the optional dependency numba (`pip install 'symgraph[numba]'`).
 
 Example:
@@ -18,7 +21,14 @@ Example:
     >>> sg.backend("numba", parallel=False)
     sg.backend('numba', tiered=False, parallel=False, fastmath=False, min_elements=None)
 """
-import numba  # noqa: F401  (a missing numba makes sg.backend("numba") raise BackendUnavailableError)
+import os
+
+# Numba's OpenMP threads otherwise spin for a while after each parallel loop, taking the cores from the
+# BLAS threads of the next matrix product (run_mlp ran 1.6x slower than with serial loops); the user's
+# own setting wins. It must be set before Numba first loads its OpenMP library.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numba  # noqa: E402,F401  (a missing numba makes sg.backend("numba") raise BackendUnavailableError)
 
 from ..backend import Backend
 from ..numpy_backend import BACKEND as NUMPY_BACKEND
