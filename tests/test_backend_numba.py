@@ -65,7 +65,7 @@ def assert_same(result, expected, ulps=0):
 ROWS = {
     "float64": ["add", "subtract", "multiply", "negative", "square", "maximum", "minimum", "relu", "true_divide",
                 "sqrt", "abs", "floor", "ceil", "reciprocal", "eq", "neq", "lt", "le", "gt", "ge", "isnan",
-                "isinf", "isfinite", *sorted(_LIBM)],
+                "isinf", "isfinite", *sorted(set(_LIBM) | set(_VECTOR))],
     "float32": ["add", "multiply", "maximum", "minimum", "true_divide", "sqrt", "reciprocal", "lt", "isnan"],
     "int32": ["add", "subtract", "multiply", "negative", "square", "maximum", "relu", "true_divide", "eq", "gt"],
     "int64": ["add", "multiply", "negative", "minimum", "true_divide", "le"],

@@ -6,12 +6,13 @@ operands' common dtype), with every operand converted to it first and the result
 dtype, so integer wrap-around, int-to-float promotion and float32 rounding are NumPy's. Rows are allowed
 only where Numba's scalar gives NumPy's value exactly, or to the last unit in the last place for float64
 transcendental functions (both call a C math library), or to 2.5 units for the ones vector_math.py
-computes so that loops vectorize (exp, expm1, log, log1p, tanh, sin, cos, and sigmoid through exp):
+computes so that loops vectorize (exp, expm1, log, log1p, tanh, sin, cos, softplus, logaddexp, and
+sigmoid through exp):
 
 - arithmetic (+, -, *, negative, square) on signed integers and floats; true division, sqrt, abs, floor,
   ceil and reciprocal on floats (correctly rounded, so float32 agrees bit for bit);
-- exp, log, trigonometric and hyperbolic functions, power, arctan2, hypot and sigmoid on float64 only
-  (NumPy's float32 versions are its own SIMD approximations);
+- exp, log, trigonometric and hyperbolic functions, power, arctan2, hypot, sigmoid, softplus and
+  logaddexp on float64 only (NumPy's float32 versions are its own SIMD approximations);
 - maximum, minimum and relu propagating NaN as NumPy does; comparisons on numbers; where on a bool
   condition; isnan, isinf, isfinite; logical and/or/not on bools; casts that are exact in C (to float, to
   bool, between signed integers).
@@ -19,7 +20,7 @@ computes so that loops vectorize (exp, expm1, log, log1p, tanh, sin, cos, and si
 Everything else keeps the NumPy lowering for its kernel: integer division, mod and power (their signs and
 zero divisors), float mod and fmod, round (half to even), clip (NaN bounds), casts from float to integer
 (NaN and overflow are undefined in C), unsigned integers (Numba mixes them into float64), erf, gamma
-functions, softplus, logaddexp, sinc and bool arithmetic.
+functions, sinc and bool arithmetic.
 
 Example:
     >>> import numpy as np
@@ -52,14 +53,15 @@ _LIBM.update({"power": "{0} ** {1}", "arctan2": "np.arctan2({0}, {1})", "hypot":
 """Float64 rows as calls of the C math library, within an ulp of NumPy's: the exact forms of the rows."""
 
 _VECTOR = {name: f"vm.{name}({{0}})" for name in ["exp", "expm1", "log", "log1p", "tanh", "sin", "cos"]}
-_VECTOR["sigmoid"] = _LIBM["sigmoid"].replace("np.exp", "vm.exp")
+_VECTOR.update({"sigmoid": _LIBM["sigmoid"].replace("np.exp", "vm.exp"), "softplus": "vm.softplus({0})",
+                "logaddexp": "vm.logaddexp({0}, {1})"})
 """Float64 rows computed by vector_math.py, which LLVM vectorizes (within 2.5 ulp of NumPy's)."""
 
 _GUARDS = {"sin": "vm.trig_in_range({0})", "cos": "vm.trig_in_range({0})"}
 """Rows whose vector form holds only where the guard is true: elsewhere the kernel uses the exact form."""
 
 NANOSECONDS = {"exp": 1.2, "expm1": 1.3, "log": 1.3, "log1p": 1.5, "tanh": 1.5, "sin": 0.9, "cos": 0.9,
-               "sigmoid": 2.0, "log2": 2.6, "log10": 5.4, "sinh": 10.1, "cosh": 4.8, "tan": 12.9, "arctan": 11.1,
+               "sigmoid": 2.0, "softplus": 3.0, "logaddexp": 3.0, "log2": 2.6, "log10": 5.4, "sinh": 10.1, "cosh": 4.8, "tan": 12.9, "arctan": 11.1,
                "arcsinh": 15.8, "exp2": 1.7, "arcsin": 8.3, "arccos": 8.5, "arccosh": 11.4, "arctanh": 15.6,
                "power": 20.0, "arctan2": 20.0, "hypot": 5.0}
 """Single-thread time per float64 element of each transcendental row in a Numba loop (measured on 1e5
@@ -116,7 +118,7 @@ def _template(row, dtypes, out, exact):
         return _ARITHMETIC["maximum"].format("{0}", "0"), out
     if name in _FLOAT and out.kind == "f":
         return _FLOAT[name], out
-    if name in _VECTOR and out == np.float64 and not exact:
+    if name in _VECTOR and out == np.float64 and not (exact and name in _LIBM):  # softplus has no libm form
         return _VECTOR[name], out
     if name in _LIBM and out == np.float64:
         return _LIBM[name], out
