@@ -19,7 +19,7 @@ import numpy as np
 from ..config import config
 from ..errors import DisconnectedInputError, NotDifferentiableError, ShapeError
 from ..graph.basic import Variable, as_variable, constant
-from ..graph.traversal import toposort
+from ..graph.traversal import collection_paused, toposort
 from ..ops.creation import zeros_like
 from ..ops.elemwise import add, is_differentiable_dtype
 from ..ops.gradient_ops import fit_gradient
@@ -143,6 +143,11 @@ def backpropagate(roots_terms, wrt, consider_constant=()):
 
     Returns ({id: summed gradient} for the wrt variables that received one, ids of variables reached).
     """
+    with collection_paused():  # the gradient graph is as large as the graph: see collection_paused
+        return _backpropagate(roots_terms, wrt, consider_constant)
+
+
+def _backpropagate(roots_terms, wrt, consider_constant):
     roots = [var for var, _ in roots_terms.values()]
     nodes, reached = _nodes_between(roots, wrt, consider_constant)
     needed = {id(v) for v in wrt}
