@@ -22,8 +22,8 @@ def check(build, values, chunks=2, rtol=1e-10):
     """The dask backend's result of `build` equals the NumPy backend's: values, dtype and shape."""
     inputs = [sg.tensor(f"x{i}", dtype=v.dtype, shape=(None,) * v.ndim) for i, v in enumerate(values)]
     output = build(*inputs)
-    expected = sg.function(inputs, output)(*values)
-    result = dask_function(inputs, output, chunks)(*values)
+    expected = sg.function(inputs, output, on_unused_input="ignore")(*values)
+    result = sg.function(inputs, output, backend=sg.backend("dask", chunks=chunks), on_unused_input="ignore")(*values)
     assert type(result) is np.ndarray
     assert result.dtype == expected.dtype and result.shape == expected.shape
     np.testing.assert_allclose(result, expected, rtol=rtol, atol=rtol)
@@ -94,7 +94,48 @@ def test_shapes_and_indexing():
     check(lambda a: sg.stack([a, a], axis=0), [x])
     check(lambda a: a[::2, -1], [x])
     check(lambda a, i: a[i], [x, np.array([3, 0, 3])])
+    for index in [lambda a, i: a[i, i], lambda a, i: a[i, None, ::-1], lambda a, i: a[1, :, None][i],
+                  lambda a, i: a[a > 0], lambda a, i: a[[[0, -1], [2, 2]]], lambda a, i: a[i, -1]]:
+        check(lambda a, i: index(a, i) * 2.0, [x, np.array([3, 0, -1, 3])])
     check(lambda a: sg.where(a > 0, a, 0.0), [x])
+
+
+INDEX = np.array([3, 0, -1, 3, 1])
+
+
+@pytest.mark.parametrize("mode", ["set", "inc"])
+@pytest.mark.parametrize("index", [
+    lambda a, i: a[1:, ::2], lambda a, i: a[::-2, -1], lambda a, i: a[2, 3], lambda a, i: a[None, 1:3, None],
+    lambda a, i: a[..., 1], lambda a, i: a[i], lambda a, i: a[i, 2:], lambda a, i: a[1:3, i],
+    lambda a, i: a[i, i], lambda a, i: a[i, None, ::-1], lambda a, i: a[:, None, i], lambda a, i: a[a > 0],
+    lambda a, i: a[[4, 4, -1], [0, 0, 5]], lambda a, i: a[[True, False, True, True, False]]])
+def test_index_writes_match_numpy_with_repeated_and_negative_indices(mode, index):
+    write = sg.set_subtensor if mode == "set" else sg.inc_subtensor
+    check(lambda a, i: write(index(a, i), 2.0), [MATRIX, INDEX])
+    check(lambda a, i: write(index(a, i), sg.sum(index(a, i) ** 2) + index(a, i)), [MATRIX, INDEX])
+
+
+def test_index_writes_of_integer_and_boolean_arrays_and_onto_numpy_values():
+    numbers = rng.integers(-5, 5, (5, 6)).astype("int32")
+    check(lambda a, i: sg.inc_subtensor(a[i], a[i] * 3), [numbers, INDEX])
+    check(lambda a, i: sg.set_subtensor(a[1:, i], 7), [numbers, INDEX])
+    check(lambda a, i: sg.inc_subtensor(a[i], a[i]), [MATRIX > 0, INDEX])
+    check(lambda v: sg.inc_subtensor(sg.zeros((4, 6))[[0, 0, 2]], v), [ROW])
+
+
+@pytest.mark.parametrize("index", [lambda a, i: a[i], lambda a, i: a[1:, ::2], lambda a, i: a[i, -1],
+                                   lambda a, i: a[a > 0], lambda a, i: a[2]])
+def test_gradients_of_indexing_run_on_chunked_arrays(index):
+    check(lambda a, i: sg.grad(sg.sum(sg.exp(index(a, i))), a), [MATRIX, INDEX])
+    check(lambda a, i: sg.grad(sg.sum(sg.set_subtensor(index(a, i), 0.5) * a), a), [MATRIX, INDEX])
+    check(lambda a, i: sg.grad(sg.sum(sg.set_subtensor(a[i], a[i] * 2.0) ** 2), a), [MATRIX, INDEX])
+
+
+def test_an_index_write_out_of_bounds_raises_numpys_index_error():
+    x, i = sg.matrix("x"), sg.tensor("i", dtype="int32", shape=(None,))
+    f = dask_function([x, i], sg.inc_subtensor(x[i], 1.0))
+    with pytest.raises(IndexError, match="index 7 is out of bounds for axis 0 with size 5"):
+        f(MATRIX, np.array([0, 7], dtype="int32"))
 
 
 def test_a_kernel_is_one_task_per_chunk():
