@@ -2,6 +2,7 @@
 kernel, everything computed in one call, updates, errors, a distributed cluster and an SGD step over a
 chunked dataset."""
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -131,11 +132,15 @@ def test_gradients_of_indexing_run_on_chunked_arrays(index):
     check(lambda a, i: sg.grad(sg.sum(sg.set_subtensor(a[i], a[i] * 2.0) ** 2), a), [MATRIX, INDEX])
 
 
-def test_an_index_write_out_of_bounds_raises_numpys_index_error():
+def test_indices_out_of_bounds_raise_numpys_index_error_naming_the_node_and_line():
     x, i = sg.matrix("x"), sg.tensor("i", dtype="int32", shape=(None,))
-    f = dask_function([x, i], sg.inc_subtensor(x[i], 1.0))
-    with pytest.raises(IndexError, match="index 7 is out of bounds for axis 0 with size 5"):
-        f(MATRIX, np.array([0, 7], dtype="int32"))
+    write = dask_function([x, i], sg.inc_subtensor(x[i], 1.0))
+    read = dask_function([x, i], x[i] * 2.0)
+    for f, node in [(write, r"inc_subtensor\[array\]\(float64\[\?,\?\], float64\[\], int32\[\?\]\)"),
+                    (read, r"getitem\[array\]\(float64\[\?,\?\], int32\[\?\]\)")]:
+        with pytest.raises(IndexError, match=rf"index 7 is out of bounds for axis 0 with size 5 \[while computing "
+                                             rf"node {node}, created at .*test_backend_dask.py"):
+            f(MATRIX, np.array([0, 7], dtype="int32"))
 
 
 def test_a_kernel_is_one_task_per_chunk():
@@ -233,6 +238,40 @@ def test_an_op_without_a_dask_form_is_refused_at_compile_time_by_name():
     x = sg.vector("x")
     with pytest.raises(NotImplementedError, match=r"the dask backend cannot lower .*sort.*created at .*test_backend_dask.py"):
         sg.function([x], sg.sort(x), backend="dask")
+
+
+def test_an_error_in_a_kernel_while_dask_computes_names_the_step_and_line_as_numpy_does():
+    x = sg.tensor("x", dtype="int64", shape=(None,))
+    y = x ** x
+    value = np.array([1, 2, -1, 3])
+    messages = []
+    for backend in ["numpy", sg.backend("dask", chunks=2), sg.backend("dask", chunks=2, compute=False)]:
+        f = sg.function([x], y * 2, backend=backend)
+        with pytest.raises(ValueError) as error:
+            dask.compute(f(value))
+        messages.append(str(error.value))
+    assert messages[0] == messages[1] == messages[2]
+    assert re.search(r"Integers to negative integer powers are not allowed. \[in power\(int64\[\?\], int64\[\?\]\), "
+                     r"created at .*test_backend_dask.py:\d+ in test_an_error_in_a_kernel.*, step 1 of fused", messages[0])
+
+
+def test_a_shape_error_names_the_node_and_line():
+    a, b = sg.vector("a"), sg.vector("b")
+    with pytest.raises(ValueError, match=r"\[while computing node .*add.*created at .*test_backend_dask.py"):
+        dask_function([a, b], sg.exp(a + b))(np.zeros(4), np.zeros(3))
+
+
+def test_nan_guard_checks_blocks_as_dask_computes_them_and_names_the_first_node():
+    x = sg.vector("x")
+    guarded = sg.Mode(nan_guard=True)
+    f = sg.function([x], sg.exp(sg.log(x) * 2.0), backend=sg.backend("dask", chunks=2, compute=False), mode=guarded)
+    lazy = f(np.array([1.0, 2.0, 3.0, -1.0]))  # nothing is computed yet
+    with np.errstate(invalid="ignore"), pytest.raises(FloatingPointError, match=r"nan_guard: NaN in the output of "
+                                                      r"log\(float64\[\?\]\), created at .*test_backend_dask.py"):
+        lazy.compute()
+    np.testing.assert_allclose(f(np.array([1.0, 2.0])).compute(), [1.0, 4.0])
+    with np.errstate(over="ignore"), pytest.raises(FloatingPointError, match=r"inf in the output of exp"):
+        sg.function([x], sg.exp(sg.log(x) * 2.0), backend=sg.backend("dask", chunks=2), mode=guarded)(np.array([1.0, 1e200]))
 
 
 def test_missing_dask_is_a_backend_unavailable_error(monkeypatch):

@@ -14,7 +14,8 @@ ever falls back to its NumPy reference implementation, which would compute the w
 
 The lowerings are grouped by op family: kernels.py (element-wise ops and fused kernels), reductions.py
 (reductions, logsumexp, softmaxes, cumulative sums), products.py, shape.py (shapes, basic index reads,
-gradient fitting, creation), indexing.py (index writes, advanced reads) and entry.py (arguments and results).
+gradient fitting, creation), indexing.py (index writes, advanced reads), entry.py (arguments and results)
+and errors.py (errors raised while Dask computes, nan_guard).
 
 Example:
     >>> import numpy as np
@@ -28,6 +29,7 @@ import dask.array  # noqa: F401  (a missing dask is reported when the backend is
 
 from ..backend import Backend
 from .entry import DaskArgument, ResultFinisher
+from .errors import FiniteCheck
 
 
 class DaskBackend(Backend):
@@ -46,6 +48,9 @@ class DaskBackend(Backend):
         site = f" (created at {node.site})" if node.site is not None else ""
         raise NotImplementedError(f"the dask backend cannot lower {node.op}{site}: no dask.array form of it "
                                   f"is implemented; compile this function with backend='numpy'")
+
+    def nan_guard_lines(self, name, error, namespace):
+        return [f"{name} = {namespace.bind(FiniteCheck(error), 'finite')}({name})"]
 
     def write_argument_checks(self, source, inputs, params, spec, namespace):
         for position, (param, var) in enumerate(zip(params, inputs)):

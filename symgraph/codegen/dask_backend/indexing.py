@@ -28,17 +28,20 @@ import dask.array as da
 import numpy as np
 
 from ...ops.indexing import AdvancedIndex, IndexWrite, entry_kind, index_key, is_advanced
+from ..linker import node_description
 from . import BACKEND
+from .errors import Located
 
 
 class IndexWriting:
     """What generated code calls for an index write node (see the module docstring); NumPy's reference
-    when no operand is a dask array."""
+    when no operand is a dask array. Errors of its tasks end with `where` (errors.py)."""
 
-    __slots__ = ("op",)
+    __slots__ = ("op", "where")
 
-    def __init__(self, op):
+    def __init__(self, op, where):
         self.op = op
+        self.where = where
 
     def __call__(self, x, v, *index_values):
         if not any(isinstance(value, da.Array) for value in (x, v, *index_values)):
@@ -46,9 +49,9 @@ class IndexWriting:
         x = da.asarray(x)
         if x.ndim == 0:
             # one element: NumPy's reference in one task
-            return da.from_delayed(dask.delayed(self.op.perform)(x, v, *index_values), (), x.dtype)
+            return da.from_delayed(dask.delayed(Located(self.op.perform, self.where))(x, v, *index_values), (), x.dtype)
         if is_advanced(self.op.index):
-            return scattered(self.op.mode, self.op.index, x, v, index_values)
+            return scattered(self.op.mode, self.op.index, x, v, index_values, self.where)
         return _assigned(self.op.mode, index_key(self.op.index, index_values), x, v)
 
 
@@ -87,10 +90,11 @@ def _without_new_axes(key, ndim):
     return kept
 
 
-def scattered(mode, index, x, v, index_values):
-    """`x` with `v` written at `x[index]` (an advanced index) as the module docstring says."""
-    contributions = dask.delayed(_contributions, pure=True)(index, x.shape, x.chunks, v, *index_values)
-    return x.map_blocks(_write_block, contributions, mode, x.numblocks, dtype=x.dtype,
+def scattered(mode, index, x, v, index_values, where):
+    """`x` with `v` written at `x[index]` (an advanced index) as the module docstring says; errors of its
+    tasks end with `where`."""
+    contributions = dask.delayed(Located(_contributions, where), pure=True)(index, x.shape, x.chunks, v, *index_values)
+    return x.map_blocks(Located(_write_block, where), contributions, mode, x.numblocks, dtype=x.dtype,
                         meta=np.empty((0,) * x.ndim, x.dtype))
 
 
@@ -131,14 +135,15 @@ def _by_chunk(index, shape, chunks, index_values):
     return grids[0].shape, per_block
 
 
-def gathered(index, x, index_values):
+def gathered(index, x, index_values, where):
     """`x[index]` (an advanced index Dask's indexing does not do as NumPy does) as one chunk: each chunk
-    of `x` gives its elements of the region, and one task places them."""
+    of `x` gives its elements of the region, and one task places them; errors of its tasks end with
+    `where`."""
     index_values = [_computed_mask(value) for value in index_values]
-    located = dask.delayed(_by_chunk, pure=True, nout=2)(index, x.shape, x.chunks, index_values)
-    pieces = [dask.delayed(_read_block, pure=True)(block, located[1], flat)
+    located = dask.delayed(Located(_by_chunk, where), pure=True, nout=2)(index, x.shape, x.chunks, index_values)
+    pieces = [dask.delayed(Located(_read_block, where), pure=True)(block, located[1], flat)
               for flat, block in enumerate(x.to_delayed().ravel())]
-    region = dask.delayed(_placed, pure=True)(located[0], x.dtype, located[1], pieces)
+    region = dask.delayed(Located(_placed, where), pure=True)(located[0], x.dtype, located[1], pieces)
     return da.from_delayed(region, _region_shape(index, x.shape, index_values), x.dtype)
 
 
@@ -183,13 +188,14 @@ def _write_block(block, contributions, mode, numblocks, block_id=None):
 
 
 class AdvancedReading:
-    """What generated code calls for an advanced index read: Dask's indexing for one 1-d index array among
-    slices (which Dask does as NumPy does), else `gathered`; NumPy's for NumPy values."""
+    """What generated code calls for an advanced index read: Dask's indexing for one 1-d NumPy index array
+    among slices (which Dask does as NumPy does), else `gathered`; NumPy's for NumPy values."""
 
-    __slots__ = ("index", "by_dask")
+    __slots__ = ("index", "by_dask", "where")
 
-    def __init__(self, index):
+    def __init__(self, index, where):
         self.index = index
+        self.where = where
         kinds = [entry_kind(entry) for entry in index]
         self.by_dask = kinds.count("array") == 1 and all(kind in ("array", "slice", "ellipsis") for kind in kinds)
 
@@ -197,16 +203,19 @@ class AdvancedReading:
         if not any(isinstance(value, da.Array) for value in (x, *index_values)):
             return x[index_key(self.index, index_values)]
         x = da.asarray(x)
-        if self.by_dask and all(np.ndim(value) == 1 for value in index_values):
+        # Dask reads a dask index array out of bounds without an error, so only NumPy ones go to Dask
+        if self.by_dask and all(type(value) is np.ndarray and value.ndim == 1 for value in index_values):
             return x[index_key(self.index, index_values)]
-        return gathered(self.index, x, index_values)
+        return gathered(self.index, x, index_values, self.where)
 
 
 @BACKEND.expression(AdvancedIndex)
 def _lower_advanced_index(node, input_names, namespace):
-    return f"{namespace.bind(AdvancedReading(node.op.index), 'getitem')}({', '.join(input_names)})"
+    reading = AdvancedReading(node.op.index, f"while computing node {node_description(node)}")
+    return f"{namespace.bind(reading, 'getitem')}({', '.join(input_names)})"
 
 
 @BACKEND.expression(IndexWrite)
 def _lower_index_write(node, input_names, namespace):
-    return f"{namespace.bind(IndexWriting(node.op), node.op.name)}({', '.join(input_names)})"
+    writing = IndexWriting(node.op, f"while computing node {node_description(node)}")
+    return f"{namespace.bind(writing, node.op.name)}({', '.join(input_names)})"
