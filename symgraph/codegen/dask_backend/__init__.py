@@ -74,4 +74,4 @@ class DaskBackend(Backend):
 BACKEND = DaskBackend("dask", options={"chunks": "auto", "compute": True, "lazy_updates": False},
                       writes_in_place=False)
 
-from . import kernels, reductions, products, shape, indexing  # noqa: E402,F401
+from . import kernels, reductions, products, shape, indexing, sorting  # noqa: E402,F401

@@ -48,8 +48,8 @@ class Product:
                 if a.chunks[axis_a] != b.chunks[axis_b]:
                     raise ValueError(self._misaligned(a, axis_a, b, axis_b))
         if isinstance(op, TensorDot):
-            return da.tensordot(a, b, axes=(tuple(op.axes_a), tuple(op.axes_b)))
-        return da.matmul(a, b)
+            return _of_dtype(da.tensordot(a, b, axes=(tuple(op.axes_a), tuple(op.axes_b))), self.node)
+        return _of_dtype(da.matmul(a, b), self.node)
 
     def _misaligned(self, a, axis_a, b, axis_b):
         first, second = (v.name or f"operand {i}" for i, v in enumerate(self.node.inputs))
@@ -58,18 +58,25 @@ class Product:
                 f"pass NumPy arrays and the chunks= option)")
 
 
+def _of_dtype(product, node):
+    """`product` cast to the node's dtype: Dask adds the partial products of integers in int64 and counts
+    the true ones of booleans; the cast gives NumPy's wrapped integers and logical or of ands exactly."""
+    dtype = node.outputs[0].dtype
+    return product if product.dtype == dtype else product.astype(dtype)
+
+
 class EinsumCall:
     """What generated code calls for an einsum node."""
 
-    __slots__ = ("op",)
+    __slots__ = ("node",)
 
-    def __init__(self, op):
-        self.op = op
+    def __init__(self, node):
+        self.node = node
 
     def __call__(self, *operands):
         if not any(isinstance(v, da.Array) for v in operands):
-            return self.op.perform(*operands)
-        return da.einsum(self.op.subscripts, *operands)
+            return self.node.op.perform(*operands)
+        return _of_dtype(da.einsum(self.node.op.subscripts, *operands), self.node)
 
 
 @BACKEND.expression(MatMul, TensorDot)
@@ -79,4 +86,4 @@ def _lower_product(node, input_names, namespace):
 
 @BACKEND.expression(Einsum)
 def _lower_einsum(node, input_names, namespace):
-    return f"{namespace.bind(EinsumCall(node.op), 'einsum')}({', '.join(input_names)})"
+    return f"{namespace.bind(EinsumCall(node), 'einsum')}({', '.join(input_names)})"
