@@ -90,6 +90,9 @@ def test_products_are_dasks():
     check(lambda x, y: x @ y, [a, b[:, 0]], chunks=3)
     check(lambda x, y: sg.tensordot(x, y, axes=1), [a, b], chunks=-1)
     check(lambda x, y: sg.einsum("ij,jk->ik", x, y), [a, b], chunks=3)
+    check(lambda x, y: x @ (y * 2.0), [a, b], chunks={"x0": (2, 3), "x1": (2, 3)})  # a computed operand is rechunked
+    check(lambda x, y: x @ y, [a > 0, b > 0], chunks=2)
+    check(lambda x, y: sg.tensordot(x, y, axes=1), [a.astype("int32"), b.astype("int32")], chunks=2)
 
 
 def test_shapes_and_indexing():
@@ -98,6 +101,7 @@ def test_shapes_and_indexing():
     check(lambda a: sg.reshape(a, (24,)), [x])
     check(lambda a: sg.reshape(a, (2, 2, 6)), [x])
     check(lambda a: sg.reshape(a.reshape((24,)), (2, 12)), [x], chunks=-1)
+    check(lambda a: sg.reshape(a, (-1, 3)), [np.zeros((0, 3, 2))])
     check(lambda a: sg.broadcast_to(a[0], (3, 6)), [x])
     check(lambda a: sg.concatenate([a, a * 2.0], axis=1), [x])
     check(lambda a: sg.stack([a, a], axis=0), [x])

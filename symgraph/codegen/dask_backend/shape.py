@@ -46,6 +46,9 @@ class Reshaping:
         shape = tuple(int(size) for size in shape)
         if not isinstance(x, da.Array):
             return np.reshape(x, shape)
+        if x.size == 0:
+            # nothing to move (Dask's reshape fails on empty arrays); NumPy's resolves a -1 and checks the sizes
+            return da.from_array(np.empty(x.shape, x.dtype).reshape(shape))
         try:
             return x.reshape(shape)
         except NotImplementedError:
