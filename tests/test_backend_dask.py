@@ -373,3 +373,10 @@ def test_runs_on_a_distributed_cluster_of_processes(cluster_client):
     soft, total = f(X)
     np.testing.assert_allclose(soft, sg.function([x], sg.nnet.softmax(sg.exp(x) * 2.0, axis=1))(X))
     np.testing.assert_allclose(total, np.log(np.exp(X * 3.0).sum()))
+    i = sg.tensor("i", dtype="int64", shape=(None,))
+    outputs = [sg.grad(sg.sum(x[i] ** 2), x), x[i, None, ::-1]]
+    for result, expected in zip(dask_function([x, i], outputs, chunks=50)(X, INDEX),
+                                sg.function([x, i], outputs)(X, INDEX)):
+        np.testing.assert_allclose(result, expected)
+    with pytest.raises(IndexError, match=r"out of bounds .*\[while computing node getitem.*created at .*test_backend_dask"):
+        dask_function([x, i], x[i, None])(X, np.array([500]))
