@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from .codegen.backend import backend as get_backend
-from .codegen.linker import EntrySpec, link_function
+from .codegen.linker import EntrySpec, link_function, node_description, with_location
 from .codegen.memory import BUFFER_REUSE
 from .function_args import check_shape, convert_argument
 from .graph.basic import Constant, SharedVariable, Variable
@@ -358,16 +358,8 @@ def _located_error(exc, program):
             description = program.description_at_line(lineno)
     if node is None:
         return exc
-    if description is not None:
-        message = f"{exc} [in {description}]"
-    else:
-        site = f", created at {node.site}" if node.site is not None else ""
-        inputs = ", ".join(str(v.type) for v in node.inputs)
-        message = f"{exc} [while computing node {node.op}({inputs}){site}]"
-    try:
-        return type(exc)(message)
-    except Exception:
-        return RuntimeError(message)
+    return with_location(exc, f"in {description}" if description is not None
+                         else f"while computing node {node_description(node)}")
 
 
 def function(inputs, outputs=None, updates=None, givens=None, mode=None, on_unused_input="raise", name=None,

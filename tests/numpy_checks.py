@@ -3,7 +3,7 @@ import numpy as np
 
 import symgraph as sg
 
-from op_testing import symbolic_like
+from op_testing import DASK, run_on_dask, symbolic_like
 
 MODES = (None, "fast_compile")
 
@@ -22,7 +22,8 @@ def assert_same(result, expected, rtol=1e-12):
 
 def check(build, reference, values, rtol=None, statics=(True, False)):
     """`build` on symbolic stand-ins of `values` gives NumPy's `reference(*values)`: the static shape while
-    building, the values compiled in the default mode and in fast_compile, with static and unknown sizes."""
+    building, the values compiled in the default mode and in fast_compile, with static and unknown sizes;
+    and on Dask with static sizes (op_testing.run_on_dask)."""
     values = [np.asarray(v) for v in values]
     with np.errstate(all="ignore"):
         expected = np.asarray(reference(*values))
@@ -40,3 +41,8 @@ def check(build, reference, values, rtol=None, statics=(True, False)):
             with np.errstate(all="ignore"):
                 result = sg.function(inputs, output, mode=mode)(*values)
             assert_same(result, expected, rtol)
+    if DASK is not None:
+        with np.errstate(all="ignore"):
+            on_dask = run_on_dask(build, values)
+        if on_dask is not None:
+            assert_same(on_dask[1], expected, rtol)

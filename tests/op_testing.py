@@ -3,6 +3,7 @@ unknown sizes on every installed backend, and a forward-mode check against finit
 import importlib.util
 
 import numpy as np
+import pytest
 
 import symgraph as sg
 from symgraph.autodiff import grad, jvp
@@ -20,6 +21,22 @@ def installed_backends():
 
 
 BACKENDS = installed_backends()
+
+
+def dask_backend():
+    """The Dask backend the op battery also runs on when dask is installed (else None): chunks of 2 along
+    every axis, so that the small test arrays span several blocks."""
+    if importlib.util.find_spec("dask") is None:
+        return None
+    return sg.backend("dask", chunks=2)
+
+
+DASK = dask_backend()
+
+NOT_LOWERED_BY_DASK = frozenset()
+"""Names of the ops of the battery's graphs that the Dask backend has no lowering of: a graph holding one
+must be refused with NotImplementedError when compiled for Dask (checked), and an op refused that is not
+listed here fails the test, so no graph skips Dask silently."""
 
 
 def random_array(rng, shape, dtype="float64"):
@@ -44,12 +61,33 @@ def run(build, values, static=True, backend="numpy"):
     return output, sg.function(inputs, output, backend=backend)(*values)
 
 
+def run_on_dask(build, values):
+    """(symbolic output, computed value) of `build` on the Dask backend with static input sizes, on Dask's
+    synchronous scheduler (the arrays are tiny: threads would only add overhead); None when the graph holds
+    an op the Dask backend does not lower, after checking that compiling refuses it by name and that the op
+    is one of NOT_LOWERED_BY_DASK."""
+    import dask
+
+    inputs = [symbolic_like(v, True, f"x{i}") for i, v in enumerate(values)]
+    output = build(*inputs)
+    nodes = sg.function(inputs, output, on_unused_input="ignore").graph.nodes
+    unlowered = {node.op.name for node in nodes if not DASK.lowers(type(node.op))}
+    if unlowered:
+        assert unlowered <= NOT_LOWERED_BY_DASK, f"ops the dask backend does not lower: {sorted(unlowered)}"
+        with pytest.raises(NotImplementedError, match="the dask backend cannot lower"):
+            sg.function(inputs, output, backend=DASK, on_unused_input="ignore")
+        return None
+    with dask.config.set(scheduler="synchronous"):
+        return output, sg.function(inputs, output, backend=DASK, on_unused_input="ignore")(*values)
+
+
 def assert_matches_numpy(build, reference, values, rtol=1e-6):
     """Values, dtype and static shape as NumPy's, with static and with unknown input sizes, on every
-    installed backend."""
+    installed backend; and on Dask with static sizes (see run_on_dask)."""
     expected = np.asarray(reference(*values))
-    for static, backend in [(static, backend) for static in (True, False) for backend in BACKENDS]:
-        output, result = run(build, values, static, backend)
+    runs = [(static, run(build, values, static, backend)) for static in (True, False) for backend in BACKENDS]
+    on_dask = None if DASK is None else run_on_dask(build, values)
+    for static, (output, result) in runs + ([(True, on_dask)] if on_dask is not None else []):
         assert result.dtype == expected.dtype and output.dtype == expected.dtype
         assert result.shape == expected.shape
         if expected.dtype.kind in "fc":

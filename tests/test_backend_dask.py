@@ -2,6 +2,7 @@
 kernel, everything computed in one call, updates, errors, a distributed cluster and an SGD step over a
 chunked dataset."""
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -22,8 +23,8 @@ def check(build, values, chunks=2, rtol=1e-10):
     """The dask backend's result of `build` equals the NumPy backend's: values, dtype and shape."""
     inputs = [sg.tensor(f"x{i}", dtype=v.dtype, shape=(None,) * v.ndim) for i, v in enumerate(values)]
     output = build(*inputs)
-    expected = sg.function(inputs, output)(*values)
-    result = dask_function(inputs, output, chunks)(*values)
+    expected = sg.function(inputs, output, on_unused_input="ignore")(*values)
+    result = sg.function(inputs, output, backend=sg.backend("dask", chunks=chunks), on_unused_input="ignore")(*values)
     assert type(result) is np.ndarray
     assert result.dtype == expected.dtype and result.shape == expected.shape
     np.testing.assert_allclose(result, expected, rtol=rtol, atol=rtol)
@@ -67,6 +68,14 @@ def test_fused_reductions_keepdims_integer_and_boolean_inputs():
     check(lambda x: sg.sum(x, axis=0), [rng.integers(-5, 5, (5, 6)).astype("int32")])
     check(lambda x: sg.any(x, axis=1), [MATRIX > 0])
     check(lambda x: sg.cumsum(x, axis=1), [MATRIX])
+    check(lambda x: sg.cumprod(x, axis=0), [MATRIX])
+    check(lambda x: sg.cumprod(x, axis=1), [rng.integers(-3, 3, (5, 6)).astype("int32")])
+
+
+@pytest.mark.parametrize("sort", [lambda x: sg.sort(x, axis=0), lambda x: sg.argsort(x, axis=1), lambda x: sg.sort(x),
+                                  lambda x: sg.argsort(x, axis=None)])
+def test_sorts_along_a_chunked_axis(sort):
+    check(sort, [np.round(MATRIX)])
 
 
 @pytest.mark.parametrize("normalize", [sg.nnet.softmax, sg.nnet.log_softmax])
@@ -81,6 +90,9 @@ def test_products_are_dasks():
     check(lambda x, y: x @ y, [a, b[:, 0]], chunks=3)
     check(lambda x, y: sg.tensordot(x, y, axes=1), [a, b], chunks=-1)
     check(lambda x, y: sg.einsum("ij,jk->ik", x, y), [a, b], chunks=3)
+    check(lambda x, y: x @ (y * 2.0), [a, b], chunks={"x0": (2, 3), "x1": (2, 3)})  # a computed operand is rechunked
+    check(lambda x, y: x @ y, [a > 0, b > 0], chunks=2)
+    check(lambda x, y: sg.tensordot(x, y, axes=1), [a.astype("int32"), b.astype("int32")], chunks=2)
 
 
 def test_shapes_and_indexing():
@@ -89,12 +101,58 @@ def test_shapes_and_indexing():
     check(lambda a: sg.reshape(a, (24,)), [x])
     check(lambda a: sg.reshape(a, (2, 2, 6)), [x])
     check(lambda a: sg.reshape(a.reshape((24,)), (2, 12)), [x], chunks=-1)
+    check(lambda a: sg.reshape(a, (-1, 3)), [np.zeros((0, 3, 2))])
     check(lambda a: sg.broadcast_to(a[0], (3, 6)), [x])
     check(lambda a: sg.concatenate([a, a * 2.0], axis=1), [x])
     check(lambda a: sg.stack([a, a], axis=0), [x])
     check(lambda a: a[::2, -1], [x])
     check(lambda a, i: a[i], [x, np.array([3, 0, 3])])
+    for index in [lambda a, i: a[i, i], lambda a, i: a[i, None, ::-1], lambda a, i: a[1, :, None][i],
+                  lambda a, i: a[a > 0], lambda a, i: a[[[0, -1], [2, 2]]], lambda a, i: a[i, -1]]:
+        check(lambda a, i: index(a, i) * 2.0, [x, np.array([3, 0, -1, 3])])
     check(lambda a: sg.where(a > 0, a, 0.0), [x])
+
+
+INDEX = np.array([3, 0, -1, 3, 1])
+
+
+@pytest.mark.parametrize("mode", ["set", "inc"])
+@pytest.mark.parametrize("index", [
+    lambda a, i: a[1:, ::2], lambda a, i: a[::-2, -1], lambda a, i: a[2, 3], lambda a, i: a[None, 1:3, None],
+    lambda a, i: a[..., 1], lambda a, i: a[i], lambda a, i: a[i, 2:], lambda a, i: a[1:3, i],
+    lambda a, i: a[i, i], lambda a, i: a[i, None, ::-1], lambda a, i: a[:, None, i], lambda a, i: a[a > 0],
+    lambda a, i: a[[4, 4, -1], [0, 0, 5]], lambda a, i: a[[True, False, True, True, False]]])
+def test_index_writes_match_numpy_with_repeated_and_negative_indices(mode, index):
+    write = sg.set_subtensor if mode == "set" else sg.inc_subtensor
+    check(lambda a, i: write(index(a, i), 2.0), [MATRIX, INDEX])
+    check(lambda a, i: write(index(a, i), sg.sum(index(a, i) ** 2) + index(a, i)), [MATRIX, INDEX])
+
+
+def test_index_writes_of_integer_and_boolean_arrays_and_onto_numpy_values():
+    numbers = rng.integers(-5, 5, (5, 6)).astype("int32")
+    check(lambda a, i: sg.inc_subtensor(a[i], a[i] * 3), [numbers, INDEX])
+    check(lambda a, i: sg.set_subtensor(a[1:, i], 7), [numbers, INDEX])
+    check(lambda a, i: sg.inc_subtensor(a[i], a[i]), [MATRIX > 0, INDEX])
+    check(lambda v: sg.inc_subtensor(sg.zeros((4, 6))[[0, 0, 2]], v), [ROW])
+
+
+@pytest.mark.parametrize("index", [lambda a, i: a[i], lambda a, i: a[1:, ::2], lambda a, i: a[i, -1],
+                                   lambda a, i: a[a > 0], lambda a, i: a[2]])
+def test_gradients_of_indexing_run_on_chunked_arrays(index):
+    check(lambda a, i: sg.grad(sg.sum(sg.exp(index(a, i))), a), [MATRIX, INDEX])
+    check(lambda a, i: sg.grad(sg.sum(sg.set_subtensor(index(a, i), 0.5) * a), a), [MATRIX, INDEX])
+    check(lambda a, i: sg.grad(sg.sum(sg.set_subtensor(a[i], a[i] * 2.0) ** 2), a), [MATRIX, INDEX])
+
+
+def test_indices_out_of_bounds_raise_numpys_index_error_naming_the_node_and_line():
+    x, i = sg.matrix("x"), sg.tensor("i", dtype="int32", shape=(None,))
+    write = dask_function([x, i], sg.inc_subtensor(x[i], 1.0))
+    read = dask_function([x, i], x[i] * 2.0)
+    for f, node in [(write, r"inc_subtensor\[array\]\(float64\[\?,\?\], float64\[\], int32\[\?\]\)"),
+                    (read, r"getitem\[array\]\(float64\[\?,\?\], int32\[\?\]\)")]:
+        with pytest.raises(IndexError, match=rf"index 7 is out of bounds for axis 0 with size 5 \[while computing "
+                                             rf"node {node}, created at .*test_backend_dask.py"):
+            f(MATRIX, np.array([0, 7], dtype="int32"))
 
 
 def test_a_kernel_is_one_task_per_chunk():
@@ -189,9 +247,43 @@ def test_misaligned_matmul_chunks_are_an_error_naming_the_inputs():
 
 
 def test_an_op_without_a_dask_form_is_refused_at_compile_time_by_name():
+    x = sg.matrix("x")
+    with pytest.raises(NotImplementedError, match=r"the dask backend cannot lower det .*created at .*test_backend_dask.py"):
+        sg.function([x], sg.linalg.det(x), backend="dask")
+
+
+def test_an_error_in_a_kernel_while_dask_computes_names_the_step_and_line_as_numpy_does():
+    x = sg.tensor("x", dtype="int64", shape=(None,))
+    y = x ** x
+    value = np.array([1, 2, -1, 3])
+    messages = []
+    for backend in ["numpy", sg.backend("dask", chunks=2), sg.backend("dask", chunks=2, compute=False)]:
+        f = sg.function([x], y * 2, backend=backend)
+        with pytest.raises(ValueError) as error:
+            dask.compute(f(value))
+        messages.append(str(error.value))
+    assert messages[0] == messages[1] == messages[2]
+    assert re.search(r"Integers to negative integer powers are not allowed. \[in power\(int64\[\?\], int64\[\?\]\), "
+                     r"created at .*test_backend_dask.py:\d+ in test_an_error_in_a_kernel.*, step 1 of fused", messages[0])
+
+
+def test_a_shape_error_names_the_node_and_line():
+    a, b = sg.vector("a"), sg.vector("b")
+    with pytest.raises(ValueError, match=r"\[while computing node .*add.*created at .*test_backend_dask.py"):
+        dask_function([a, b], sg.exp(a + b))(np.zeros(4), np.zeros(3))
+
+
+def test_nan_guard_checks_blocks_as_dask_computes_them_and_names_the_first_node():
     x = sg.vector("x")
-    with pytest.raises(NotImplementedError, match=r"the dask backend cannot lower .*sort.*created at .*test_backend_dask.py"):
-        sg.function([x], sg.sort(x), backend="dask")
+    guarded = sg.Mode(nan_guard=True)
+    f = sg.function([x], sg.exp(sg.log(x) * 2.0), backend=sg.backend("dask", chunks=2, compute=False), mode=guarded)
+    lazy = f(np.array([1.0, 2.0, 3.0, -1.0]))  # nothing is computed yet
+    with np.errstate(invalid="ignore"), pytest.raises(FloatingPointError, match=r"nan_guard: NaN in the output of "
+                                                      r"log\(float64\[\?\]\), created at .*test_backend_dask.py"):
+        lazy.compute()
+    np.testing.assert_allclose(f(np.array([1.0, 2.0])).compute(), [1.0, 4.0])
+    with np.errstate(over="ignore"), pytest.raises(FloatingPointError, match=r"inf in the output of exp"):
+        sg.function([x], sg.exp(sg.log(x) * 2.0), backend=sg.backend("dask", chunks=2), mode=guarded)(np.array([1.0, 1e200]))
 
 
 def test_missing_dask_is_a_backend_unavailable_error(monkeypatch):
@@ -281,3 +373,10 @@ def test_runs_on_a_distributed_cluster_of_processes(cluster_client):
     soft, total = f(X)
     np.testing.assert_allclose(soft, sg.function([x], sg.nnet.softmax(sg.exp(x) * 2.0, axis=1))(X))
     np.testing.assert_allclose(total, np.log(np.exp(X * 3.0).sum()))
+    i = sg.tensor("i", dtype="int64", shape=(None,))
+    outputs = [sg.grad(sg.sum(x[i] ** 2), x), x[i, None, ::-1]]
+    for result, expected in zip(dask_function([x, i], outputs, chunks=50)(X, INDEX),
+                                sg.function([x, i], outputs)(X, INDEX)):
+        np.testing.assert_allclose(result, expected)
+    with pytest.raises(IndexError, match=r"out of bounds .*\[while computing node getitem.*created at .*test_backend_dask"):
+        dask_function([x, i], x[i, None])(X, np.array([500]))

@@ -348,3 +348,41 @@ def test_readable_lowering():
     assert "x[1:, None]" in source
     assert "x[int(n), ::2]" in source
     assert "x[0, 1, ...]" in source
+
+
+# ---------------------------------------------------------------- on the dask backend
+
+def on_dask(inputs, outputs, values):
+    """`outputs` computed by the dask backend (chunks of 2 along every axis, the synchronous scheduler)."""
+    dask = pytest.importorskip("dask")
+    with dask.config.set(scheduler="synchronous"):
+        return sg.function(inputs, outputs, backend=sg.backend("dask", chunks=2))(*values)
+
+
+@pytest.mark.parametrize("index", INDEXES, ids=short_id)
+def test_getitem_on_dask_matches_numpy(rng, index):
+    value = rng.standard_normal(SHAPE)
+    x = sg.tensor("x", shape=SHAPE)
+    symbolic, inputs, values = symbolize(index)  # index arrays and masks as inputs become dask arrays
+    constant_index, symbolic_index = on_dask([x] + inputs, [x[index], x[symbolic]], [value] + values)
+    assert_matches(x[index], constant_index, value[index], static=True)
+    assert_matches(x[symbolic], symbolic_index, value[index], static=False)
+
+
+@pytest.mark.parametrize("mode", ["set", "inc"])
+@pytest.mark.parametrize("index, value_shape", WRITES, ids=short_id)
+def test_writes_and_their_gradients_on_dask_match_numpy(rng, mode, index, value_shape):
+    base, value = rng.standard_normal(SHAPE), rng.standard_normal(value_shape)
+    x, v = sg.tensor("x", shape=SHAPE), sg.tensor("v", shape=value_shape)
+    write = sg.set_subtensor if mode == "set" else sg.inc_subtensor
+    symbolic, index_inputs, index_values = symbolize(index)
+    weights = sg.constant(rng.standard_normal(SHAPE))
+    outputs = []
+    for target in (x[index], x[symbolic]):
+        output = write(target, v)
+        outputs += [output, *sg.grad(sg.sum(output * weights), [x, v])]
+    inputs, values = [x, v] + index_inputs, [base, value] + index_values
+    expected = sg.function(inputs, outputs)(*values)
+    for result, reference in zip(on_dask(inputs, outputs, values), expected):
+        np.testing.assert_allclose(result, reference, rtol=1e-12)
+        assert result.dtype == reference.dtype

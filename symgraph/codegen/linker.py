@@ -228,32 +228,55 @@ def _write_chunks(source, indent, chunks, function_name):
             source.add(f"{indent}del {', '.join(passed_dead)}")
 
 
-class NonFiniteError:
-    """Builds the FloatingPointError for a node output found holding NaN or inf."""
+def node_description(node) -> str:
+    """How errors name a node: its op, operand types and, when known, the user line that created it.
 
-    __slots__ = ("node", "index")
+    Example:
+        >>> import symgraph as sg
+        >>> node_description(sg.exp(sg.vector("x")).owner)
+        'exp(float64[?]), created at ...'
+    """
+    site = f", created at {node.site}" if node.site is not None else ""
+    return f"{node.op}({', '.join(str(v.type) for v in node.inputs)}){site}"
+
+
+def with_location(exc, where):
+    """A copy of `exc` whose message ends with `[where]` (what failed), RuntimeError if its type cannot be
+    made from a message.
+
+    Example:
+        >>> with_location(ValueError("bad shape"), "while computing node exp")
+        ValueError('bad shape [while computing node exp]')
+    """
+    message = f"{exc} [{where}]"
+    try:
+        return type(exc)(message)
+    except Exception:
+        return RuntimeError(message)
+
+
+class NonFiniteError:
+    """Builds the FloatingPointError for a node output found holding NaN or inf. It keeps the node's
+    description, not the node, so it pickles small (the Dask backend sends it to workers)."""
+
+    __slots__ = ("where", "index")
 
     def __init__(self, node, index):
-        self.node = node
+        self.where = node_description(node)
         self.index = index
 
     def __call__(self, value):
         value = np.asarray(value)
         kinds = [label for label, found in (("NaN", np.isnan(value).any()), ("inf", np.isinf(value).any())) if found]
-        site = f", created at {self.node.site}" if self.node.site is not None else ""
-        operands = ", ".join(str(v.type) for v in self.node.inputs)
-        return FloatingPointError(
-            f"nan_guard: {' and '.join(kinds)} in the output of {self.node.op}({operands}){site}"
-        )
+        return FloatingPointError(f"nan_guard: {' and '.join(kinds)} in the output of {self.where}")
 
 
 def _nan_guard_lines(lines, node, out_names, namespace):
     for index, (out, name) in enumerate(zip(node.outputs, out_names)):
         if out.dtype.kind in "fc":
-            error = namespace.bind(NonFiniteError(node, index), "nan_guard")
+            guard = namespace.backend.nan_guard_lines(name, NonFiniteError(node, index), namespace)
             # unmapped lines: the error already names its node, so it is not located again
-            lines.append((f"if not np.isfinite({name}).all():", None, None))
-            lines.append((f"    raise {error}({name})", None, None))
+            lines.extend((text, None, None) for text in guard)
 
 
 def _dead_after(nodes, outputs):

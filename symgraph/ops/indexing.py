@@ -277,8 +277,13 @@ def indexed_type(op_name, index, x, index_types):
     return TensorType(x.dtype, shape)
 
 
-def _index_key(index, index_values):
-    """The NumPy index tuple for `index` given the run-time values of its inputs."""
+def index_key(index, index_values):
+    """The NumPy index tuple for `index` given the run-time values of its inputs.
+
+    Example:
+        >>> index_key((0, ("slice", 1, SYMBOLIC, None), ARRAY), [3, [2, 0]])
+        (0, slice(1, 3, None), [2, 0])
+    """
     values = iter(index_values)
     key = []
     for entry in index:
@@ -388,7 +393,7 @@ class BasicIndex(Index):
     view_map = {0: 0}
 
     def perform(self, x, *index_values):
-        key = _index_key(self.index, index_values)
+        key = index_key(self.index, index_values)
         # A trailing Ellipsis makes NumPy return a 0-d array view instead of a scalar copy.
         return x[key if Ellipsis in self.index else key + (Ellipsis,)]
 
@@ -397,7 +402,7 @@ class AdvancedIndex(Index):
     """Indexing with integer arrays and/or masks (and any basic items): the result is a copy."""
 
     def perform(self, x, *index_values):
-        return x[_index_key(self.index, index_values)]
+        return x[index_key(self.index, index_values)]
 
 
 def index_op(index):
@@ -458,7 +463,7 @@ class IndexWrite(Op):
 
     def perform(self, x, v, *index_values):
         result = np.array(x, copy=True)
-        key = _index_key(self.index, index_values)
+        key = index_key(self.index, index_values)
         if self.mode == "set":
             # As an array, so the conversion to x's dtype is NumPy's array casting whether `v` arrives as an
             # array or a NumPy scalar (a scalar NaN stored into integers raises, a 0-d array NaN does not).

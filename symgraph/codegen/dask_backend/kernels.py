@@ -18,12 +18,15 @@ Example:
     >>> len(result.__dask_graph__()) - 4  # one task per chunk for the three operations, besides the input's
     4
 """
+import traceback
+
 import dask.array as da
 import numpy as np
 
 from ...graph.inputs import tensor
 from ...ops.elemwise import Elemwise
-from ..linker import link
+from ..linker import link, node_description, with_location
+from ..numpy_backend.fused import StepDescription
 from ...ops.fused import Fused, FusedReduce
 from . import BACKEND
 from .reductions import reduced
@@ -32,28 +35,43 @@ from .reductions import reduced
 class BlockFunction:
     """The per-block function of a kernel: the NumPy backend's compiled code of the kernel node (its
     temporaries freed or written into as they die, cache-blocked threads for large blocks), compiled on
-    the first call in each process. It pickles as the op and its operand types, so worker processes of
-    `dask.distributed` compile their own."""
+    the first call in each process. It pickles as the op, its operand types and the descriptions its
+    errors end with (`where`: the node's; `step_wheres`: each step's, for a fused kernel), so worker
+    processes of `dask.distributed` compile their own."""
 
-    __slots__ = ("op", "input_types", "_program")
+    __slots__ = ("op", "input_types", "where", "step_wheres", "_program")
 
-    def __init__(self, op, input_types):
+    def __init__(self, op, input_types, where, step_wheres=()):
         self.op = op
         self.input_types = tuple(input_types)
+        self.where = where
+        self.step_wheres = tuple(step_wheres)
         self._program = None
 
     def __call__(self, *blocks):
         if self._program is None:
             # blocks have the sizes of chunks, not the graph's static ones
             leaves = [tensor(f"x{i}", t.dtype, (None,) * t.ndim) for i, t in enumerate(self.input_types)]
-            self._program = link(leaves, [self.op(*leaves)], name="block", backend="numpy").callable
-        return np.asarray(self._program(*blocks)[0])
+            self._program = link(leaves, [self.op(*leaves)], name="block", backend="numpy")
+        try:
+            return np.asarray(self._program.callable(*blocks)[0])
+        except Exception as exc:
+            raise with_location(exc, self._where_in(exc)) from exc
+
+    def _where_in(self, exc):
+        """What failed: the step of the kernel whose line raised `exc`, else the node."""
+        for frame, lineno in traceback.walk_tb(exc.__traceback__):
+            if frame.f_code.co_filename == self._program.filename and self.step_wheres:
+                step = getattr(self._program.description_at_line(lineno), "step", None)
+                if step is not None:
+                    return f"in {self.step_wheres[step]}"
+        return self.where
 
     def __dask_tokenize__(self):
         return ("symgraph-block-function", str(self.op), id(self))
 
     def __reduce__(self):
-        return BlockFunction, (self.op, self.input_types)
+        return BlockFunction, (self.op, self.input_types, self.where, self.step_wheres)
 
 
 def blockwise(function, dtype, ndim, operands):
@@ -80,8 +98,10 @@ class KernelCall:
 
     __slots__ = ("function", "dtype", "ndim", "consumer")
 
-    def __init__(self, kernel, input_types, kernel_type, consumer=None):
-        self.function = BlockFunction(kernel, input_types)
+    def __init__(self, kernel, node, kernel_type, consumer=None):
+        self.function = BlockFunction(kernel, _types(node), f"while computing node {node_description(node)}",
+                                      [str(StepDescription(node, step)) for step in range(len(node.op.steps))]
+                                      if isinstance(node.op, (Fused, FusedReduce)) else ())
         self.dtype = kernel_type.dtype
         self.ndim = kernel_type.ndim
         self.consumer = consumer
@@ -103,17 +123,17 @@ def _call(call, input_names, namespace, hint):
 def _lower_elemwise(node, input_names, namespace):
     row = node.op.scalar
     kernel = Fused(len(node.inputs), ((row, tuple(range(len(node.inputs)))),))
-    return _call(KernelCall(kernel, _types(node), node.outputs[0].type), input_names, namespace, row.name)
+    return _call(KernelCall(kernel, node, node.outputs[0].type), input_names, namespace, row.name)
 
 
 @BACKEND.expression(Fused)
 def _lower_fused(node, input_names, namespace):
-    return _call(KernelCall(node.op, _types(node), node.outputs[0].type), input_names, namespace, "kernel")
+    return _call(KernelCall(node.op, node, node.outputs[0].type), input_names, namespace, "kernel")
 
 
 @BACKEND.expression(FusedReduce)
 def _lower_fused_reduce(node, input_names, namespace):
     op = node.op
     kernel_type = op.value_types(*[v.type for v in node.inputs])[-1]
-    return _call(KernelCall(op.kernel, _types(node), kernel_type, op.consumer), input_names, namespace,
+    return _call(KernelCall(op.kernel, node, kernel_type, op.consumer), input_names, namespace,
                  f"kernel_{op.kind}")

@@ -1,7 +1,9 @@
 """Dask lowering of products: matmul, tensordot and einsum (Dask's blocked products).
 
 Dask would rechunk operands whose chunks along a contracted axis differ, silently copying the whole of one
-of them; the products refuse that instead, naming the operands, so the user chooses the chunks.
+of them; the products refuse that for two arguments of the function instead, naming them, so the user
+chooses the chunks. An operand the function computed (whose chunks the user did not choose) is rechunked
+like the other.
 
 Example:
     >>> import numpy as np
@@ -44,12 +46,26 @@ class Product:
         if not (isinstance(a, da.Array) or isinstance(b, da.Array)):
             return op.perform(a, b)
         if isinstance(a, da.Array) and isinstance(b, da.Array):
-            for axis_a, axis_b in self.contracted_axes(a, b):
-                if a.chunks[axis_a] != b.chunks[axis_b]:
-                    raise ValueError(self._misaligned(a, axis_a, b, axis_b))
+            a, b = self._aligned(a, b)
         if isinstance(op, TensorDot):
-            return da.tensordot(a, b, axes=(tuple(op.axes_a), tuple(op.axes_b)))
-        return da.matmul(a, b)
+            return _of_dtype(da.tensordot(a, b, axes=(tuple(op.axes_a), tuple(op.axes_b))), self.node)
+        return _of_dtype(da.matmul(a, b), self.node)
+
+    def _aligned(self, a, b):
+        """The operands with the same chunks along each contracted axis: an operand this function computed
+        is rechunked like the other (its chunks are no choice of the user's); two arguments that differ are
+        refused."""
+        computed_a, computed_b = (var.owner is not None for var in self.node.inputs)
+        for axis_a, axis_b in self.contracted_axes(a, b):
+            if a.chunks[axis_a] == b.chunks[axis_b]:
+                continue
+            if computed_b:
+                b = b.rechunk({axis_b: a.chunks[axis_a]})
+            elif computed_a:
+                a = a.rechunk({axis_a: b.chunks[axis_b]})
+            else:
+                raise ValueError(self._misaligned(a, axis_a, b, axis_b))
+        return a, b
 
     def _misaligned(self, a, axis_a, b, axis_b):
         first, second = (v.name or f"operand {i}" for i, v in enumerate(self.node.inputs))
@@ -58,18 +74,25 @@ class Product:
                 f"pass NumPy arrays and the chunks= option)")
 
 
+def _of_dtype(product, node):
+    """`product` cast to the node's dtype: Dask adds the partial products of integers in int64 and counts
+    the true ones of booleans; the cast gives NumPy's wrapped integers and logical or of ands exactly."""
+    dtype = node.outputs[0].dtype
+    return product if product.dtype == dtype else product.astype(dtype)
+
+
 class EinsumCall:
     """What generated code calls for an einsum node."""
 
-    __slots__ = ("op",)
+    __slots__ = ("node",)
 
-    def __init__(self, op):
-        self.op = op
+    def __init__(self, node):
+        self.node = node
 
     def __call__(self, *operands):
         if not any(isinstance(v, da.Array) for v in operands):
-            return self.op.perform(*operands)
-        return da.einsum(self.op.subscripts, *operands)
+            return self.node.op.perform(*operands)
+        return _of_dtype(da.einsum(self.node.op.subscripts, *operands), self.node)
 
 
 @BACKEND.expression(MatMul, TensorDot)
@@ -79,4 +102,4 @@ def _lower_product(node, input_names, namespace):
 
 @BACKEND.expression(Einsum)
 def _lower_einsum(node, input_names, namespace):
-    return f"{namespace.bind(EinsumCall(node.op), 'einsum')}({', '.join(input_names)})"
+    return f"{namespace.bind(EinsumCall(node), 'einsum')}({', '.join(input_names)})"

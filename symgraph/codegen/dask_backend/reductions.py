@@ -1,5 +1,5 @@
 """Dask lowering of reductions (Dask's tree reductions), logsumexp, softmax and log_softmax, and
-cumulative sums.
+cumulative sums and products.
 
 logsumexp is a tree reduction too: the maximum, then the sum of exp(x - max), each reduced chunk by chunk.
 A softmax needs whole rows: the normalized axes are made one chunk each (`rechunk`), and every block is
@@ -16,7 +16,7 @@ Example:
 import dask.array as da
 import numpy as np
 
-from ...ops.nnet import CumSum, LogSoftmax, Softmax
+from ...ops.nnet import CumProd, CumSum, LogSoftmax, Softmax
 from ...ops.reduce import Reduce
 from . import BACKEND
 
@@ -27,6 +27,8 @@ _MOMENTS = ("var", "std")
 def logsumexp(x, axis, keepdims):
     """log(sum(exp(x))) over `axis` as Dask tree reductions, shifted by the maximum as NumPy's reference."""
     x = x.astype(np.result_type(x.dtype, np.float16))
+    if x.size == 0:
+        return da.log(da.sum(da.exp(x), axis=axis, keepdims=keepdims))  # -inf or empty; a maximum of nothing fails
     shift = da.max(x, axis=axis, keepdims=True)
     shift = da.where(da.isfinite(shift), shift, 0).astype(x.dtype)
     result = da.log(da.sum(da.exp(x - shift), axis=axis, keepdims=True)) + shift
@@ -39,13 +41,17 @@ def reduced(op, x):
     if not isinstance(x, da.Array):
         return op.perform(x)
     if isinstance(op, (Softmax, LogSoftmax)):
-        whole = x.rechunk({axis: -1 for axis in op.axis})
-        dtype = np.result_type(x.dtype, np.float16)  # exp's dtype: floats keep theirs
-        return whole.map_blocks(_Normalize(op), dtype=dtype, meta=np.empty((0,) * x.ndim, dtype=dtype))
+        # exp's dtype: floats keep theirs
+        return along_whole_axes(_Normalize(op), x, op.axis, np.result_type(x.dtype, np.float16))
     kind, axis, keepdims = op.kind, op.axis, op.keepdims
     if kind == "logsumexp":
         return logsumexp(x, axis, keepdims)
     if kind in ("argmax", "argmin"):
+        if len(axis) == x.ndim and x.ndim > 1:
+            # over the flattened array: Dask's over several axes picks the first extremum in chunk order,
+            # not NumPy's first in C order, when the extremum repeats
+            flat = getattr(da, kind)(x.reshape(-1), axis=0)
+            return flat.reshape((1,) * x.ndim) if keepdims else flat
         single = None if len(axis) == x.ndim else axis[0]
         return getattr(da, kind)(x, axis=single, keepdims=keepdims)
     if kind in _WITH_DTYPE:
@@ -53,6 +59,19 @@ def reduced(op, x):
     if kind in _MOMENTS:
         return getattr(da, kind)(x, axis=axis, keepdims=keepdims, ddof=op.ddof)
     return getattr(da, kind)(x, axis=axis, keepdims=keepdims)  # max, min, all, any
+
+
+def along_whole_axes(function, x, axes, dtype):
+    """`function` (picklable) applied to the blocks of `x` once each of `axes` is one chunk (`rechunk`),
+    one task per block: for operations that need whole rows, such as a softmax or a sort.
+
+    Example:
+        >>> import dask.array as da
+        >>> along_whole_axes(np.cumsum, da.ones(4, chunks=2), (0,), np.float64).compute().tolist()
+        [1.0, 2.0, 3.0, 4.0]
+    """
+    whole = x.rechunk({axis: -1 for axis in axes})
+    return whole.map_blocks(function, dtype=dtype, meta=np.empty((0,) * x.ndim, dtype=dtype))
 
 
 class _Normalize:
@@ -71,7 +90,7 @@ class _Normalize:
 
 
 class Reduction:
-    """What generated code calls for a reduction, softmax or cumulative sum node."""
+    """What generated code calls for a reduction, softmax, cumulative sum or product node."""
 
     __slots__ = ("op",)
 
@@ -81,6 +100,8 @@ class Reduction:
     def __call__(self, x):
         if isinstance(self.op, CumSum):
             return _cumsum(self.op, x)
+        if isinstance(self.op, CumProd):
+            return da.cumprod(x, axis=self.op.axis) if isinstance(x, da.Array) else self.op.perform(x)
         return reduced(self.op, x)
 
 
@@ -92,6 +113,6 @@ def _cumsum(op, x):
     return da.flip(da.cumsum(da.flip(x, op.axis), axis=op.axis), op.axis)
 
 
-@BACKEND.expression(Reduce, Softmax, LogSoftmax, CumSum)
+@BACKEND.expression(Reduce, Softmax, LogSoftmax, CumSum, CumProd)
 def _lower_reduction(node, input_names, namespace):
     return f"{namespace.bind(Reduction(node.op), node.op.name)}({input_names[0]})"

@@ -1,8 +1,8 @@
-"""Dask lowering of shapes, indexing, creation and the gradient ops (fitting a gradient to its input's
+"""Dask lowering of shapes, basic index reads, creation and the gradient ops (fitting a gradient to its input's
 shape, `zeros_like`-style fills, stop_gradient).
 
-The shape ops and index reads keep the NumPy backend's lowerings, listed here one by one: their NumPy
-calls (`np.transpose`, `np.reshape`, `np.concatenate`, `x[1:, idx]`) dispatch to Dask for dask arrays
+The shape ops and basic index reads keep the NumPy backend's lowerings, listed here one by one: their NumPy
+calls (`np.transpose`, `np.reshape`, `np.concatenate`, `x[1:, None]`) dispatch to Dask for dask arrays
 through NumPy's array-function protocol, and stay NumPy for NumPy values (shapes). A shape is always a
 NumPy vector: chunk sizes are known (arguments are checked for that), so reading it computes nothing.
 Arrays created from a shape are dask arrays chunked like the array whose shape it is, or by the
@@ -21,14 +21,14 @@ import numpy as np
 
 from ...ops.creation import Arange, Eye, Full
 from ...ops.gradient_ops import FitShape, StopGradient
-from ...ops.indexing import AdvancedIndex, BasicIndex
+from ...ops.indexing import BasicIndex
 from ...ops.shape import BroadcastTo, Concatenate, DimShuffle, Reshape, Stack
 from ...ops.shape_of import Shape
 from ...rewrite.specialized_ops import FitLike, FullLike
 from ..numpy_backend import BACKEND as NUMPY
 from . import BACKEND
 
-BACKEND.adopt(NUMPY, DimShuffle, BroadcastTo, Concatenate, Stack, BasicIndex, AdvancedIndex)
+BACKEND.adopt(NUMPY, DimShuffle, BroadcastTo, Concatenate, Stack, BasicIndex)
 
 
 class Reshaping:
@@ -46,6 +46,9 @@ class Reshaping:
         shape = tuple(int(size) for size in shape)
         if not isinstance(x, da.Array):
             return np.reshape(x, shape)
+        if x.size == 0:
+            # nothing to move (Dask's reshape fails on empty arrays); NumPy's resolves a -1 and checks the sizes
+            return da.from_array(np.empty(x.shape, x.dtype).reshape(shape))
         try:
             return x.reshape(shape)
         except NotImplementedError:
