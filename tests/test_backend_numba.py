@@ -10,8 +10,11 @@ import pytest
 
 pytest.importorskip("numba")
 
+import numba  # noqa: E402
 import symgraph as sg  # noqa: E402
 from symgraph.codegen.numba_backend import kernels  # noqa: E402
+from symgraph.codegen.numba_backend.fused import PARALLEL_MIN_NANOSECONDS  # noqa: E402
+from symgraph.codegen.numpy_backend.blocked import elements_for  # noqa: E402
 from symgraph.codegen.numba_backend.kernels import kernel_for  # noqa: E402
 from symgraph.codegen.numba_backend.scalar import _FLOAT64  # noqa: E402
 from symgraph.ops.elemwise import cast_row, scalar_op  # noqa: E402
@@ -208,6 +211,54 @@ def test_parallel_kernels_match_numpy():
                 (values[0] * values[1] + values[0]) / (values[1] + 2.0))
     np.testing.assert_allclose(sg.function([a, b], sg.sum((a - b) * (a - b)), backend=backend)(*values),
                                np.sum((values[0] - values[1]) ** 2), rtol=1e-12)
+
+
+def numba_runners(function):
+    """{runner name prefix: NumbaKernel} of the kernels a compiled function calls."""
+    return {name.rstrip("0123456789_"): value.__self__ for name, value in function._program.callable.__globals__.items()
+            if name.startswith("numba_")}
+
+
+def counting(kernel, calls):
+    """Make each compiled loop of `kernel` append its variant's name to `calls` when it runs."""
+    for key, loop in list(kernel._ready.items()):
+        kernel._ready[key] = lambda *arrays, loop=loop, key=key: calls.append(kernel.parallel) or loop(*arrays)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS == 1, reason="one Numba thread: every loop is serial")
+def test_small_calls_run_the_serial_loop_and_large_ones_the_parallel_loop():
+    a, b = sg.vector("a"), sg.vector("b")
+    f = sg.function([a, b], (a * b + a) * b, backend=sg.backend("numba", min_elements=1))
+    runners = numba_runners(f)
+    assert set(runners) == {"numba_kernel", "numba_parallel_kernel"}
+    calls = []
+    for kernel in runners.values():
+        counting(kernel, calls)
+    threshold = elements_for(PARALLEL_MIN_NANOSECONDS, runners["numba_kernel"].op)
+    for n in (10, threshold - 1, threshold):
+        values = np.random.default_rng(n).standard_normal((2, n))
+        assert_same(f(*values), (values[0] * values[1] + values[0]) * values[1])
+    assert calls == [False, False, True]
+
+
+def test_a_static_size_compiles_only_the_variant_it_needs():
+    a = sg.tensor("a", shape=(10,))
+    f = sg.function([a], (a * a + a) * a, backend=sg.backend("numba", min_elements=1))
+    assert set(numba_runners(f)) == {"numba_kernel"}
+    assert "numba_parallel" not in f.source
+
+
+@pytest.mark.parametrize("policy,expected", [(None, "0"), ("active", "unset")])
+def test_importing_the_backend_lets_idle_openmp_threads_sleep_unless_a_policy_is_set(policy, expected):
+    # libgomp's default busy-waiting after a parallel loop stalls the BLAS threads that run next
+    environment = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    if policy is not None:
+        environment["OMP_WAIT_POLICY"] = policy
+    script = "import os, symgraph as sg; sg.backend('numba'); print(os.environ.get('GOMP_SPINCOUNT', 'unset'))"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", script], env=environment, cwd=root, check=True,
+                          capture_output=True, text=True)
+    assert done.stdout.split() == [expected]
 
 
 def numba_kernel_of(function):
