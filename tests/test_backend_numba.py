@@ -1,5 +1,6 @@
 """The Numba backend: each allow-listed row inside a kernel against NumPy (values, dtype, NaN/inf),
 broadcasting and layouts, fused reductions, tiered switching, the kernel caches and the fallbacks."""
+import contextlib
 import os
 import subprocess
 import sys
@@ -219,10 +220,19 @@ def numba_runners(function):
             if name.startswith("numba_")}
 
 
-def counting(kernel, calls):
-    """Make each compiled loop of `kernel` append its variant's name to `calls` when it runs."""
-    for key, loop in list(kernel._ready.items()):
-        kernel._ready[key] = lambda *arrays, loop=loop, key=key: calls.append(kernel.parallel) or loop(*arrays)
+@contextlib.contextmanager
+def counting(*kernels):
+    """A list to which each compiled loop of `kernels` appends its kernel's `parallel` when it runs."""
+    calls = []
+    saved = [dict(kernel._ready) for kernel in kernels]
+    for kernel, ready in zip(kernels, saved):
+        for key, loop in ready.items():
+            kernel._ready[key] = lambda *arrays, loop=loop, kernel=kernel: calls.append(kernel.parallel) or loop(*arrays)
+    try:
+        yield calls
+    finally:
+        for kernel, ready in zip(kernels, saved):
+            kernel._ready.update(ready)
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS == 1, reason="one Numba thread: every loop is serial")
@@ -231,13 +241,11 @@ def test_small_calls_run_the_serial_loop_and_large_ones_the_parallel_loop():
     f = sg.function([a, b], (a * b + a) * b, backend=sg.backend("numba", min_elements=1))
     runners = numba_runners(f)
     assert set(runners) == {"numba_kernel", "numba_parallel_kernel"}
-    calls = []
-    for kernel in runners.values():
-        counting(kernel, calls)
     threshold = elements_for(PARALLEL_MIN_NANOSECONDS, runners["numba_kernel"].op)
-    for n in (10, threshold - 1, threshold):
-        values = np.random.default_rng(n).standard_normal((2, n))
-        assert_same(f(*values), (values[0] * values[1] + values[0]) * values[1])
+    with counting(*runners.values()) as calls:
+        for n in (10, threshold - 1, threshold):
+            values = np.random.default_rng(n).standard_normal((2, n))
+            assert_same(f(*values), (values[0] * values[1] + values[0]) * values[1])
     assert calls == [False, False, True]
 
 
@@ -366,3 +374,84 @@ def test_a_second_process_loads_the_kernel_from_the_disk_cache(tmp_path):
     assert hits_and_misses() == ["0", "1"]
     assert hits_and_misses() == ["1", "0"]
     assert len(list(tmp_path.glob("numba/k*.py"))) == 1
+
+
+FORCED = sg.backend("numba", min_elements=1)  # the row loops serve every call
+NORMALIZERS = {"softmax": sg.softmax, "log_softmax": sg.log_softmax, "logsumexp": sg.logsumexp}
+
+
+def special_rows(inner):
+    """Rows of `inner` values: random ones, then with NaN, +inf, -inf, all -inf, +inf and -inf, large."""
+    rows = np.random.default_rng(inner).standard_normal((8, inner)) * 3
+    if inner:
+        rows[1, 0], rows[2, -1], rows[3, 0] = np.nan, np.inf, -np.inf
+        rows[4] = -np.inf
+        rows[5, 0], rows[5, -1] = np.inf, -np.inf
+        rows[6] += 1000.0
+    return rows
+
+
+def assert_rows_match(result, expected):
+    result, expected = np.asarray(result), np.asarray(expected)
+    assert result.dtype == expected.dtype and result.shape == expected.shape
+    np.testing.assert_allclose(result, expected, rtol=1e-12)
+
+
+def rows_run(function, *values):
+    """(the compiled function's result on `values`, how many times its row loop ran)."""
+    with counting(numba_runners(function)["numba_rows"]) as calls, np.errstate(all="ignore"):
+        return function(*values), len(calls)
+
+
+@pytest.mark.parametrize("kind", list(NORMALIZERS))
+@pytest.mark.parametrize("inner", [0, 1, 2, 10, 300])
+@pytest.mark.parametrize("build", [lambda z: z, lambda z: z * 2.0 - 1.0], ids=["input", "kernel"])
+def test_row_loops_match_numpy_and_the_reference_on_special_rows(kind, inner, build):
+    z = sg.matrix("z")
+    expression = NORMALIZERS[kind](build(z), axis=1)
+    f = sg.function([z], expression, backend=FORCED)
+    values = special_rows(inner)
+    result, runs = rows_run(f, values)
+    with np.errstate(all="ignore"):
+        assert_rows_match(result, sg.function([z], expression)(values))
+        assert_rows_match(result, sg.function([z], expression, mode="fast_compile")(values))
+    assert runs == (1 if inner else 0)  # empty arrays keep the NumPy code
+
+
+@pytest.mark.parametrize("kind", list(NORMALIZERS))
+def test_row_loops_over_trailing_axes_keepdims_and_a_row_operand(kind):
+    x, mu = sg.tensor("x", shape=(None,) * 3), sg.vector("mu")
+    kwargs = {"keepdims": True} if kind == "logsumexp" else {}
+    expression = NORMALIZERS[kind]((x - mu) * 0.5, axis=(1, 2), **kwargs)
+    f = sg.function([x, mu], expression, backend=FORCED)
+    rng = np.random.default_rng(12)
+    values = rng.standard_normal((5, 3, 4)), rng.standard_normal(4)
+    result, runs = rows_run(f, *values)
+    # mu spans the last axis only, not every trailing one: not flat, so the NumPy code serves
+    assert_rows_match(result, sg.function([x, mu], expression)(*values)) and runs == 0
+    y = sg.tensor("y", shape=(None,) * 3)
+    squares = NORMALIZERS[kind](y * y, axis=(1, 2), **kwargs)
+    result, runs = rows_run(sg.function([y], squares, backend=FORCED), values[0])
+    assert_rows_match(result, sg.function([y], squares)(values[0]))
+    assert runs == 1
+
+
+def test_row_loops_keep_numpy_for_leading_axes_and_strided_operands():
+    z = sg.matrix("z")
+    assert "numba_rows" not in sg.function([z], sg.softmax(z, axis=0), backend=FORCED).source
+    f = sg.function([z], sg.log_softmax(z, axis=1), backend=FORCED)
+    values = np.random.default_rng(13).standard_normal((10, 6))
+    result, runs = rows_run(f, values.T)
+    assert_rows_match(result, sg.function([z], sg.log_softmax(z, axis=1))(values.T))
+    assert runs == 0
+
+
+def test_row_loops_run_only_where_they_pay():
+    z = sg.matrix("z")
+    f = sg.function([z], sg.log_softmax(z, axis=1), backend="numba")
+    assert "numba_rows" in f.source and "row_cost" in f.source
+    for shape, expected_runs in [((256, 10), 1), ((16, 1000), 0)]:  # short rows on Numba, long ones on NumPy
+        values = np.random.default_rng(14).standard_normal(shape)
+        result, runs = rows_run(f, values)
+        assert_rows_match(result, sg.function([z], sg.log_softmax(z, axis=1))(values))
+        assert runs == expected_runs

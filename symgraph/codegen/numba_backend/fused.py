@@ -28,7 +28,7 @@ import numba
 from ...ops.fused import Fused, FusedReduce
 from ..numpy_backend import fused as numpy_fused
 from ..numpy_backend.blocked import elements_for, kernel_nanoseconds
-from . import BACKEND
+from . import BACKEND, rows
 from .kernels import kernel_for
 from .scalar import step_nanoseconds
 
@@ -123,7 +123,12 @@ def _with_numba_path(node, input_names, out, kernels, method, arguments, numpy_l
     probed = numpy_fused._probe_input(node)
     probe = numpy_fused._element_count(node.inputs[probed], input_names[probed])
     runner, probe = _runner(node, kernels, method, out, probe, namespace)
-    head = f"if {probe} < {_min_elements(node, namespace)} or ({out} := {runner}({arguments})) is None:"
+    return _behind(f"if {probe} < {_min_elements(node, namespace)} or ({out} := {runner}({arguments})) is None:",
+                   numpy_lines)
+
+
+def _behind(head, numpy_lines):
+    """The NumPy backend's lines indented under the `head` test that first tries a Numba loop."""
     lines = [head]
     for line in numpy_lines:
         text, description = line if isinstance(line, tuple) else (line, None)
@@ -144,22 +149,34 @@ def lower_fused(node, input_names, output_names, namespace, reusable=()):
                             numpy_lines, namespace)
 
 
-def _trailing_reduction(node):
-    """The number of trailing axes the node's consumer reduces, or None when Numba does not lower it."""
+def _trailing_axes(node):
+    """The number of trailing axes the node's consumer reduces or normalizes over, or None when they are
+    not the trailing ones or the kernel's result is not float64 (Numba does not lower it)."""
     op = node.op
     kernel_type = op.value_types(*[v.type for v in node.inputs])[-1]
     ndim = kernel_type.ndim
-    if op.kind not in REDUCTIONS or kernel_type.dtype != "float64" or not op.steps:
-        return None
-    if tuple(op.axis) != tuple(range(ndim - len(op.axis), ndim)):
+    if kernel_type.dtype != "float64" or tuple(op.axis) != tuple(range(ndim - len(op.axis), ndim)):
         return None
     return len(op.axis)
+
+
+def _trailing_reduction(node):
+    """The number of trailing axes the node's consumer reduces, or None when Numba does not lower it (a
+    kernel of no steps is the input, which NumPy's own reduction reads as fast)."""
+    if node.op.kind not in REDUCTIONS or not node.op.steps:
+        return None
+    return _trailing_axes(node)
 
 
 @BACKEND.in_place(FusedReduce)
 @BACKEND.statements(FusedReduce)
 def lower_fused_reduce(node, input_names, output_names, namespace, reusable=()):
     numpy_lines = numpy_fused.lower_fused_reduce(node, input_names, output_names, namespace, reusable)
+    if node.op.kind in rows.KINDS:
+        reduced = _trailing_axes(node)
+        head = None if reduced is None else rows.row_path(node, input_names, output_names[0], reduced,
+                                                          tuple(_spans(v) for v in node.inputs), namespace)
+        return numpy_lines if head is None else _behind(head, numpy_lines)
     reduced = _trailing_reduction(node)
     kernels = _kernels(node, namespace) if reduced is not None else {}
     if not kernels:
