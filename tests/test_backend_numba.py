@@ -196,12 +196,40 @@ def test_fused_reductions_match_numpy(kind, axis, keepdims):
     np.testing.assert_allclose(result, expected, rtol=1e-12)
 
 
-def test_a_reduction_over_leading_axes_keeps_the_numpy_lowering():
+@pytest.mark.parametrize("kind", ["sum", "mean", "max", "min"])
+@pytest.mark.parametrize("shape,axis,keepdims", [((300, 7), 0, False), ((4, 5, 6), (0, 1), True), ((1, 3), 0, False),
+                                                 ((50, 1), 0, True)])
+def test_reductions_over_leading_axes_match_numpy(kind, shape, axis, keepdims):
+    rng = np.random.default_rng(15)
+    a_value, b_value = rng.standard_normal(shape), rng.standard_normal(shape)
+    a_value.flat[3 % a_value.size] = np.nan
+    if a_value.size > 10:
+        a_value.flat[7], b_value.flat[8] = np.inf, -np.inf
+    a, b = sg.tensor("a", shape=(None,) * len(shape)), sg.tensor("b", shape=(None,) * len(shape))
+    expression = getattr(sg, kind)((a - b) * a, axis=axis, keepdims=keepdims)
+    f = sg.function([a, b], expression, backend=SERIAL)
+    with counting(numba_kernel_of(f)) as calls, np.errstate(all="ignore"):
+        result = f(a_value, b_value)
+        expected = getattr(np, kind)((a_value - b_value) * a_value, axis=axis, keepdims=keepdims)
+        reference = sg.function([a, b], expression, mode="fast_compile")(a_value, b_value)
+    assert result.shape == expected.shape and result.dtype == expected.dtype and len(calls) == 1
+    np.testing.assert_allclose(result, expected, rtol=1e-12)
+    np.testing.assert_allclose(result, reference, rtol=1e-12)
+
+
+def test_reductions_over_middle_axes_empty_or_strided_operands_keep_the_numpy_code():
+    x = sg.tensor("x", shape=(None,) * 3)
+    middle = sg.function([x], sg.sum(x * x + x, axis=1), backend=SERIAL)
+    assert "numba_reduction" not in middle.source
+    value = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_allclose(middle(value), np.sum(value * value + value, axis=1))
     a = sg.matrix("a")
-    f = sg.function([a], sg.sum(a * a + a, axis=0), backend=SERIAL)
-    assert "numba_reduction" not in f.source
-    value = np.arange(12.0).reshape(3, 4)
-    np.testing.assert_allclose(f(value), np.sum(value * value + value, axis=0))
+    f = sg.function([a], sg.max(a * a + a, axis=0), backend=SERIAL)
+    with counting(numba_kernel_of(f)) as calls:
+        np.testing.assert_array_equal(f(value[0].T), np.max(value[0].T ** 2 + value[0].T, axis=0))
+        with pytest.raises(ValueError, match="zero-size"):  # NumPy's error for the maximum of nothing
+            f(np.zeros((0, 3)))
+    assert calls == []
 
 
 def test_parallel_kernels_match_numpy():

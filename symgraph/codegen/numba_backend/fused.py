@@ -30,6 +30,7 @@ from ..numpy_backend import fused as numpy_fused
 from ..numpy_backend.blocked import elements_for, kernel_nanoseconds
 from . import BACKEND, rows
 from .kernels import kernel_for
+from .leading import LeadingKernel
 from .scalar import step_nanoseconds
 
 MIN_NANOSECONDS = 20_000
@@ -62,17 +63,19 @@ def pays(op):
     return sum(step_nanoseconds(row) for row, _ in op.steps) <= kernel_nanoseconds(op)
 
 
-def _kernels(node, namespace):
+def _kernels(node, namespace, serial_only=False):
     """The node's NumbaKernels, one per variant its calls may take: {False: serial, True: parallel} (the
     caller compiles their loops); {} when the node keeps the NumPy lowering alone. A kernel whose static
-    size decides has one variant; with one Numba thread, or `parallel=False`, only the serial one."""
+    size decides has one variant; with one Numba thread, `parallel=False` or `serial_only`, only the
+    serial one."""
     options = namespace.backend.options
     op = node.op
     if not pays(op):
         return {}
     size = _static_size(node.inputs[numpy_fused._probe_input(node)])
     threshold = elements_for(PARALLEL_MIN_NANOSECONDS, op)
-    variants = [False, True] if options["parallel"] and numba.config.NUMBA_NUM_THREADS > 1 else [False]
+    parallel = options["parallel"] and numba.config.NUMBA_NUM_THREADS > 1 and not serial_only
+    variants = [False, True] if parallel else [False]
     if size is not None:
         variants = [parallel for parallel in variants if (size >= threshold) == parallel] or variants[:1]
     kernels = {}
@@ -100,7 +103,7 @@ def _spans(var):
     return any(size != 1 for size in var.type.shape)
 
 
-_RUNNERS = {"try_run": "kernel", "try_reduce": "reduction"}
+_RUNNERS = {"try_run": "kernel", "try_reduce": "reduction", "try_leading": "reduction"}
 
 
 def _runner(node, kernels, method, out, probe, namespace):
@@ -160,12 +163,20 @@ def _trailing_axes(node):
     return len(op.axis)
 
 
-def _trailing_reduction(node):
-    """The number of trailing axes the node's consumer reduces, or None when Numba does not lower it (a
-    kernel of no steps is the input, which NumPy's own reduction reads as fast)."""
-    if node.op.kind not in REDUCTIONS or not node.op.steps:
+def _reduction(node):
+    """("trailing" or "leading", the number of axes) of the node's reduction, or None when Numba does not
+    lower it (reductions over middle axes, and kernels of no steps: the input, which NumPy's own
+    reduction reads as fast)."""
+    op = node.op
+    if op.kind not in REDUCTIONS or not op.steps:
         return None
-    return _trailing_axes(node)
+    trailing = _trailing_axes(node)
+    if trailing is not None:
+        return "trailing", trailing
+    kernel_type = op.value_types(*[v.type for v in node.inputs])[-1]
+    if kernel_type.dtype == "float64" and tuple(op.axis) == tuple(range(len(op.axis))):
+        return "leading", len(op.axis)
+    return None
 
 
 @BACKEND.in_place(FusedReduce)
@@ -177,13 +188,16 @@ def lower_fused_reduce(node, input_names, output_names, namespace, reusable=()):
         head = None if reduced is None else rows.row_path(node, input_names, output_names[0], reduced,
                                                           tuple(_spans(v) for v in node.inputs), namespace)
         return numpy_lines if head is None else _behind(head, numpy_lines)
-    reduced = _trailing_reduction(node)
-    kernels = _kernels(node, namespace) if reduced is not None else {}
+    side, reduced = _reduction(node) or (None, None)
+    kernels = _kernels(node, namespace, serial_only=side == "leading") if side is not None else {}
     if not kernels:
         return numpy_lines
     kind = node.op.kind
+    full = tuple(_spans(v) for v in node.inputs)
+    if side == "leading":
+        kernels = {parallel: LeadingKernel.of(kernel) for parallel, kernel in kernels.items()}
     for kernel in kernels.values():
-        kernel.compile_reduction(kind, tuple(_spans(v) for v in node.inputs))
+        (kernel.compile_leading if side == "leading" else kernel.compile_reduction)(kind, full)
     arguments = f"{kind!r}, {reduced}, {node.op.consumer.keepdims}, {', '.join(input_names)}"
-    return _with_numba_path(node, input_names, output_names[0], kernels, "try_reduce", arguments, numpy_lines,
-                            namespace)
+    method = "try_leading" if side == "leading" else "try_reduce"
+    return _with_numba_path(node, input_names, output_names[0], kernels, method, arguments, numpy_lines, namespace)

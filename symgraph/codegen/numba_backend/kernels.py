@@ -38,6 +38,12 @@ import numpy as np
 from ..numpy_backend.blocked import blocked_output_shape
 from .scalar import _ARITHMETIC, step_expression
 
+COMBINE = {"sum": "acc + {0}", "mean": "acc + {0}", "max": _ARITHMETIC["maximum"].format("acc", "{0}"),
+           "min": _ARITHMETIC["minimum"].format("acc", "{0}")}
+"""kind -> the scalar combining the accumulator `acc` with a value (NaN propagating as in NumPy)."""
+START = {"sum": "0.0", "mean": "0.0", "max": "-np.inf", "min": "np.inf"}
+"""kind -> the accumulator's start."""
+
 REDUCE_CHUNK = 16384
 """Elements one thread reduces sequentially before its partial result is combined with the others'."""
 
@@ -154,10 +160,7 @@ class NumbaKernel:
         return "\n".join(lines) + "\n"
 
     def _reduce_source(self, kind, full, inputs, result):
-        combine = {"sum": "acc + {0}", "mean": "acc + {0}",
-                   "max": _ARITHMETIC["maximum"].format("acc", "{0}"),
-                   "min": _ARITHMETIC["minimum"].format("acc", "{0}")}[kind]
-        start = {"sum": "0.0", "mean": "0.0", "max": "-np.inf", "min": "np.inf"}[kind]
+        combine, start = COMBINE[kind], START[kind]
         lines = _header("kernel", ["out", "inner"] + inputs, self.parallel, self.fastmath)
         lines += [f"    x{i} = a{i}[0]" for i in range(len(inputs)) if not full[i]]
         lines += [f"    chunks = (inner + {REDUCE_CHUNK - 1}) // {REDUCE_CHUNK}",
