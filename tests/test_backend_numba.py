@@ -483,3 +483,60 @@ def test_row_loops_run_only_where_they_pay():
         result, runs = rows_run(f, values)
         assert_rows_match(result, sg.function([z], sg.log_softmax(z, axis=1))(values))
         assert runs == expected_runs
+
+
+def _tiered_in_child(function, values, expected, results):
+    """In a forked child: the tiered function's result now, and once its kernel compiled in the child."""
+    first = function(*values)
+    kernels._background().submit(lambda: None).result()  # the child's compiler thread ran what was pending
+    (kernel,) = numba_runners(function).values()
+    results.put((np.array_equal(first, expected), np.array_equal(function(*values), expected), bool(kernel._ready)))
+
+
+@pytest.mark.parametrize("in_flight", [False, True], ids=["queued", "compiling"])
+def test_a_tiered_function_works_in_a_forked_child(in_flight):
+    import multiprocessing
+
+    release = threading.Event()
+    if not in_flight:
+        kernels._background().submit(release.wait)  # the kernel stays queued behind this at the fork
+    x, y = sg.vector("x"), sg.vector("y")
+    backend = sg.backend("numba", tiered=True, parallel=False, min_elements=1)
+    step = 3.0 if in_flight else 4.0  # a kernel of its own for each case
+    f = sg.function([x, y], (x - y) * (x + step) - x * y, backend=backend)
+    values = np.random.default_rng(16).standard_normal((2, 1000))
+    expected = (values[0] - values[1]) * (values[0] + step) - values[0] * values[1]
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_tiered_in_child, args=(f, values, expected, results))
+    try:
+        child.start()
+        assert results.get(timeout=120) == (True, True, True)
+        child.join(timeout=60)
+        assert child.exitcode == 0
+    finally:
+        release.set()
+        if child.is_alive():
+            child.kill()
+    assert_same(f(*values), expected)
+
+
+def test_parallel_loops_step_aside_in_a_child_forked_after_openmp_started():
+    import multiprocessing
+
+    a, b = sg.vector("a"), sg.vector("b")
+    f = sg.function([a, b], (a * b + a) / (b + 2.0), backend=sg.backend("numba", min_elements=1))
+    values = np.random.default_rng(17).standard_normal((2, 200_000))
+    expected = (values[0] * values[1] + values[0]) / (values[1] + 2.0)
+    assert_same(f(*values), expected)  # OpenMP's threads start here (with more than one Numba thread)
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=lambda: results.put(np.array_equal(f(*values), expected)))
+    child.start()
+    try:
+        assert results.get(timeout=120) is True
+        child.join(timeout=60)
+        assert child.exitcode == 0
+    finally:
+        if child.is_alive():
+            child.kill()

@@ -15,6 +15,11 @@ its source and imported from there, so Numba's own cache (`cache=True`, next to 
 process load the machine code instead of compiling. In one process each source is imported once and each
 (variant, operand types) compiled once: kernels are shared by every function that has them.
 
+After `os.fork` the child has no compiler thread: the kernels pending in the parent are submitted again to
+a new one (a fork waits for a compilation in flight, so no lock is held in the child). A child forked
+after Numba's OpenMP threads started cannot run parallel loops (Numba would terminate it): its parallel
+kernels return None, so the NumPy code serves.
+
 Example:
     >>> import numpy as np
     >>> from symgraph.ops.elemwise import scalar_op
@@ -33,6 +38,8 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import numba
+import numba.core.compiler_lock
 import numpy as np
 
 from ..numpy_backend.blocked import blocked_output_shape
@@ -183,7 +190,10 @@ class NumbaKernel:
 
     def loop(self, variant, key, example):
         """The compiled loop `variant` for `key` (its operand pattern), compiled for the arguments
-        `example()` makes; None while a tiered kernel compiles it in the background."""
+        `example()` makes; None while a tiered kernel compiles it in the background, and for a parallel
+        kernel in a process forked after OpenMP started (see `_after_fork_in_child`)."""
+        if self.parallel and _openmp_forked:
+            return None
         loop = self._ready.get((variant, key))
         if loop is not None:
             return loop
@@ -314,3 +324,41 @@ def kernel_for(op, input_dtypes, parallel, fastmath):
         kernel = None if found is None else NumbaKernel(op, input_dtypes, *found, parallel, fastmath)
         _kernels[key] = kernel
         return kernel
+
+
+_openmp_forked = False
+"""Is this a process forked from one whose Numba OpenMP threads had started? libgomp's threads do not
+survive fork, and Numba terminates a child that runs a parallel loop then."""
+
+
+def _before_fork():
+    """Hold the locks a compilation takes, waiting for one in flight in the background thread, so the
+    child starts with them free and with no module half imported."""
+    _kernels_lock.acquire()
+    _modules_lock.acquire()
+    numba.core.compiler_lock.global_compiler_lock.acquire()
+
+
+def _after_fork_in_parent():
+    numba.core.compiler_lock.global_compiler_lock.release()
+    _modules_lock.release()
+    _kernels_lock.release()
+
+
+def _after_fork_in_child():
+    """The compiler thread did not survive the fork: start a new one when needed, and forget the kernels it
+    had pending, so that they are submitted again rather than waited for forever. Parallel loops are off
+    when OpenMP had started (their callers then run the NumPy code)."""
+    global _compiler, _openmp_forked
+    _after_fork_in_parent()
+    _compiler = None
+    for kernel in _kernels.values():
+        if kernel is not None:
+            kernel._pending.clear()
+    try:
+        _openmp_forked = _openmp_forked or numba.threading_layer() == "omp"
+    except ValueError:  # no parallel loop ran yet: the child starts its own threads
+        pass
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
