@@ -1,5 +1,7 @@
-"""The Numba backend: fused element-wise kernels (and their sums, means, maxima and minima) run as
-compiled Numba loops; every other op is lowered as the NumPy backend lowers it.
+"""The Numba backend: fused element-wise kernels (and their sums, means, maxima and minima over all,
+trailing or leading axes) run as compiled Numba loops (fused.py, kernels.py, leading.py), and a softmax,
+log_softmax or logsumexp over trailing axes as a row loop where that beats NumPy (rows.py); every other
+op is lowered as the NumPy backend lowers it.
 
 Options (`sg.backend("numba", ...)`):
 

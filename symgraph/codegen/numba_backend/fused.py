@@ -12,7 +12,8 @@ With `parallel`, a kernel has a serial and a parallel variant, chosen by the ope
 
 Kernels with a step off the allow-list (scalar.py), kernels whose libm calls would make the Numba loop
 slower than NumPy's SIMD loops (`pays`), and reductions other than sum, mean, max and min of a
-float64 kernel over all or trailing axes, keep the NumPy lowering alone.
+float64 kernel over all, trailing (kernels.py) or leading axes (leading.py, serial), keep the NumPy
+lowering alone; a softmax, log_softmax or logsumexp over trailing axes goes to rows.py.
 
 Example:
     >>> import symgraph as sg
