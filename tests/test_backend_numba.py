@@ -1,5 +1,6 @@
 """The Numba backend: each allow-listed row inside a kernel against NumPy (values, dtype, NaN/inf),
 broadcasting and layouts, fused reductions, tiered switching, the kernel caches and the fallbacks."""
+import contextlib
 import os
 import subprocess
 import sys
@@ -10,8 +11,11 @@ import pytest
 
 pytest.importorskip("numba")
 
+import numba  # noqa: E402
 import symgraph as sg  # noqa: E402
 from symgraph.codegen.numba_backend import kernels  # noqa: E402
+from symgraph.codegen.numba_backend.fused import PARALLEL_MIN_NANOSECONDS  # noqa: E402
+from symgraph.codegen.numpy_backend.blocked import elements_for  # noqa: E402
 from symgraph.codegen.numba_backend.kernels import kernel_for  # noqa: E402
 from symgraph.codegen.numba_backend.scalar import _LIBM, _VECTOR  # noqa: E402
 from symgraph.ops.elemwise import cast_row, scalar_op  # noqa: E402
@@ -248,12 +252,40 @@ def test_recycled_outputs_are_never_shared_between_threads():
     assert not failures
 
 
-def test_a_reduction_over_leading_axes_keeps_the_numpy_lowering():
+@pytest.mark.parametrize("kind", ["sum", "mean", "max", "min"])
+@pytest.mark.parametrize("shape,axis,keepdims", [((300, 7), 0, False), ((4, 5, 6), (0, 1), True), ((1, 3), 0, False),
+                                                 ((50, 1), 0, True)])
+def test_reductions_over_leading_axes_match_numpy(kind, shape, axis, keepdims):
+    rng = np.random.default_rng(15)
+    a_value, b_value = rng.standard_normal(shape), rng.standard_normal(shape)
+    a_value.flat[3 % a_value.size] = np.nan
+    if a_value.size > 10:
+        a_value.flat[7], b_value.flat[8] = np.inf, -np.inf
+    a, b = sg.tensor("a", shape=(None,) * len(shape)), sg.tensor("b", shape=(None,) * len(shape))
+    expression = getattr(sg, kind)((a - b) * a, axis=axis, keepdims=keepdims)
+    f = sg.function([a, b], expression, backend=SERIAL)
+    with counting(numba_kernel_of(f)) as calls, np.errstate(all="ignore"):
+        result = f(a_value, b_value)
+        expected = getattr(np, kind)((a_value - b_value) * a_value, axis=axis, keepdims=keepdims)
+        reference = sg.function([a, b], expression, mode="fast_compile")(a_value, b_value)
+    assert result.shape == expected.shape and result.dtype == expected.dtype and len(calls) == 1
+    np.testing.assert_allclose(result, expected, rtol=1e-12)
+    np.testing.assert_allclose(result, reference, rtol=1e-12)
+
+
+def test_reductions_over_middle_axes_empty_or_strided_operands_keep_the_numpy_code():
+    x = sg.tensor("x", shape=(None,) * 3)
+    middle = sg.function([x], sg.sum(x * x + x, axis=1), backend=SERIAL)
+    assert "numba_reduction" not in middle.source
+    value = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_allclose(middle(value), np.sum(value * value + value, axis=1))
     a = sg.matrix("a")
-    f = sg.function([a], sg.sum(a * a + a, axis=0), backend=SERIAL)
-    assert "numba_reduction" not in f.source
-    value = np.arange(12.0).reshape(3, 4)
-    np.testing.assert_allclose(f(value), np.sum(value * value + value, axis=0))
+    f = sg.function([a], sg.max(a * a + a, axis=0), backend=SERIAL)
+    with counting(numba_kernel_of(f)) as calls:
+        np.testing.assert_array_equal(f(value[0].T), np.max(value[0].T ** 2 + value[0].T, axis=0))
+        with pytest.raises(ValueError, match="zero-size"):  # NumPy's error for the maximum of nothing
+            f(np.zeros((0, 3)))
+    assert calls == []
 
 
 def test_parallel_kernels_match_numpy():
@@ -264,6 +296,61 @@ def test_parallel_kernels_match_numpy():
                 (values[0] * values[1] + values[0]) / (values[1] + 2.0))
     np.testing.assert_allclose(sg.function([a, b], sg.sum((a - b) * (a - b)), backend=backend)(*values),
                                np.sum((values[0] - values[1]) ** 2), rtol=1e-12)
+
+
+def numba_runners(function):
+    """{runner name prefix: NumbaKernel} of the kernels a compiled function calls."""
+    return {name.rstrip("0123456789_"): value.__self__ for name, value in function._program.callable.__globals__.items()
+            if name.startswith("numba_")}
+
+
+@contextlib.contextmanager
+def counting(*kernels):
+    """A list to which each compiled loop of `kernels` appends its kernel's `parallel` when it runs."""
+    calls = []
+    saved = [dict(kernel._ready) for kernel in kernels]
+    for kernel, ready in zip(kernels, saved):
+        for key, loop in ready.items():
+            kernel._ready[key] = lambda *arrays, loop=loop, kernel=kernel: calls.append(kernel.parallel) or loop(*arrays)
+    try:
+        yield calls
+    finally:
+        for kernel, ready in zip(kernels, saved):
+            kernel._ready.update(ready)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS == 1, reason="one Numba thread: every loop is serial")
+def test_small_calls_run_the_serial_loop_and_large_ones_the_parallel_loop():
+    a, b = sg.vector("a"), sg.vector("b")
+    f = sg.function([a, b], (a * b + a) * b, backend=sg.backend("numba", min_elements=1))
+    runners = numba_runners(f)
+    assert set(runners) == {"numba_kernel", "numba_parallel_kernel"}
+    threshold = elements_for(PARALLEL_MIN_NANOSECONDS, runners["numba_kernel"].op)
+    with counting(*runners.values()) as calls:
+        for n in (10, threshold - 1, threshold):
+            values = np.random.default_rng(n).standard_normal((2, n))
+            assert_same(f(*values), (values[0] * values[1] + values[0]) * values[1])
+    assert calls == [False, False, True]
+
+
+def test_a_static_size_compiles_only_the_variant_it_needs():
+    a = sg.tensor("a", shape=(10,))
+    f = sg.function([a], (a * a + a) * a, backend=sg.backend("numba", min_elements=1))
+    assert set(numba_runners(f)) == {"numba_kernel"}
+    assert "numba_parallel" not in f.source
+
+
+@pytest.mark.parametrize("policy,expected", [(None, "0"), ("active", "unset")])
+def test_importing_the_backend_lets_idle_openmp_threads_sleep_unless_a_policy_is_set(policy, expected):
+    # libgomp's default busy-waiting after a parallel loop stalls the BLAS threads that run next
+    environment = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    if policy is not None:
+        environment["OMP_WAIT_POLICY"] = policy
+    script = "import os, symgraph as sg; sg.backend('numba'); print(os.environ.get('GOMP_SPINCOUNT', 'unset'))"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", script], env=environment, cwd=root, check=True,
+                          capture_output=True, text=True)
+    assert done.stdout.split() == [expected]
 
 
 def numba_kernel_of(function):
@@ -373,13 +460,139 @@ def test_a_second_process_loads_the_kernel_from_the_disk_cache(tmp_path):
     assert len(list(tmp_path.glob("numba/k*.py"))) == 1
 
 
-@pytest.mark.parametrize("preset", [None, "ACTIVE"])
-def test_openmp_threads_sleep_between_loops_unless_the_user_says_otherwise(preset):
-    environment = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    if preset:
-        environment["OMP_WAIT_POLICY"] = preset
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    script = "import os, symgraph as sg; sg.backend('numba'); print(os.environ['OMP_WAIT_POLICY'])"
-    found = subprocess.run([sys.executable, "-c", script], env=environment, cwd=root, capture_output=True,
-                           text=True, check=True)
-    assert found.stdout.strip() == (preset or "PASSIVE")
+FORCED = sg.backend("numba", min_elements=1)  # the row loops serve every call
+NORMALIZERS = {"softmax": sg.softmax, "log_softmax": sg.log_softmax, "logsumexp": sg.logsumexp}
+
+
+def special_rows(inner):
+    """Rows of `inner` values: random ones, then with NaN, +inf, -inf, all -inf, +inf and -inf, large."""
+    rows = np.random.default_rng(inner).standard_normal((8, inner)) * 3
+    if inner:
+        rows[1, 0], rows[2, -1], rows[3, 0] = np.nan, np.inf, -np.inf
+        rows[4] = -np.inf
+        rows[5, 0], rows[5, -1] = np.inf, -np.inf
+        rows[6] += 1000.0
+    return rows
+
+
+def assert_rows_match(result, expected):
+    result, expected = np.asarray(result), np.asarray(expected)
+    assert result.dtype == expected.dtype and result.shape == expected.shape
+    np.testing.assert_allclose(result, expected, rtol=1e-12)
+
+
+def rows_run(function, *values):
+    """(the compiled function's result on `values`, how many times its row loop ran)."""
+    with counting(numba_runners(function)["numba_rows"]) as calls, np.errstate(all="ignore"):
+        return function(*values), len(calls)
+
+
+@pytest.mark.parametrize("kind", list(NORMALIZERS))
+@pytest.mark.parametrize("inner", [0, 1, 2, 10, 300])
+@pytest.mark.parametrize("build", [lambda z: z, lambda z: z * 2.0 - 1.0], ids=["input", "kernel"])
+def test_row_loops_match_numpy_and_the_reference_on_special_rows(kind, inner, build):
+    z = sg.matrix("z")
+    expression = NORMALIZERS[kind](build(z), axis=1)
+    f = sg.function([z], expression, backend=FORCED)
+    values = special_rows(inner)
+    result, runs = rows_run(f, values)
+    with np.errstate(all="ignore"):
+        assert_rows_match(result, sg.function([z], expression)(values))
+        assert_rows_match(result, sg.function([z], expression, mode="fast_compile")(values))
+    assert runs == (1 if inner else 0)  # empty arrays keep the NumPy code
+
+
+@pytest.mark.parametrize("kind", list(NORMALIZERS))
+def test_row_loops_over_trailing_axes_keepdims_and_a_row_operand(kind):
+    x, mu = sg.tensor("x", shape=(None,) * 3), sg.vector("mu")
+    kwargs = {"keepdims": True} if kind == "logsumexp" else {}
+    expression = NORMALIZERS[kind]((x - mu) * 0.5, axis=(1, 2), **kwargs)
+    f = sg.function([x, mu], expression, backend=FORCED)
+    rng = np.random.default_rng(12)
+    values = rng.standard_normal((5, 3, 4)), rng.standard_normal(4)
+    result, runs = rows_run(f, *values)
+    # mu spans the last axis only, not every trailing one: not flat, so the NumPy code serves
+    assert_rows_match(result, sg.function([x, mu], expression)(*values)) and runs == 0
+    y = sg.tensor("y", shape=(None,) * 3)
+    squares = NORMALIZERS[kind](y * y, axis=(1, 2), **kwargs)
+    result, runs = rows_run(sg.function([y], squares, backend=FORCED), values[0])
+    assert_rows_match(result, sg.function([y], squares)(values[0]))
+    assert runs == 1
+
+
+def test_row_loops_keep_numpy_for_leading_axes_and_strided_operands():
+    z = sg.matrix("z")
+    assert "numba_rows" not in sg.function([z], sg.softmax(z, axis=0), backend=FORCED).source
+    f = sg.function([z], sg.log_softmax(z, axis=1), backend=FORCED)
+    values = np.random.default_rng(13).standard_normal((10, 6))
+    result, runs = rows_run(f, values.T)
+    assert_rows_match(result, sg.function([z], sg.log_softmax(z, axis=1))(values.T))
+    assert runs == 0
+
+
+def test_row_loops_run_only_where_they_pay():
+    z = sg.matrix("z")
+    f = sg.function([z], sg.log_softmax(z, axis=1), backend="numba")
+    assert "numba_rows" in f.source and "row_cost" in f.source
+    for shape, expected_runs in [((256, 10), 1), ((16, 1000), 0)]:  # short rows on Numba, long ones on NumPy
+        values = np.random.default_rng(14).standard_normal(shape)
+        result, runs = rows_run(f, values)
+        assert_rows_match(result, sg.function([z], sg.log_softmax(z, axis=1))(values))
+        assert runs == expected_runs
+
+
+def _tiered_in_child(function, values, expected, results):
+    """In a forked child: the tiered function's result now, and once its kernel compiled in the child."""
+    first = function(*values)
+    kernels._background().submit(lambda: None).result()  # the child's compiler thread ran what was pending
+    (kernel,) = numba_runners(function).values()
+    results.put((np.array_equal(first, expected), np.array_equal(function(*values), expected), bool(kernel._ready)))
+
+
+@pytest.mark.parametrize("in_flight", [False, True], ids=["queued", "compiling"])
+def test_a_tiered_function_works_in_a_forked_child(in_flight):
+    import multiprocessing
+
+    release = threading.Event()
+    if not in_flight:
+        kernels._background().submit(release.wait)  # the kernel stays queued behind this at the fork
+    x, y = sg.vector("x"), sg.vector("y")
+    backend = sg.backend("numba", tiered=True, parallel=False, min_elements=1)
+    step = 3.0 if in_flight else 4.0  # a kernel of its own for each case
+    f = sg.function([x, y], (x - y) * (x + step) - x * y, backend=backend)
+    values = np.random.default_rng(16).standard_normal((2, 1000))
+    expected = (values[0] - values[1]) * (values[0] + step) - values[0] * values[1]
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_tiered_in_child, args=(f, values, expected, results))
+    try:
+        child.start()
+        assert results.get(timeout=120) == (True, True, True)
+        child.join(timeout=60)
+        assert child.exitcode == 0
+    finally:
+        release.set()
+        if child.is_alive():
+            child.kill()
+    assert_same(f(*values), expected)
+
+
+def test_parallel_loops_step_aside_in_a_child_forked_after_openmp_started():
+    import multiprocessing
+
+    a, b = sg.vector("a"), sg.vector("b")
+    f = sg.function([a, b], (a * b + a) / (b + 2.0), backend=sg.backend("numba", min_elements=1))
+    values = np.random.default_rng(17).standard_normal((2, 200_000))
+    expected = (values[0] * values[1] + values[0]) / (values[1] + 2.0)
+    assert_same(f(*values), expected)  # OpenMP's threads start here (with more than one Numba thread)
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=lambda: results.put(np.array_equal(f(*values), expected)))
+    child.start()
+    try:
+        assert results.get(timeout=120) is True
+        child.join(timeout=60)
+        assert child.exitcode == 0
+    finally:
+        if child.is_alive():
+            child.kill()

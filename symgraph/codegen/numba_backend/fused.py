@@ -6,9 +6,14 @@ runs the kernel's Numba loop on large enough operands.
 
 The Numba kernel returns None when its loop is not compiled yet (tiered) or the call does not suit it
 (operands that do not broadcast: NumPy then raises its error, naming the step and the user's line).
+With `parallel`, a kernel has a serial and a parallel variant, chosen by the operands' size:
+
+    if (v0_n := len(x)) < 1668 or (v0 := (numba_kernel_3 if v0_n < 8334 else numba_parallel_kernel_4)(x, c_1)) is None:
+
 Kernels with a step off the allow-list (scalar.py), kernels whose libm calls would make the Numba loop
 slower than NumPy's SIMD loops (`pays`), and reductions other than sum, mean, max and min of a
-float64 kernel over all or trailing axes, keep the NumPy lowering alone.
+float64 kernel over all, trailing (kernels.py) or leading axes (leading.py, serial), keep the NumPy
+lowering alone; a softmax, log_softmax or logsumexp over trailing axes goes to rows.py.
 
 Example:
     >>> import symgraph as sg
@@ -17,16 +22,27 @@ Example:
     >>> "numba_kernel" in f.source and "np_add(x, c" in f.source
     True
 """
+import math
+
+import numba
+
 from ...ops.fused import Fused, FusedReduce
 from ..numpy_backend import fused as numpy_fused
 from ..numpy_backend.blocked import elements_for, kernel_nanoseconds
-from . import BACKEND
+from . import BACKEND, rows
 from .kernels import kernel_for
+from .leading import LeadingKernel
 from .scalar import step_nanoseconds
 
 MIN_NANOSECONDS = 20_000
 """A kernel runs on Numba from this much estimated NumPy work (blocked.py's per-element estimates): a
-Numba call costs a few microseconds to dispatch, and a parallel one some more to wake the threads."""
+Numba call costs a few microseconds to dispatch."""
+
+PARALLEL_MIN_NANOSECONDS = 100_000
+"""A kernel's loop runs on all cores (its `prange` variant) from this much estimated NumPy work, and
+serially below it: waking the sleeping threads (see __init__.py) costs 20-50 us, which a cheap 6-step
+kernel repays from about 32K-64K elements (60-120 us of NumPy work; 64K elements took 34 us in parallel,
+63 us serially)."""
 
 REDUCTIONS = ("sum", "mean", "max", "min")
 
@@ -48,17 +64,34 @@ def pays(op):
     return sum(step_nanoseconds(row) for row, _ in op.steps) <= kernel_nanoseconds(op)
 
 
-def _kernel(node, namespace):
-    """The node's NumbaKernel (compiling its C-contiguous loop, or starting to), or None."""
+def _kernels(node, namespace, serial_only=False):
+    """The node's NumbaKernels, one per variant its calls may take: {False: serial, True: parallel} (the
+    caller compiles their loops); {} when the node keeps the NumPy lowering alone. A kernel whose static
+    size decides has one variant; with one Numba thread, `parallel=False` or `serial_only`, only the
+    serial one."""
     options = namespace.backend.options
     op = node.op
     if not pays(op):
-        return None
-    kernel = kernel_for(op.kernel if isinstance(op, FusedReduce) else op, [v.dtype for v in node.inputs],
-                        options["parallel"], options["fastmath"])
-    if kernel is None:
-        return None
-    return kernel.tiering(options["tiered"])
+        return {}
+    size = _static_size(node.inputs[numpy_fused._probe_input(node)])
+    threshold = elements_for(PARALLEL_MIN_NANOSECONDS, op)
+    parallel = options["parallel"] and numba.config.NUMBA_NUM_THREADS > 1 and not serial_only
+    variants = [False, True] if parallel else [False]
+    if size is not None:
+        variants = [parallel for parallel in variants if (size >= threshold) == parallel] or variants[:1]
+    kernels = {}
+    for parallel in variants:
+        kernel = kernel_for(op.kernel if isinstance(op, FusedReduce) else op, [v.dtype for v in node.inputs],
+                            parallel, options["fastmath"])
+        if kernel is None:
+            return {}
+        kernels[parallel] = kernel.tiering(options["tiered"])
+    return kernels
+
+
+def _static_size(var):
+    """The number of elements of `var` when its static shape tells, else None."""
+    return None if None in var.type.shape else math.prod(var.type.shape)
 
 
 def _min_elements(node, namespace):
@@ -71,10 +104,35 @@ def _spans(var):
     return any(size != 1 for size in var.type.shape)
 
 
-def _with_numba_path(node, input_names, out, call, numpy_lines, namespace):
+_RUNNERS = {"try_run": "kernel", "try_reduce": "reduction", "try_leading": "reduction"}
+
+
+def _runner(node, kernels, method, out, probe, namespace):
+    """(Python for the bound `method` of the kernel variant to run, the size probe): `numba_kernel_3`, or
+    with both variants `(numba_kernel_3 if v0_n < 55556 else numba_parallel_kernel_4)`, the probe then
+    keeping the size in `v0_n`."""
+    what = _RUNNERS[method]
+    names = {parallel: namespace.bind(getattr(kernel, method),
+                                      f"numba_parallel_{what}" if parallel else f"numba_{what}")
+             for parallel, kernel in kernels.items()}
+    if len(names) == 1:
+        (name,) = names.values()
+        return name, probe
+    size = f"{out}_n"
+    threshold = elements_for(PARALLEL_MIN_NANOSECONDS, node.op)
+    return f"({names[False]} if {size} < {threshold} else {names[True]})", f"({size} := {probe})"
+
+
+def _with_numba_path(node, input_names, out, kernels, method, arguments, numpy_lines, namespace):
     probed = numpy_fused._probe_input(node)
     probe = numpy_fused._element_count(node.inputs[probed], input_names[probed])
-    head = f"if {probe} < {_min_elements(node, namespace)} or ({out} := {call}) is None:"
+    runner, probe = _runner(node, kernels, method, out, probe, namespace)
+    return _behind(f"if {probe} < {_min_elements(node, namespace)} or ({out} := {runner}({arguments})) is None:",
+                   numpy_lines)
+
+
+def _behind(head, numpy_lines):
+    """The NumPy backend's lines indented under the `head` test that first tries a Numba loop."""
     lines = [head]
     for line in numpy_lines:
         text, description = line if isinstance(line, tuple) else (line, None)
@@ -86,37 +144,61 @@ def _with_numba_path(node, input_names, out, call, numpy_lines, namespace):
 @BACKEND.statements(Fused)
 def lower_fused(node, input_names, output_names, namespace, reusable=()):
     numpy_lines = numpy_fused.lower_fused(node, input_names, output_names, namespace, reusable)
-    kernel = _kernel(node, namespace) if node.outputs[0].ndim > 0 else None
-    if kernel is None:
+    kernels = _kernels(node, namespace) if node.outputs[0].ndim > 0 else {}
+    if not kernels:
         return numpy_lines
-    kernel.compile_contiguous(tuple(_spans(v) for v in node.inputs))
-    runner = namespace.bind(kernel.try_run, "numba_kernel")
-    return _with_numba_path(node, input_names, output_names[0], f"{runner}({', '.join(input_names)})",
+    for kernel in kernels.values():
+        kernel.compile_contiguous(tuple(_spans(v) for v in node.inputs))
+    return _with_numba_path(node, input_names, output_names[0], kernels, "try_run", ", ".join(input_names),
                             numpy_lines, namespace)
 
 
-def _trailing_reduction(node):
-    """The number of trailing axes the node's consumer reduces, or None when Numba does not lower it."""
+def _trailing_axes(node):
+    """The number of trailing axes the node's consumer reduces or normalizes over, or None when they are
+    not the trailing ones or the kernel's result is not float64 (Numba does not lower it)."""
     op = node.op
     kernel_type = op.value_types(*[v.type for v in node.inputs])[-1]
     ndim = kernel_type.ndim
-    if op.kind not in REDUCTIONS or kernel_type.dtype != "float64" or not op.steps:
-        return None
-    if tuple(op.axis) != tuple(range(ndim - len(op.axis), ndim)):
+    if kernel_type.dtype != "float64" or tuple(op.axis) != tuple(range(ndim - len(op.axis), ndim)):
         return None
     return len(op.axis)
+
+
+def _reduction(node):
+    """("trailing" or "leading", the number of axes) of the node's reduction, or None when Numba does not
+    lower it (reductions over middle axes, and kernels of no steps: the input, which NumPy's own
+    reduction reads as fast)."""
+    op = node.op
+    if op.kind not in REDUCTIONS or not op.steps:
+        return None
+    trailing = _trailing_axes(node)
+    if trailing is not None:
+        return "trailing", trailing
+    kernel_type = op.value_types(*[v.type for v in node.inputs])[-1]
+    if kernel_type.dtype == "float64" and tuple(op.axis) == tuple(range(len(op.axis))):
+        return "leading", len(op.axis)
+    return None
 
 
 @BACKEND.in_place(FusedReduce)
 @BACKEND.statements(FusedReduce)
 def lower_fused_reduce(node, input_names, output_names, namespace, reusable=()):
     numpy_lines = numpy_fused.lower_fused_reduce(node, input_names, output_names, namespace, reusable)
-    reduced = _trailing_reduction(node)
-    kernel = _kernel(node, namespace) if reduced is not None else None
-    if kernel is None:
+    if node.op.kind in rows.KINDS:
+        reduced = _trailing_axes(node)
+        head = None if reduced is None else rows.row_path(node, input_names, output_names[0], reduced,
+                                                          tuple(_spans(v) for v in node.inputs), namespace)
+        return numpy_lines if head is None else _behind(head, numpy_lines)
+    side, reduced = _reduction(node) or (None, None)
+    kernels = _kernels(node, namespace, serial_only=side == "leading") if side is not None else {}
+    if not kernels:
         return numpy_lines
     kind = node.op.kind
-    kernel.compile_reduction(kind, tuple(_spans(v) for v in node.inputs))
-    runner = namespace.bind(kernel.try_reduce, "numba_reduction")
-    call = f"{runner}({kind!r}, {reduced}, {node.op.consumer.keepdims}, {', '.join(input_names)})"
-    return _with_numba_path(node, input_names, output_names[0], call, numpy_lines, namespace)
+    full = tuple(_spans(v) for v in node.inputs)
+    if side == "leading":
+        kernels = {parallel: LeadingKernel.of(kernel) for parallel, kernel in kernels.items()}
+    for kernel in kernels.values():
+        (kernel.compile_leading if side == "leading" else kernel.compile_reduction)(kind, full)
+    arguments = f"{kind!r}, {reduced}, {node.op.consumer.keepdims}, {', '.join(input_names)}"
+    method = "try_leading" if side == "leading" else "try_reduce"
+    return _with_numba_path(node, input_names, output_names[0], kernels, method, arguments, numpy_lines, namespace)

@@ -15,6 +15,11 @@ its source and imported from there, so Numba's own cache (`cache=True`, next to 
 process load the machine code instead of compiling. In one process each source is imported once and each
 (variant, operand types) compiled once: kernels are shared by every function that has them.
 
+After `os.fork` the child has no compiler thread: the kernels pending in the parent are submitted again to
+a new one (a fork waits for a compilation in flight, so no lock is held in the child). A child forked
+after Numba's OpenMP threads started cannot run parallel loops (Numba would terminate it): its parallel
+kernels return None, so the NumPy code serves.
+
 Example:
     >>> import numpy as np
     >>> from symgraph.ops.elemwise import scalar_op
@@ -34,12 +39,19 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import numba
+import numba.core.compiler_lock
 import numpy as np
 
 from ..numpy_backend.blocked import blocked_output_shape
 from ..memory import RecycledOutput
 from . import vector_math
 from .scalar import _ARITHMETIC, step_expression, step_guard
+
+COMBINE = {"sum": "{0} + {1}", "mean": "{0} + {1}", "max": _ARITHMETIC["maximum"], "min": _ARITHMETIC["minimum"]}
+"""kind -> the scalar combining an accumulator {0} with a value {1} (NaN propagating as in NumPy)."""
+START = {"sum": "0.0", "mean": "0.0", "max": "-np.inf", "min": "np.inf"}
+"""kind -> the accumulator's start."""
 
 REDUCE_CHUNK = 16384
 """Elements one thread reduces before its partial result is combined with the others'."""
@@ -53,8 +65,7 @@ GUARD_BLOCK = 4096
 which one fails is computed again with libm (a few cache-resident microseconds)."""
 
 VECTOR_MATH_VERSION = hashlib.sha256(inspect.getsource(vector_math).encode()).hexdigest()[:16]
-"""Named in the generated modules that call vector_math.py, so that changing it changes their hash (and
-file): Numba's cache does not see changes of the functions a cached one inlines."""
+"""Named in the generated modules that call vector_math.py (NumbaKernel._imports)."""
 
 
 def cache_directory():
@@ -160,12 +171,23 @@ class NumbaKernel:
         lines += ["    " + line for line in passes(self.body.exact_lines, [])]
         return lines
 
-    def _source(self, variant, key):
+    def _imports(self, more_lines=()):
+        """The generated module's first lines: vector_math.py's hash names it when the body (or
+        `more_lines`) calls it, so that a change of it changes the module's file (Numba's cache does not
+        see changes of the functions a cached one inlines)."""
         lines = ["import numpy as np", "import numba"]
-        if any("vm." in line for line in self.body.lines):  # the hash keeps Numba's cache from stale code
+        if any("vm." in line for line in [*self.body.lines, *self.body.exact_lines, *more_lines]):
             lines += ["from symgraph.codegen.numba_backend import vector_math as vm",
                       f"# vector_math {VECTOR_MATH_VERSION}"]
-        lines.append("")
+        return lines + [""]
+
+    def unguarded_lines(self):
+        """Scalar lines right for every element, for loops that do not check guards: the vector forms
+        when no row is guarded, else libm's."""
+        return self.body.exact_lines if self.body.guards else self.body.lines
+
+    def _source(self, variant, key):
+        lines = self._imports()
         nin = self.op.nin
         inputs = [f"a{i}" for i in range(nin)]
         lines += _header("kernel", (["out", "inner"] if variant == "reduce" else ["out"]) + inputs,
@@ -210,9 +232,7 @@ class NumbaKernel:
         """Rows of an (outer, inner) view in chunks of REDUCE_CHUNK, in parallel. A chunk's values are
         computed in blocks of REDUCE_BLOCK into a buffer (a loop that vectorizes, where one accumulating
         into a float could not be reordered), then folded into REDUCE_LANES accumulators."""
-        combine = {"sum": "{0} + {1}", "mean": "{0} + {1}", "max": _ARITHMETIC["maximum"],
-                   "min": _ARITHMETIC["minimum"]}[kind]
-        start = {"sum": "0.0", "mean": "0.0", "max": "-np.inf", "min": "np.inf"}[kind]
+        combine, start = COMBINE[kind], START[kind]
         nin = self.op.nin
         lanes = [f"lane{k}" for k in range(REDUCE_LANES)]
         lines = [f"    x{i} = a{i}[0]" for i in range(nin) if not full[i]]
@@ -249,7 +269,10 @@ class NumbaKernel:
 
     def loop(self, variant, key, example):
         """The compiled loop `variant` for `key` (its operand pattern), compiled for the arguments
-        `example()` makes; None while a tiered kernel compiles it in the background."""
+        `example()` makes; None while a tiered kernel compiles it in the background, and for a parallel
+        kernel in a process forked after OpenMP started (see `_after_fork_in_child`)."""
+        if self.parallel and _openmp_forked:
+            return None
         loop = self._ready.get((variant, key))
         if loop is not None:
             return loop
@@ -397,3 +420,41 @@ def kernel_for(op, input_dtypes, parallel, fastmath):
         kernel = None if found is None else NumbaKernel(op, input_dtypes, found, parallel, fastmath)
         _kernels[key] = kernel
         return kernel
+
+
+_openmp_forked = False
+"""Is this a process forked from one whose Numba OpenMP threads had started? libgomp's threads do not
+survive fork, and Numba terminates a child that runs a parallel loop then."""
+
+
+def _before_fork():
+    """Hold the locks a compilation takes, waiting for one in flight in the background thread, so the
+    child starts with them free and with no module half imported."""
+    _kernels_lock.acquire()
+    _modules_lock.acquire()
+    numba.core.compiler_lock.global_compiler_lock.acquire()
+
+
+def _after_fork_in_parent():
+    numba.core.compiler_lock.global_compiler_lock.release()
+    _modules_lock.release()
+    _kernels_lock.release()
+
+
+def _after_fork_in_child():
+    """The compiler thread did not survive the fork: start a new one when needed, and forget the kernels it
+    had pending, so that they are submitted again rather than waited for forever. Parallel loops are off
+    when OpenMP had started (their callers then run the NumPy code)."""
+    global _compiler, _openmp_forked
+    _after_fork_in_parent()
+    _compiler = None
+    for kernel in _kernels.values():
+        if kernel is not None:
+            kernel._pending.clear()
+    try:
+        _openmp_forked = _openmp_forked or numba.threading_layer() == "omp"
+    except ValueError:  # no parallel loop ran yet: the child starts its own threads
+        pass
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
