@@ -4,7 +4,8 @@ The op's reference implementation (`perform`) computes the value. Only outputs w
 fully known and holds at most `MAX_FOLDED_SIZE` elements are folded, so that a huge constant (say
 `zeros((10**5, 10**5))`) is never materialized; an op that fails on its constant inputs is left for run
 time, where its error names the user's line. Impure ops (`op.pure` False: random draws) are never folded, nor
-ops whose node says more than its value (`keeps_structure`, the structural zeros of `diag`).
+ops whose node says more than its value (`keeps_structure`, the structural zeros of `diag`). A basic
+index whose result is statically empty (`x[:0]`) is a constant too, whatever `x` holds.
 
 Example:
     >>> import symgraph as sg
@@ -18,6 +19,7 @@ import math
 import numpy as np
 
 from ..graph.basic import Constant, constant
+from ..ops.indexing import BasicIndex
 from .build import MAX_FOLDED_SIZE
 from .registry import register_rewrite
 
@@ -30,9 +32,15 @@ def _foldable_size(node):
     return True
 
 
+def _statically_empty(var):
+    return None not in var.type.shape and 0 in var.type.shape
+
+
 @register_rewrite("fold_constants", "constant_folding")
 def fold_constants(node, build):
     """Replace a node with constant inputs by constants holding its outputs."""
+    if isinstance(node.op, BasicIndex) and _statically_empty(node.outputs[0]):
+        return constant(np.empty(node.outputs[0].type.shape, node.outputs[0].dtype))
     if not node.op.pure or not all(isinstance(var, Constant) for var in node.inputs) or not _foldable_size(node):
         return None
     if getattr(node.op, "keeps_structure", False):  # a folded value would lose what the op knows
