@@ -139,6 +139,14 @@ class NumbaKernel:
         self._pending = set()
         self._outputs = RecycledOutput()
 
+    @classmethod
+    def of(cls, kernel):
+        """`kernel` (a NumbaKernel) seen as an instance of this subclass, sharing its compiled loops (and
+        those compiling)."""
+        view = object.__new__(cls)
+        view.__dict__.update(kernel.__dict__)
+        return view
+
     def tiering(self, tiered):
         """This kernel's compiled loops, compiling later ones in the background when `tiered` is true."""
         if tiered == self.tiered:

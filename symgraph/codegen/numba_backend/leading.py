@@ -29,16 +29,10 @@ import numpy as np
 from ..numpy_backend.blocked import blocked_output_shape
 from .kernels import COMBINE, START, NumbaKernel, _header, read_only_flat
 
+
 class LeadingKernel(NumbaKernel):
     """A NumbaKernel with the loops reducing it over its leading axes ("leading" variant). It shares the
     compiled loops (and those compiling) of the kernel it is made from: `LeadingKernel.of(kernel)`."""
-
-    @classmethod
-    def of(cls, kernel):
-        """`kernel` (a NumbaKernel) seen as a LeadingKernel, sharing its compiled loops."""
-        leading = object.__new__(cls)
-        leading.__dict__.update(kernel.__dict__)
-        return leading
 
     def _source(self, variant, key):
         if variant != "leading":

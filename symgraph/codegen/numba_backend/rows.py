@@ -93,13 +93,6 @@ class RowKernel(NumbaKernel):
     """A NumbaKernel with the row loops of softmax, log_softmax and logsumexp ("rows" variant). It shares
     the compiled loops (and those compiling) of the kernel it is made from: `RowKernel.of(kernel)`."""
 
-    @classmethod
-    def of(cls, kernel):
-        """`kernel` (a NumbaKernel) seen as a RowKernel, sharing its compiled loops."""
-        rows = object.__new__(cls)
-        rows.__dict__.update(kernel.__dict__)
-        return rows
-
     def _source(self, variant, key):
         if variant != "rows":
             return super()._source(variant, key)
