@@ -53,8 +53,9 @@ _F64 = np.dtype("float64")
 
 
 def _call(name, *operands):
-    """The Numba scalar expression of the float64 row `name` (scalar.py) on `operands`."""
-    return step_expression(scalar_op(name), list(operands), [_F64] * len(operands), _F64)
+    """The Numba scalar expression of the float64 row `name` (scalar.py) on `operands`, in libm's form: the
+    row loops accumulate as they go, so they do not vectorize, and a scalar libm call is the faster there."""
+    return step_expression(scalar_op(name), list(operands), [_F64] * len(operands), _F64, exact=True)
 
 
 def row_cost(op):
@@ -111,7 +112,7 @@ class RowKernel(NumbaKernel):
                   "        top = -np.inf",
                   "        for j in range(inner):"]
         lines += [f"            x{i} = a{i}[base + j]" for i in range(nin) if full[i]]
-        lines += [f"            {line}" for line in self.unguarded_lines()]
+        lines += [f"            {line}" for line in self.body.exact_lines]  # scalar loops: libm's forms
         lines += [f"            {values} = {result}",
                   f"            top = {_call('maximum', 'top', result)}"]
         lines += finish
