@@ -5,7 +5,9 @@ A kernel's scalar body (scalar.py) is wrapped in one of three loops, each a func
 - `flat`: every operand is C-contiguous of the output's shape (read at `i`) or holds one element (read
   once, before the loop): one loop over the flat arrays, `prange` when parallel;
 - `nest`: any broadcast-compatible operands, each seen as a (read-only, strided) view broadcast to the
-  output's shape: a loop per axis, the outer one a `prange`;
+  output's shape: a loop per axis, the outer one a `prange`. Its strided accesses keep LLVM from
+  vectorizing it, so kernels calling vector_math.py (whose scalar forms are slower than NumPy's SIMD
+  loops) leave such calls to NumPy;
 - `reduce`: a reduction (sum, mean, max, min) of the kernel over all its axes or its trailing ones, with
   flat operands: the rows of an (outer, reduced) view in parallel, each reduced in chunks so that a full
   reduction is parallel too; the kernel's result is never stored.
@@ -224,9 +226,7 @@ class NumbaKernel:
         return lines + self._element_loop(2, "i", "range(block_out.shape[0])", reads, store)
 
     def _nest_source(self, ndim):
-        """A loop per axis, the first a prange (a one-dimensional guarded kernel: the flat loop's blocks)."""
-        if ndim == 1 and self.body.guards:
-            return self._flat_source((True,) * self.op.nin)
+        """A loop per axis, the first a prange (never for kernels with guarded rows: see `try_run`)."""
         index = ", ".join(f"i{k}" for k in range(ndim))
         last = ndim - 1
         lines = [f"{'    ' * (k + 1)}for i{k} in {'numba.prange' if k == 0 else 'range'}(out.shape[{k}]):"
@@ -325,6 +325,8 @@ class NumbaKernel:
             out = self._outputs.empty(shape, self.out_dtype)
             loop(out.reshape(-1), *[read_only_flat(a) for a in arrays])
             return out
+        if self.body.calls_vector_math:
+            return None  # the nest does not vectorize, and vector_math's scalar forms lose to NumPy's loops
         try:
             shape = np.broadcast_shapes(*(a.shape for a in arrays))
         except ValueError:
@@ -384,10 +386,11 @@ def read_only_flat(array):
 class KernelBody:
     """The scalar lines of a kernel's steps: `lines` (vector_math.py's forms of transcendental rows),
     `exact_lines` (libm's forms), `guards` (conditions under which `lines` are right; none when they always
-    are), and `dtypes`, the dtypes of the kernel's values."""
+    are), `dtypes`, the dtypes of the kernel's values, and `calls_vector_math`."""
 
     def __init__(self, lines, exact_lines, guards, dtypes):
         self.lines, self.exact_lines, self.guards, self.dtypes = lines, exact_lines, guards, dtypes
+        self.calls_vector_math = any("vm." in line for line in lines)
 
 
 def kernel_body(op, input_dtypes):
