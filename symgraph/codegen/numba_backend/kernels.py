@@ -161,13 +161,16 @@ class NumbaKernel:
     def _operand(self, r):
         return f"x{r}" if r < self.op.nin else f"v{r}"
 
+    def _result(self):
+        """The scalar name of the kernel's value (its last step's, or its one input's)."""
+        return self._operand(self.op.nin + len(self.op.steps) - 1) if self.op.steps else "x0"
+
     def _element_loop(self, indent, index, bounds, reads, store):
         """Lines of a loop `for index in bounds` computing each element (after the lines `reads`) and
         storing it by the lines `store(result)`. With guarded rows, a pass in which a guard fails is run
         again with libm's forms. Loops index from 0 (`range(n)`): Numba then knows indices are not
         negative, where another start adds a wrap-around select to each access that stops vectorization."""
-        nin = self.op.nin
-        result = self._operand(nin + len(self.op.steps) - 1) if self.op.steps else "x0"
+        result = self._result()
         pad = "    " * indent
 
         def passes(body, check):
@@ -186,7 +189,7 @@ class NumbaKernel:
         `more_lines`) calls it, so that a change of it changes the module's file (Numba's cache does not
         see changes of the functions a cached one inlines)."""
         lines = ["import numpy as np", "import numba"]
-        if any("vm." in line for line in [*self.body.lines, *self.body.exact_lines, *more_lines]):
+        if self.body.calls_vector_math or any("vm." in line for line in more_lines):
             lines += ["from symgraph.codegen.numba_backend import vector_math as vm",
                       f"# vector_math {VECTOR_MATH_VERSION}"]
         return lines + [""]

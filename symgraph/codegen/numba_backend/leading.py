@@ -40,7 +40,7 @@ class LeadingKernel(NumbaKernel):
         kind, full = key
         nin = self.op.nin
         inputs = [f"a{i}" for i in range(nin)]
-        result = self._operand(nin + len(self.op.steps) - 1)
+        result = self._result()
         lines = self._imports() + _header("kernel", ["out", "rows"] + inputs, False, self.fastmath)
         lines += [f"    x{i} = a{i}[0]" for i in range(nin) if not full[i]]
         lines += ["    columns = out.shape[0]",

@@ -100,7 +100,7 @@ class RowKernel(NumbaKernel):
         kind, full = key
         nin = self.op.nin
         inputs = [f"a{i}" for i in range(nin)]
-        result = self._operand(nin + len(self.op.steps) - 1) if self.op.steps else "x0"
+        result = self._result()
         values = "out[base + j]" if kind != "logsumexp" else "values[j]"
         finish = self._finish_row(kind, values)
         lines = self._imports(finish) + _header("kernel", ["out", "rows", "inner"] + inputs, False, self.fastmath)
