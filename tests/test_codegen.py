@@ -52,19 +52,32 @@ def test_single_element_operands_are_hoisted_and_broadcast(rng):
     np.testing.assert_allclose(kernel.try_run(x, a, b), x * np.exp(0.75), rtol=1e-15)
 
 
+def test_empty_operands_take_the_direct_path():
+    op = _kernel(2, ("add", (0, 1)), ("exp", (2,)))
+    a = np.zeros((0, 5))
+    assert BlockedKernel(op, [a.dtype, a.dtype]).try_run(a, a) is None
+
+
 @pytest.mark.parametrize(
     "make_operands",
     [
         lambda rng: (rng.standard_normal((LARGE, 2)).T, rng.standard_normal((2, LARGE))),  # not C-contiguous
         # broadcast along the middle axis only: no split into leading and trailing axes suits both
         lambda rng: (rng.standard_normal((LARGE // 16, 1, 4)), rng.standard_normal((1, 4, 1))),
-        lambda rng: (np.zeros((0, 5)), np.zeros((0, 5))),  # empty
+        # the two sides of a batched outer product
+        lambda rng: (rng.standard_normal((64, 300, 1)), rng.standard_normal((64, 1, 200))),
+        lambda rng: (rng.standard_normal((3, 5, LARGE)), rng.standard_normal((5, 1))),  # rows longer than a tile
     ],
 )
-def test_layouts_the_blocked_path_does_not_take_return_none(make_operands, rng):
+def test_layouts_no_grouping_suits_are_computed_by_broadcast_tiles(make_operands, rng):
     op = _kernel(2, ("add", (0, 1)), ("exp", (2,)))
     a, b = make_operands(rng)
-    assert BlockedKernel(op, [a.dtype, b.dtype]).try_run(a, b) is None
+    kernel = BlockedKernel(op, [a.dtype, b.dtype])
+    assert blocked.blocked_output_shape([a, b]) is None
+    assert kernel.tiling([a, b], blocked._leading_and_trailing_axes, blocked._row_tile_shape) is None
+    with mock.patch.object(blocked, "BROADCAST_TILE_ELEMENTS", 4096):
+        got = kernel.try_run(a, b)
+    np.testing.assert_array_equal(got, np.exp(a + b))
 
 
 @pytest.mark.parametrize(
@@ -97,18 +110,6 @@ def broadcast_operands(draw):
     return shape, operands, draw(st.sampled_from([1, 2, 3, 5, 8, 64]))
 
 
-def _tiles_or_runs(shape, operand_shapes):
-    """Should the blocked path take operands of `operand_shapes` (those of more than one element)? When there
-    are some and all are full-size, or some split of the axes into leading and trailing groups suits them all."""
-    padded = [(1,) * (len(shape) - len(s)) + tuple(s) for s in operand_shapes]
-    if not padded:
-        return False
-    if all(p == shape for p in padded):
-        return True
-    return any(all(p[:k] in (shape[:k], (1,) * k) and p[k:] in (shape[k:], (1,) * (len(shape) - k)) for p in padded)
-               for k in range(1, len(shape)))
-
-
 @settings(max_examples=300, deadline=None)
 @given(broadcast_operands())
 def test_blocks_of_any_size_give_numpys_result(case):
@@ -116,10 +117,12 @@ def test_blocks_of_any_size_give_numpys_result(case):
     op = _kernel(3, ("multiply", (0, 1)), ("add", (3, 2)), ("tanh", (4,)))
     kernel = BlockedKernel(op, [np.dtype("float64")] * 3)
     kernel.threaded_min_elements = 1  # thread even these small arrays
-    with mock.patch.object(blocked, "_WORKERS", 2), mock.patch.object(blocked, "BLOCK_ELEMENTS", block):
+    with (mock.patch.object(blocked, "_WORKERS", 2), mock.patch.object(blocked, "BLOCK_ELEMENTS", block),
+          mock.patch.object(blocked, "BROADCAST_TILE_ELEMENTS", block)):
         got = kernel.try_run(*operands)
-    assert (got is not None) == _tiles_or_runs(shape, [o.shape for o in operands if o.size != 1])
-    if got is not None:
+    if all(o.size == 1 for o in operands):
+        assert got is None  # a single element: the direct path
+    else:  # flat runs, grouped tiles or broadcast tiles
         np.testing.assert_array_equal(got, np.tanh(operands[0] * operands[1] + operands[2]))
 
 

@@ -104,6 +104,19 @@ class Backend:
             backend = backend.parent
         return None
 
+    def _nearest_statements(self, op_type):
+        """The statement lowering of `op_type` of the nearest backend in the parent chain that lowers it at
+        all, or None when that backend lowers it as an expression (a child's expression overrides its
+        parent's statements)."""
+        backend = self
+        while backend is not None:
+            if op_type in backend._statements:
+                return backend._statements[op_type]
+            if op_type in backend._expressions:
+                return None
+            backend = backend.parent
+        return None
+
     def lowers(self, op_type) -> bool:
         """Does this backend (or its parent) have a lowering of `op_type`?"""
         return any(self._find(table, op_type) is not None for table in ("_expressions", "_statements"))
@@ -121,7 +134,7 @@ class Backend:
         op_type = type(node.op)
         if reusable:
             return self._find("_in_place", op_type)(node, input_names, output_names, namespace, reusable)
-        lowering = self._find("_statements", op_type)
+        lowering = self._nearest_statements(op_type)
         if lowering is not None:
             return lowering(node, input_names, output_names, namespace)
         target = ", ".join(output_names) + ("," if len(output_names) == 1 and node.op.nout > 1 else "")

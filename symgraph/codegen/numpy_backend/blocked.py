@@ -31,12 +31,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ...ops.fused import Fused
 from ..memory import RecycledOutput
 
 BLOCK_ELEMENTS = 65536
 """Elements per block (512 KiB of float64 per buffer): fastest among 4K..256K for both kernels of
 `python -m benchmarks.tune_blocked` in three runs (10-25% ahead of 32K, which fits the 1 MiB L2 cache
 better but makes twice as many Python-level calls)."""
+
+BROADCAST_TILE_ELEMENTS = 1 << 18
+"""Elements per tile of a BroadcastTiling: its steps make new arrays, and a tile costs about 3 us of
+Python, so tiles are larger than blocks. On a (256, 784, 256) outer product in float32 (multiply, and
+exp, multiply, tanh) 256K beat 16K, 64K and 1M: 8.9 and 10.1 ms against 10.8 and 14.6 ms at 64K."""
 
 STEP_NANOSECONDS = dict.fromkeys(
     ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "reciprocal", "sinh", "cosh", "tan", "tanh",
@@ -85,15 +91,21 @@ def elements_for(nanoseconds, op):
 
 
 def blocked_min_elements(op):
-    """Kernel size from which an op's blocked path beats its direct chain (BLOCKED_MIN_NANOSECONDS of
-    estimated work).
+    """Kernel size from which an op's blocked path beats its direct chain: BLOCKED_MIN_NANOSECONDS of
+    estimated work, or THREADED_MIN_NANOSECONDS for a Fused kernel of one step (a lone element-wise op),
+    which saves no memory traffic by blocks and gains only the other cores. Measured on 1000x1000
+    float64: a lone multiply by a column took 356 us directly and 415 us by blocks, exp 552 and 425 us.
 
     Example:
         >>> from symgraph.ops.elemwise import scalar_op
         >>> from symgraph.ops.fused import Fused
         >>> blocked_min_elements(Fused(1, [(scalar_op("sin"), (0,)), (scalar_op("add"), (1, 0))]))
         30121
+        >>> blocked_min_elements(Fused(2, [(scalar_op("multiply"), (0, 1))]))
+        2500000
     """
+    if isinstance(op, Fused) and len(op.steps) == 1:
+        return elements_for(THREADED_MIN_NANOSECONDS, op)
     return elements_for(BLOCKED_MIN_NANOSECONDS, op)
 
 
@@ -164,13 +176,33 @@ class BlockedKernel:
             share(blocks, out.size, self.threaded_min_elements, _run_blocks, plan, values, full_inputs, out.reshape(-1))
             return out
         tiling = self.tiling(arrays, _leading_and_trailing_axes, _row_tile_shape)
+        if tiling is not None:
+            out = result_array(out, tiling.shape, self.out_dtype, self.outputs)
+            outer_tiles, _, inner_tiles = tiling.counts
+            share(outer_tiles * inner_tiles, out.size, self.threaded_min_elements, _write_tiles, tiling,
+                  self.out_dtype, out.reshape(tiling.sizes))
+            return out
+        tiling = self.broadcast_tiling(arrays)
         if tiling is None:
             return None
         out = result_array(out, tiling.shape, self.out_dtype, self.outputs)
-        outer_tiles, _, inner_tiles = tiling.counts
-        share(outer_tiles * inner_tiles, out.size, self.threaded_min_elements, _write_tiles, tiling, self.out_dtype,
-              out.reshape(tiling.sizes))
+        share(tiling.count, out.size, self.threaded_min_elements, _write_broadcast_tiles, tiling, out)
         return out
+
+    def broadcast_tiling(self, arrays):
+        """The BroadcastTiling of a call on `arrays`, or None when they do not broadcast together, are empty
+        or all hold one element."""
+        try:
+            shape = np.broadcast_shapes(*(array.shape for array in arrays))
+        except ValueError:
+            return None
+        full = tuple(array.size != 1 for array in arrays)
+        if 0 in shape or not any(full):
+            return None
+        padded = [array[(None,) * (len(shape) - array.ndim)] if is_full else array
+                  for array, is_full in zip(arrays, full)]
+        plan, values = self.prepare(padded, full)
+        return BroadcastTiling(shape, plan, values, [i for i, is_full in enumerate(full) if is_full])
 
     def tiling(self, arrays, splits, tile_shape):
         """The Tiling of a call on `arrays` for the first of `splits(shape)` (candidate (outer, middle,
@@ -283,6 +315,57 @@ def _write_tiles(tiling, dtype, out, first, stop):
         compute_tile(tiling, state, (outer, slice(None), inner), out[outer, :, inner])
 
 
+class BroadcastTiling:
+    """Tiles of a kernel whose operands no grouping of axes suits (the two sides of an outer product,
+    `x[:, :, None] * y[:, None, :]`, or a transposed operand): a tile fixes an index of each leading axis
+    and a run of the next one, and keeps the trailing axes whole, about BROADCAST_TILE_ELEMENTS in all.
+    Operands are sliced only along the axes they span; NumPy broadcasts the rest inside the tile, so a
+    step's value can be smaller than the tile and has no scratch buffer. `sliced` lists (operand index,
+    which leading axes it spans or None for all, whether it spans axis `split`)."""
+
+    __slots__ = ("shape", "plan", "values", "sliced", "split", "run", "runs", "count")
+
+    def __init__(self, shape, plan, values, sliced):
+        self.shape = shape
+        self.plan = plan
+        self.values = values
+        trailing = 1
+        split = len(shape) - 1
+        while split > 0 and trailing * shape[split] <= BROADCAST_TILE_ELEMENTS:
+            trailing *= shape[split]
+            split -= 1
+        self.split = split
+        self.run = max(1, BROADCAST_TILE_ELEMENTS // trailing)
+        self.runs = -(-shape[split] // self.run)
+        self.count = math.prod(shape[:split]) * self.runs
+        self.sliced = []
+        for i in sliced:
+            spans = tuple(n != 1 for n in values[i].shape[:split])
+            self.sliced.append((i, None if all(spans) else spans, values[i].shape[split] != 1))
+
+    def tile(self, unit):
+        """The indices of tile number `unit` along the leading axes (ints, then a slice of axis `split`)."""
+        unit, run = divmod(unit, self.runs)
+        leading = []
+        for size in reversed(self.shape[:self.split]):
+            unit, index = divmod(unit, size)
+            leading.append(index)
+        start = run * self.run
+        return tuple(reversed(leading)), slice(start, min(start + self.run, self.shape[self.split]))
+
+
+def _write_broadcast_tiles(tiling, out, first, stop):
+    """Compute tiles [first, stop) of a BroadcastTiling into `out`, the kernel's result."""
+    values = list(tiling.values)
+    whole = slice(None)
+    for unit in range(first, stop):
+        leading, run = tiling.tile(unit)
+        for i, spans, spans_split in tiling.sliced:
+            index = leading if spans is None else tuple(k if span else 0 for k, span in zip(leading, spans))
+            values[i] = tiling.values[i][index + (run if spans_split else whole,)]
+        run_steps(tiling.plan, values, None, out[leading + (run,)])
+
+
 def blocked_output_shape(arrays):
     """The output shape when every array is C-contiguous with that shape or holds one element, else None."""
     shape = None
@@ -342,7 +425,7 @@ def _run_blocks(plan, shared_values, full_inputs, flat_out, first_block, stop_bl
 def run_steps(plan, values, scratch, target):
     """Compute the plan's block steps into `target`: `values` holds this block's operands (the caller's
     own list, filled with the block's slices of the inputs) and `scratch` this thread's buffers, each
-    shaped like `target`."""
+    shaped like `target` (None: every step but the last makes a new array)."""
     for step in plan.block_steps:
         operands = [values[r] for r in step.refs]
         if step.writes_out:
@@ -350,7 +433,7 @@ def run_steps(plan, values, scratch, target):
                 step.function(*operands, out=target)
             else:
                 target[...] = step.function(*operands)
-        elif step.buffer is not None:
+        elif step.buffer is not None and scratch is not None:
             values[step.slot] = step.function(*operands, out=scratch[step.buffer])
         else:
             values[step.slot] = step.function(*operands)

@@ -1,4 +1,5 @@
-"""NumPy lowering of single element-wise ops: one ufunc call (`np_exp(x)`).
+"""How the NumPy lowerings call an element-wise row: `np_exp(x)`. Element-wise nodes themselves, alone or
+fused, lower in fused.py (a lone one is a kernel of one step).
 
 Example:
     >>> import symgraph as sg
@@ -7,9 +8,6 @@ Example:
     True
 """
 import numpy as np
-
-from ...ops.elemwise import Elemwise
-from . import BACKEND
 
 
 def elementwise_callee(row, namespace):
@@ -21,8 +19,3 @@ def elementwise_callee(row, namespace):
     if name is not None and getattr(np, name, None) is function:
         return namespace.bind(function, f"np_{name}", exact=True)
     return namespace.bind(function, row.name)
-
-
-@BACKEND.expression(Elemwise)
-def _lower_elemwise(node, input_names, namespace):
-    return f"{elementwise_callee(node.op.scalar, namespace)}({', '.join(input_names)})"

@@ -38,6 +38,8 @@ Example:
     >>> "np.sum(v0_k)" in g.source and "blocked_reduction" in g.source
     True
 """
+import math
+
 import numpy as np
 
 from ...graph.type import broadcasts_into
@@ -88,8 +90,9 @@ ones are recycled at no cost, and the check (~0.2 us) would only slow small call
 
 
 def _shape_checks(operands, target, value_types, values, large):
-    """Run-time conditions under which writing into the value `target` pays and is right: `large` (a
-    condition that the arrays are big enough, or None when no check may be added) and, for each operand
+    """Run-time conditions under which writing into the value `target` pays and is right: `large(name of
+    target)` (a condition that the arrays are big enough; `large` is None when no check may be added) and,
+    for each operand
     whose static shape does not prove that broadcasting it gives `target`'s shape, a shape comparison.
     None when that can never hold or needs a check that may not be added; [] when nothing needs checking."""
     target_shape = value_types[target].shape
@@ -102,7 +105,7 @@ def _shape_checks(operands, target, value_types, values, large):
             return None
         trailing = f"[{len(target_shape) - len(shape)}:]" if len(shape) < len(target_shape) else ""
         checks.append(f"{values[r]}.shape == {values[target]}.shape{trailing}")
-    return [large] + checks if checks else checks
+    return [large(values[target])] + checks if checks else checks
 
 
 def _can_hold(temporary_type, result_type):
@@ -171,11 +174,11 @@ def _may_be_large(shape, op):
     return int(np.prod(shape)) >= blocked_min_elements(op)
 
 
-def _kernel_lines(node, input_names, out, namespace, reusable=(), large=None):
-    """(lines, temporary names, whether a line tests `large`) of the direct path: one (line, description)
-    per kernel step, the last assigning `out`; the caller deletes the temporaries (freed now, not when the
-    function returns)."""
-    op = node.op
+def _kernel_lines(node, op, input_names, out, namespace, reusable=(), large=None):
+    """(lines, temporary names, whether a line tests `large`) of the direct path of `node`, computing the
+    kernel `op`: one (line, description) per kernel step, the last assigning `out`; the caller deletes the
+    temporaries (freed now, not when the function returns). The lines of a lone element-wise node keep
+    the node's own description."""
     value_types = op.value_types(*[v.type for v in node.inputs])
     values = list(input_names) + [None] * len(op.steps)
     plan = _step_plan(op, value_types, values, out, reusable, large)
@@ -187,7 +190,8 @@ def _kernel_lines(node, input_names, out, namespace, reusable=(), large=None):
         if planned.into is not None:
             in_place = f"{callee}({operands}, out={planned.into})"
             call = f"{in_place} if {' and '.join(planned.checks)} else {call}" if planned.checks else in_place
-        lines.append((f"{planned.name} = {call}", StepDescription(node, step)))
+        description = StepDescription(node, step) if node.op is op else None
+        lines.append((f"{planned.name} = {call}", description))
     temporaries = sorted({planned.name for planned in plan} - {out} - set(input_names))
     return lines, temporaries, any(planned.checks for planned in plan)
 
@@ -197,26 +201,49 @@ def _size_name(out):
     return f"{out}_n"
 
 
-def _large(node, out):
-    """The direct path's condition that a kernel's arrays reach IN_PLACE_MIN_BYTES (from the size the
-    blocked-path test already read), or None when the kernel has no such test."""
-    op = node.op
+def _large(node, op, out):
+    """The direct path's condition that the arrays of `node`'s kernel `op` reach IN_PLACE_MIN_BYTES, as a
+    function of the name of the array written into: from the size the blocked-path test keeps when the
+    kernel has that test, else from that array's `nbytes`; None when static sizes say they never do."""
     kernel_type = op.value_types(*[v.type for v in node.inputs])[op.nin + len(op.steps) - 1]
-    if not _may_be_large(kernel_type.shape, op):
+    itemsize = kernel_type.dtype.itemsize
+    if _may_be_large(kernel_type.shape, op):
+        condition = f"{_size_name(out)} >= {max(1, IN_PLACE_MIN_BYTES // itemsize)}"
+        return lambda target: condition
+    if None not in kernel_type.shape and math.prod(kernel_type.shape) * itemsize < IN_PLACE_MIN_BYTES:
         return None
-    return f"{_size_name(out)} >= {max(1, IN_PLACE_MIN_BYTES // kernel_type.dtype.itemsize)}"
+    return lambda target: f"{target}.nbytes >= {IN_PLACE_MIN_BYTES}"
 
 
-def _with_blocked_path(node, input_names, out, runner, lines, into=None, keep_size=False):
-    """`lines` (the direct path) behind a test that first tries `runner` (bound as a name) on large operands,
-    writing into the operand named `into` if given (it checks that the operand fits); with `keep_size` the
-    test keeps the probed size in `_size_name(out)` for the direct path."""
+def _size_estimate(node, input_names):
+    """Python for the number of elements of a kernel's result, as the blocked-path test reads it: the size of
+    its operand of largest rank, times the size of another operand along each axis where that one is
+    statically 1 and the other is not (an outer product's result outgrows every operand)."""
     probed = _probe_input(node)
-    probe = _element_count(node.inputs[probed], input_names[probed])
+    shape = node.inputs[probed].type.shape
+    factors = [_element_count(node.inputs[probed], input_names[probed])]
+    for axis, size in enumerate(shape):
+        if size != 1:
+            continue
+        for var, name in zip(node.inputs, input_names):
+            own_axis = axis - (len(shape) - var.ndim)
+            if own_axis >= 0 and var.type.shape[own_axis] != 1:
+                own_size = var.type.shape[own_axis]
+                factors.append(str(own_size) if own_size is not None else f"{name}.shape[{own_axis}]")
+                break
+    return " * ".join(factors)
+
+
+def _with_blocked_path(node, op, input_names, out, runner, lines, into=None, keep_size=False):
+    """`lines` (the direct path) behind a test that first tries `runner` (bound as a name) when the result of
+    `node`'s kernel `op` is large, writing into the operand named `into` if given (it checks that the
+    operand fits); with `keep_size` the test keeps the estimated size in `_size_name(out)` for the direct
+    path."""
+    probe = _size_estimate(node, input_names)
     if keep_size:
         probe = f"({_size_name(out)} := {probe})"
     arguments = ", ".join(input_names) + (f", out={into}" if into is not None else "")
-    head = (f"if {probe} < {blocked_min_elements(node.op)} or "
+    head = (f"if {probe} < {blocked_min_elements(op)} or "
             f"({out} := {runner}({arguments})) is None:")
     return [head] + [("    " + text, description) for text, description in lines]
 
@@ -224,9 +251,38 @@ def _with_blocked_path(node, input_names, out, runner, lines, into=None, keep_si
 @BACKEND.in_place(Fused)
 @BACKEND.statements(Fused)
 def lower_fused(node, input_names, output_names, namespace, reusable=()):
-    op = node.op
+    return _lower_kernel(node, node.op, input_names, output_names, namespace, reusable)
+
+
+@BACKEND.in_place(Elemwise)
+@BACKEND.statements(Elemwise)
+def lower_elementwise(node, input_names, output_names, namespace, reusable=()):
+    """A lone element-wise node, as a kernel of one step: a result that may be large is computed by blocks,
+    on every core, when it is (an outer product `x[:, :, None] * y[:, None, :]` included); the direct
+    path writes into a dying operand at a position in `reusable` when it can hold the result.
+
+    Example:
+        >>> import symgraph as sg
+        >>> x, w, b = sg.matrix("x"), sg.matrix("w"), sg.vector("b")
+        >>> f = sg.function([x, w, b], (x @ w) + b, mode=sg.Mode(exclude=["fusion"]))
+        >>> "np_add(v0, b, out=v0) if v1_n >= 16384 and b.shape == v0.shape[1:] else np_add(v0, b)" in f.source
+        True
+        >>> "(v1 := blocked_kernel" in f.source
+        True
+        >>> u, v = sg.matrix("u"), sg.matrix("v")
+        >>> "if v0.size * v1.shape[2] < 2500000 or" in sg.function([u, v], u[:, :, None] * v[:, None, :]).source
+        True
+    """
+    kernel = Fused(node.op.scalar.nin, [(node.op.scalar, tuple(range(node.op.scalar.nin)))])
+    return _lower_kernel(node, kernel, input_names, output_names, namespace, reusable)
+
+
+def _lower_kernel(node, op, input_names, output_names, namespace, reusable):
+    """The lines of `node` computing the Fused kernel `op`: the direct path, behind the blocked path's test
+    when the result may be large."""
     (out,) = output_names
-    lines, temporaries, checks_size = _kernel_lines(node, input_names, out, namespace, reusable, _large(node, out))
+    lines, temporaries, checks_size = _kernel_lines(node, op, input_names, out, namespace, reusable,
+                                                    _large(node, op, out))
     if temporaries:
         lines.append((f"del {', '.join(temporaries)}", None))
     if not _may_be_large(node.outputs[0].type.shape, op):
@@ -234,33 +290,7 @@ def lower_fused(node, input_names, output_names, namespace, reusable=()):
     kernel = BlockedKernel(op, [v.dtype for v in node.inputs])
     into = next((input_names[p] for p in reusable if _can_hold(node.inputs[p].type, node.outputs[0].type)), None)
     runner = namespace.bind(kernel.try_run, "blocked_kernel")
-    return _with_blocked_path(node, input_names, out, runner, lines, into, checks_size)
-
-
-@BACKEND.in_place(Elemwise)
-def lower_elementwise_in_place(node, input_names, output_names, namespace, reusable):
-    """An element-wise node that writes into the operand at the first of the positions `reusable` that
-    can hold its result: `v3 = np_add(v2, b, out=v2) if v2.nbytes >= 131072 and b.shape == v2.shape[1:] else
-    np_add(v2, b)`.
-
-    Example:
-        >>> import symgraph as sg
-        >>> x, w, b = sg.matrix("x"), sg.matrix("w"), sg.vector("b")
-        >>> f = sg.function([x, w, b], (x @ w) + b, mode=sg.Mode(exclude=["fusion"]))
-        >>> "np_add(v0, b, out=v0) if v0.nbytes >= 131072 and b.shape == v0.shape[1:] else np_add(v0, b)" in f.source
-        True
-    """
-    (out,) = output_names
-    types = [v.type for v in node.inputs]
-    callee = elementwise_callee(node.op.scalar, namespace)
-    call = f"{callee}({', '.join(input_names)})"
-    for position in reusable:
-        large = f"{input_names[position]}.nbytes >= {IN_PLACE_MIN_BYTES}"
-        checks = _shape_checks(range(len(types)), position, types, input_names, large)
-        if _can_hold(types[position], node.outputs[0].type) and checks is not None:
-            in_place = f"{callee}({', '.join(input_names)}, out={input_names[position]})"
-            return [f"{out} = {in_place} if {' and '.join(checks)} else {call}" if checks else f"{out} = {in_place}"]
-    return [f"{out} = {call}"]
+    return _with_blocked_path(node, op, input_names, out, runner, lines, into, checks_size)
 
 
 _NUMPY_CONSUMERS = ("sum", "mean", "max", "min")
@@ -287,8 +317,8 @@ def lower_fused_reduce(node, input_names, output_names, namespace, reusable=()):
     (out,) = output_names
     if op.steps:
         kernel_result = f"{out}_k"
-        lines, temporaries, checks_size = _kernel_lines(node, input_names, kernel_result, namespace, reusable,
-                                                        _large(node, out))
+        lines, temporaries, checks_size = _kernel_lines(node, op, input_names, kernel_result, namespace, reusable,
+                                                        _large(node, op, out))
         lines.append((f"{out} = {_consumer_call(node, kernel_result, namespace)}", None))
         lines.append((f"del {', '.join(sorted(temporaries + [kernel_result]))}", None))
     else:  # the kernel is the input itself
@@ -301,4 +331,4 @@ def lower_fused_reduce(node, input_names, output_names, namespace, reusable=()):
     if op.kind in NORMALIZERS:
         into = next((input_names[p] for p in reusable if _can_hold(node.inputs[p].type, node.outputs[0].type)), None)
     runner = namespace.bind(reduction.try_run, "blocked_reduction")
-    return _with_blocked_path(node, input_names, out, runner, lines, into, keep_size=checks_size)
+    return _with_blocked_path(node, op, input_names, out, runner, lines, into, keep_size=checks_size)
