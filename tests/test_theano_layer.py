@@ -345,12 +345,14 @@ def _reference_pool(x, ws, stride, pad, mode):
                 out[:, :, r, c] = window.max(axis=(2, 3))
             elif mode == "average_inc_pad":
                 out[:, :, r, c] = window.mean(axis=(2, 3))
+            elif mode == "sum":
+                out[:, :, r, c] = window.sum(axis=(2, 3))
             else:
                 out[:, :, r, c] = window.sum(axis=(2, 3)) / count
     return out
 
 
-@pytest.mark.parametrize("mode", ["max", "average_inc_pad", "average_exc_pad"])
+@pytest.mark.parametrize("mode", ["max", "sum", "average_inc_pad", "average_exc_pad"])
 @pytest.mark.parametrize("ws, stride, pad", [((2, 2), None, (0, 0)), ((3, 2), (1, 2), (0, 0)),
                                              ((2, 2), (2, 2), (1, 1))])
 def test_pool_2d_against_numpy(mode, ws, stride, pad):
@@ -367,6 +369,8 @@ def test_pool_2d_deprecated_names_and_gradient():
     new = pool.pool_2d(x, ws=(2, 2), stride=(1, 1), pad=(0, 0), ignore_border=True)
     np.testing.assert_array_equal(old.eval({x: value}), new.eval({x: value}))
     sg.verify_grad(lambda v: pool.pool_2d(v, (2, 2), ignore_border=True, mode="average_exc_pad"), [value], rng=0)
+    sg.verify_grad(lambda v: pool.pool_2d(v, (2, 2), stride=(1, 1), ignore_border=True, mode="sum"), [value], rng=0)
+
 
 
 def _reference_partial_pool(x, ws, stride, mode):
@@ -376,7 +380,7 @@ def _reference_partial_pool(x, ws, stride, mode):
         return (size - 1) // step + 1 if step >= window else max(0, (size - 1 - window + step) // step) + 1
 
     rows, cols = (count(n, w, s) for n, w, s in zip(x.shape[2:], ws, stride))
-    reduce = np.max if mode == "max" else np.mean
+    reduce = {"max": np.max, "sum": np.sum}.get(mode, np.mean)
     out = np.zeros(x.shape[:2] + (rows, cols), dtype=x.dtype)
     for r in range(rows):
         for c in range(cols):
@@ -385,7 +389,7 @@ def _reference_partial_pool(x, ws, stride, mode):
     return out
 
 
-@pytest.mark.parametrize("mode", ["max", "average_inc_pad", "average_exc_pad"])
+@pytest.mark.parametrize("mode", ["max", "sum", "average_inc_pad", "average_exc_pad"])
 @pytest.mark.parametrize("shape, ws, stride", [((2, 3, 5, 7), (2, 2), None), ((1, 1, 5, 5), (3, 3), (2, 2)),
                                                ((1, 2, 4, 6), (2, 3), (3, 1)), ((1, 1, 1, 1), (2, 2), None),
                                                ((1, 1, 3, 3), (2, 2), (1, 1)), ((2, 1, 4, 4), (2, 2), None)])
@@ -399,7 +403,7 @@ def test_pool_2d_keeps_partial_windows_without_ignore_border(mode, shape, ws, st
     sg.verify_grad(lambda v: pool.pool_2d(v, ws, ignore_border=False, stride=stride, mode=mode), [value], rng=0)
 
 
-@pytest.mark.parametrize("mode", ["max", "average_exc_pad"])
+@pytest.mark.parametrize("mode", ["max", "sum", "average_exc_pad"])
 @pytest.mark.parametrize("ws, stride", [((2, 2), None), ((2, 3), (3, 4)), ((1, 1), None)])
 def test_pool_2d_partial_windows_of_unknown_sizes(mode, ws, stride):
     x = T.tensor4("x")
@@ -429,8 +433,9 @@ def test_pool_2d_errors():
         pool.pool_2d(T.tensor4("z"), (3, 3), stride=(1, 1))
     with pytest.raises(ValueError, match=r"pool_2d: argument pad=\(1, 1\) needs ignore_border=True"):
         pool.pool_2d(x, (2, 2), pad=(1, 1))
-    with pytest.raises(ValueError, match=r"pool_2d: mode must be one of"):
-        pool.pool_2d(x, (2, 2), ignore_border=True, mode="sum")
+    with pytest.raises(ValueError, match=r"pool_2d: mode must be one of \['max', 'sum', 'average_inc_pad', "
+                                         r"'average_exc_pad'\], got 'min'"):
+        pool.pool_2d(x, (2, 2), ignore_border=True, mode="min")
     with pytest.raises(ValueError, match=r"pool_2d: ws must be an int or a pair"):
         pool.pool_2d(x, (2, 2, 2), ignore_border=True)
 

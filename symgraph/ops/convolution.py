@@ -763,6 +763,20 @@ def max_pool(x, window, stride=None, padding="valid", data_format="NCHW"):
     return _channels_back(MaxPool(window, strides, pads)(x), layout)
 
 
+def sum_pool(x, window, stride=None, padding="valid", data_format="NCHW"):
+    """The sum over each `window` of `x` (N, C, *spatial), with `stride` and `padding` (zeros) as in
+    `max_pool`: Theano's pooling mode "sum".
+
+    Example:
+        >>> import symgraph as sg
+        >>> x = sg.constant(np.arange(1.0, 5.0).reshape(1, 1, 4))
+        >>> sum_pool(x, 2, stride=1).eval()
+        array([[[3., 5., 7.]]])
+    """
+    x, window, strides, pads, layout = _pool_arguments(x, window, stride, padding, data_format, "sum_pool")
+    return _channels_back(SumPool(window, strides, pads)(x), layout)
+
+
 def avg_pool(x, window, stride=None, padding="valid", data_format="NCHW", count_include_pad=True):
     """The mean over each `window` of `x` (N, C, *spatial), with `stride` and `padding` as in `max_pool`.
 

@@ -10,11 +10,12 @@ Example:
              [13., 15.]]]])
 """
 from ....ops import avg_pool, max_pool, pad as zero_pad
+from ....ops.convolution import sum_pool
 
 __all__ = ["pool_2d"]
 
-_MODES = {"max": None, "average_inc_pad": True, "average_exc_pad": False}
-"""Theano's pooling modes: None for max pooling, else avg_pool's `count_include_pad`."""
+_MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
+"""Theano's pooling modes."""
 
 
 def _pair(value, argument):
@@ -56,11 +57,11 @@ def pool_2d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0), mode="m
             padding=None):
     """Pool the last two axes of `input` over windows `ws` with steps `stride` (default `ws`).
 
-    `mode` is "max", "average_inc_pad" or "average_exc_pad"; `pad` pads both sides of each axis with
-    zeros, as Theano does (so a padded max is at least 0). `ds`, `st` and `padding` are Theano's
+    `mode` is "max", "sum", "average_inc_pad" or "average_exc_pad"; `pad` pads both sides of each axis
+    with zeros, as Theano does (so a padded max is at least 0). `ds`, `st` and `padding` are Theano's
     deprecated names for `ws`, `stride` and `pad`. Theano's default `ignore_border=False` keeps the
     partial windows at the end of each axis: their maximum or mean covers the inputs they reach (in both
-    average modes); it takes no `pad`, and overlapping windows (a stride below the window) need static
+    average modes, and their sum in "sum"); it takes no `pad`, and overlapping windows (a stride below the window) need static
     sizes of the pooled axes.
 
     Example:
@@ -77,15 +78,19 @@ def pool_2d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0), mode="m
         stride if stride is not None else st, "stride")
     pad = _pair(padding if padding is not None else pad, "pad")
     if mode not in _MODES:
-        raise ValueError(f"pool_2d: mode must be one of {sorted(_MODES)}, got {mode!r}")
+        raise ValueError(f"pool_2d: mode must be one of {list(_MODES)}, got {mode!r}")
     if not ignore_border:
         overhang = _border_overhang(input, window, stride, pad)
-        if _MODES[mode] is None:
+        if mode == "max":
             return max_pool(input, window, stride, overhang)
+        if mode == "sum":
+            return sum_pool(input, window, stride, overhang)
         return avg_pool(input, window, stride, overhang, count_include_pad=False)
     padding_pairs = tuple((p, p) for p in pad)
-    if _MODES[mode] is None:
+    if mode == "sum":
+        return sum_pool(input, window, stride, padding_pairs)
+    if mode == "max":
         # Theano pads with zeros for max pooling too (sg.max_pool's padding never wins a maximum).
         padded = zero_pad(input, ((0, 0),) * (input.ndim - 2) + padding_pairs) if any(pad) else input
         return max_pool(padded, window, stride)
-    return avg_pool(input, window, stride, padding_pairs, count_include_pad=_MODES[mode])
+    return avg_pool(input, window, stride, padding_pairs, count_include_pad=mode == "average_inc_pad")
