@@ -163,6 +163,7 @@ class Function:
         update_pairs += state_updates
         all_outputs += [next_state for _, next_state in state_updates]
         self._check_unused(inputs, all_outputs, on_unused_input)
+        _collect_leaves(inputs, all_outputs)  # a missing input is an error even where rewrites remove its use
         self.mode = get_mode(mode)
         self.backend = get_backend(backend if backend is not None else self.mode.backend)
         with collection_paused():
@@ -200,7 +201,7 @@ class Function:
             title=self._title(),
             backend=self.backend,
         )
-        program = link_function(inputs, shared, optimized, spec, name=name or "symgraph_fn")
+        program = link_function(inputs, shared, optimized, spec, name=name)
         if program.buffer_reuses:
             self.report.rewrites[BUFFER_REUSE] = program.buffer_reuses
         locator.program = program
@@ -308,16 +309,19 @@ def _owned(array, sources, others):
     The user may write into every array a call returns, and into shared values through
     `get_value(borrow=True)`, so none of them may be read-only, share memory with the call's arguments
     or shared values (`sources`: an output `x.T` is a view of the input `x`), or with an array already
-    returned or stored by this call (`others`). Only views (`base` set) can share memory with
-    another array, so fresh results skip the memory checks.
+    returned or stored by this call (`others`). An array that is not a view (`base` unset) shares memory
+    only with its own views, so it is checked by identity (an op may hand its operand on: `stop_gradient`,
+    `ifelse`) and against the views among the sources.
     """
     if not array.flags.writeable:
         return array.copy()
     for other in others:
         if other is array or ((array.base is not None or other.base is not None) and np.may_share_memory(array, other)):
             return array.copy()
-    if array.base is not None and any(np.may_share_memory(array, source) for source in sources):
-        return array.copy()
+    for source in sources:
+        if source is array or ((array.base is not None or source.base is not None)
+                               and np.may_share_memory(array, source)):
+            return array.copy()
     return array
 
 

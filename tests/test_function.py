@@ -191,6 +191,14 @@ def test_output_needing_a_variable_that_is_not_an_input_fails_at_compile_time():
         sg.function([x], x + hidden)
 
 
+@pytest.mark.parametrize("mode", [None, "fast_compile", sg.Mode(include=["unsafe"])])
+@pytest.mark.parametrize("build", [lambda x, t: x + t.shape[0], lambda x, t: x + t * 0])
+def test_a_missing_input_is_an_error_even_where_rewrites_remove_its_use(mode, build):
+    x, t = sg.vector("x"), sg.tensor("t", shape=(3,))
+    with pytest.raises(ValueError, match=r"need variable t:float64\[3\]"):
+        sg.function([x], build(x, t), mode=mode)
+
+
 @pytest.mark.parametrize(
     "make_inputs, error, message",
     [
@@ -451,6 +459,31 @@ def test_outputs_and_updates_never_share_memory_with_arguments_or_shared_values(
     value[:] = -1.0
     np.testing.assert_array_equal(state.get_value(), [1.0, 2.0])
     np.testing.assert_array_equal(copy_of_x.get_value(), [4.0, 3.0])
+
+
+def test_ops_that_hand_their_operand_on_return_copies_of_arguments_and_shared_values():
+    x, y = sg.vector("x"), sg.vector("y")
+    value = np.array([1.0, 2.0])
+    state = sg.shared(np.array([1.0, 2.0]), name="state")
+    other = sg.shared(np.zeros(2), name="other")
+    assert sg.function([x], sg.stop_gradient(x))(value) is not value
+    assert sg.function([x, y], sg.grad(None, x, known_grads={x: y}))(value, value) is not value
+    returned = sg.function([], sg.ifelse(sg.constant(True), state, 2 * state))()
+    returned[0] = 99.0
+    sg.function([x], None, updates={state: sg.stop_gradient(x), other: sg.stop_gradient(x)})(value)
+    value[1] = -1.0
+    np.testing.assert_array_equal(state.get_value(), [1.0, 2.0])
+    assert not np.shares_memory(state.get_value(borrow=True), other.get_value(borrow=True))
+
+
+@pytest.mark.parametrize("name", ["class", "np", "len", "owned", "asarray", "np_exp", "symgraph_fn", "9 lives"])
+def test_any_function_name_compiles_and_runs(name):
+    x = sg.vector("x")
+    f = sg.function([x], [sg.exp(x).sum() + 1, x[::-1]], name=name)
+    total, reversed_x = f([0.0, 1.0])
+    np.testing.assert_allclose(total, 2 + np.e)
+    np.testing.assert_array_equal(reversed_x, [1.0, 0.0])
+    assert f.name == name and f"Function {name} " in repr(f)
 
 
 def test_an_output_never_shares_memory_with_another_output():

@@ -116,9 +116,29 @@ def test_invalid_axis_errors(axis, error, message):
         sg.sum(sg.matrix("x"), axis=axis)
 
 
-def test_argmax_takes_one_axis():
-    with pytest.raises(TypeError, match="argmax"):
-        sg.argmax(sg.matrix("x"), axis=(0, 1))
+@pytest.mark.parametrize("kind", ["argmax", "argmin"])
+@pytest.mark.parametrize("axis", [(0, 2), (2, 0), (-1, 1), (0, 1, 2), (1,)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_arg_reductions_over_a_tuple_of_axes_index_those_axes_flattened(kind, axis, keepdims):
+    values = np.random.default_rng(3).integers(0, 4, (3, 4, 5)).astype(float)  # ties: the first one wins
+    x = sg.tensor("x", shape=(None, None, None))
+    got = sg.function([x], getattr(sg, kind)(x, axis=axis, keepdims=keepdims))(values)
+    axes = sorted(a % 3 for a in axis)
+    kept = [a for a in range(3) if a not in axes]
+    expected = getattr(np, kind)(np.transpose(values, kept + axes).reshape([values.shape[a] for a in kept] + [-1]), -1)
+    if keepdims:
+        expected = np.expand_dims(expected, tuple(axes))
+    np.testing.assert_array_equal(got, expected)
+    assert got.dtype == np.int64
+
+
+def test_arg_reduction_axis_errors():
+    with pytest.raises(TypeError, match="argmax: an axis must be an int, got 0.5"):
+        sg.argmax(sg.matrix("x"), axis=(0, 0.5))
+    with pytest.raises(ValueError, match=r"argmin: axis=\(\) reduces no axis of operand float64\[\?,\?\]"):
+        sg.argmin(sg.matrix("x"), axis=())
+    with pytest.raises(ValueError, match=r"argmax: repeated axis"):
+        sg.argmax(sg.matrix("x"), axis=(0, -2))
     with pytest.raises(np.exceptions.AxisError, match=r"argmin: axis 1 is out of bounds"):
         sg.argmin(sg.vector("x"), axis=1)
 

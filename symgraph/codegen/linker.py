@@ -423,15 +423,16 @@ def _fresh(var):
     return var.owner is not None and (type(var.owner.op) in (Elemwise, MatMul) or var.owner.op.name == "fused")
 
 
-def link_function(inputs, shared, outputs, spec, name="symgraph_fn"):
+def link_function(inputs, shared, outputs, spec, name=None):
     """Compile the entry point `__call__(self, *values)` of a compiled function (see EntrySpec).
 
     `outputs` are the user's outputs followed by the new values of `spec.update_containers`. When every
     input's name can be a parameter (`keyword_parameters`), the parameters are the input names, so
     Python binds keyword arguments itself; otherwise they are positional-only and keyword calls go through
-    `self._call_general`.
+    `self._call_general`. The entry point is `symgraph_fn`, or `symgraph_<name>` for a function the user
+    named: a bare user name could be a keyword or shadow a global the code reads (`np`, `len`).
     """
-    name = safe_identifier(name)
+    name = "symgraph_fn" if name is None else f"symgraph_{safe_identifier(name)}"
     params = keyword_parameters(inputs, name)
     if params is not None:
         program, namespace = _link_entry(inputs, shared, outputs, spec, name, params, keywords=True)

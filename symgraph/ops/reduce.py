@@ -24,7 +24,7 @@ from ..graph.basic import as_variable, constant
 from ..graph.op import Op
 from ..graph.type import TensorType, as_dtype
 from .elemwise import cast, eq, exp, is_differentiable_dtype, multiply, subtract, true_divide, where
-from .shape import expand_dims, normalize_axes, normalize_axis
+from .shape import expand_dims, normalize_axes, normalize_axis, reshape, transpose
 from .shape_of import shape_of
 
 __all__ = ["sum", "mean", "prod", "max", "min", "argmax", "argmin", "var", "std", "logsumexp", "all", "any"]
@@ -320,10 +320,24 @@ def _reduce(kind, x, axis, keepdims, dtype=None, ddof=0):
 
 
 def _reduce_to_one_axis(kind, x, axis, keepdims):
+    """argmax or argmin over one axis, all axes (None), or a tuple of axes: the index into those axes
+    flattened in C order (as PyTensor gives; NumPy takes no tuple), computed over the axes moved last
+    and merged."""
     x = as_variable(x)
     if axis is None:
         return Reduce(kind, tuple(range(x.ndim)), keepdims)(x)
-    return Reduce(kind, (normalize_axis(axis, x.ndim, kind, x.type),), keepdims)(x)
+    if not isinstance(axis, (tuple, list)):
+        return Reduce(kind, (normalize_axis(axis, x.ndim, kind, x.type),), keepdims)(x)
+    axes = sorted(normalize_axes(axis, x.ndim, kind, x.type))
+    if not axes:
+        raise ValueError(f"{kind}: axis=() reduces no axis of operand {x.type}")
+    if len(axes) == 1 or len(axes) == x.ndim:
+        return Reduce(kind, tuple(axes) if len(axes) == x.ndim else (axes[0],), keepdims)(x)
+    kept = [a for a in range(x.ndim) if a not in axes]
+    sizes = shape_of(x)
+    merged = reshape(transpose(x, kept + axes), [sizes[a] for a in kept] + [-1])
+    result = Reduce(kind, (len(kept),), False)(merged)
+    return expand_dims(result, tuple(axes)) if keepdims else result
 
 
 def sum(x, axis=None, keepdims=False, dtype=None):
@@ -394,6 +408,7 @@ def min(x, axis=None, keepdims=False):
 
 def argmax(x, axis=None, keepdims=False):
     """Index of the maximum along one `axis` (None = into the flattened array), like `np.argmax`; int64.
+    A tuple of axes gives the index into those axes flattened in C order (as in PyTensor).
 
     Example:
         >>> import symgraph as sg
@@ -405,6 +420,7 @@ def argmax(x, axis=None, keepdims=False):
 
 def argmin(x, axis=None, keepdims=False):
     """Index of the minimum along one `axis` (None = into the flattened array), like `np.argmin`; int64.
+    A tuple of axes gives the index into those axes flattened in C order (as in PyTensor).
 
     Example:
         >>> import symgraph as sg

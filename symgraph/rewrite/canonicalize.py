@@ -189,7 +189,8 @@ def _constant_operand(node):
 
 
 def _combine_constants(node, combine, is_unsafe):
-    """(x op c1) op c2 -> x op (c1 op c2), computed in the result's dtype."""
+    """(x op c1) op c2 -> x op (c1 op c2), computed in the result's dtype, unless `is_unsafe(c1, c2,
+    combined)`."""
     outer = _constant_operand(node)
     if outer is None:
         return None
@@ -231,10 +232,33 @@ def _overflows_or_underflows(a, b, combined):
     return combined.dtype.kind in "fc" and bool(np.any((combined == 0) & (a != 0) & (b != 0)))
 
 
+def _sum_may_overflow_back(a, b, combined):
+    """Could (x + a) + b be infinite at a finite x where x + (a + b) is not? When a reaches half the spacing
+    of the largest float (below it, x + a rounds to a finite value for every finite x) and b has the other
+    sign: (1e308 + 1e300) - 1e300 is inf, 1e308 + 0 is not. Also when a + b overflows (`_overflows`)."""
+    if _overflows(a, b, combined):
+        return True
+    if combined.dtype.kind != "f":
+        return False
+    largest = np.finfo(combined.dtype).max
+    reach = (largest - np.nextafter(largest, 0)) / 2
+    return bool(np.any((np.abs(a) >= reach) & (np.sign(a) * np.sign(b) < 0)))
+
+
+def _product_may_overflow_back(a, b, combined):
+    """Could (x * a) * b be infinite at a finite x where x * (a * b) is not? When |a| > 1 (x * a may
+    overflow) and |b| < 1 (b may bring it back): (1e10 * 1e300) * 1e-300 is inf, 1e10 * 1.0 is not. Also
+    when a * b overflows or underflows (`_overflows_or_underflows`)."""
+    if _overflows_or_underflows(a, b, combined):
+        return True
+    return combined.dtype.kind in "fc" and bool(np.any((np.abs(a) > 1) & (np.abs(b) < 1)))
+
+
 @register_rewrite("gather_add_constants", "canonicalize", tracks=["add"])
 def gather_add_constants(node, build):
-    """(x + c1) + c2 -> x + (c1 + c2), in any operand order."""
-    found = _combine_constants(node, np.add, _overflows)
+    """(x + c1) + c2 -> x + (c1 + c2), in any operand order, unless that changes where the result is
+    infinite (`_sum_may_overflow_back`)."""
+    found = _combine_constants(node, np.add, _sum_may_overflow_back)
     if found is None:
         return None
     x, combined = found
@@ -243,8 +267,9 @@ def gather_add_constants(node, build):
 
 @register_rewrite("gather_multiply_constants", "canonicalize", tracks=["multiply"])
 def gather_multiply_constants(node, build):
-    """(x * c1) * c2 -> x * (c1 * c2), in any operand order."""
-    found = _combine_constants(node, np.multiply, _overflows_or_underflows)
+    """(x * c1) * c2 -> x * (c1 * c2), in any operand order, unless that changes where the result is
+    infinite (`_product_may_overflow_back`)."""
+    found = _combine_constants(node, np.multiply, _product_may_overflow_back)
     if found is None:
         return None
     x, combined = found
