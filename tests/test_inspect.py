@@ -340,6 +340,28 @@ def test_pprint_integer_operators(build, expected):
     assert sg.pprint(build(sg.vector("i", dtype="int64"), sg.vector("j", dtype="int64"))) == expected
 
 
+@pytest.mark.parametrize(
+    "build, expected",
+    [
+        (lambda x, m, i, k: x[1:3] + x[:0:-1], "x[1:3] + x[:0:-1]"),
+        (lambda x, m, i, k: m[:, None, 0], "m[:, None, 0]"),
+        (lambda x, m, i, k: m[1:, i] * 2, "m[1:, i] * 2.0"),
+        (lambda x, m, i, k: m[x > 0], "m[x > 0.0]"),
+        (lambda x, m, i, k: x[k + 1:], "x[k + 1:]"),
+        (lambda x, m, i, k: (x + 1)[k], "(x + 1.0)[k]"),
+        (lambda x, m, i, k: m[..., -1], "m[..., -1]"),
+    ],
+)
+def test_pprint_prints_indexing_as_subscripts_that_evaluate_to_the_same_values(build, expected):
+    x, m = sg.vector("x"), sg.matrix("m")
+    i, k = sg.vector("i", dtype="int64"), sg.scalar("k", dtype="int64")
+    expression = build(x, m, i, k)
+    assert sg.pprint(expression) == expected
+    values = {"x": np.array([-1.0, 2.0, 3.0]), "m": np.arange(9.0).reshape(3, 3), "i": np.array([2, 0]), "k": np.array(1)}
+    got = sg.function([x, m, i, k], expression, on_unused_input="ignore")(*values.values())
+    np.testing.assert_array_equal(got, eval(expected, {}, values))
+
+
 def test_pprint_list_function_and_unnamed_inputs():
     x, unnamed = sg.vector("x"), sg.vector()
     assert sg.pprint([x + unnamed, sg.exp(unnamed)]) == "x + v0\nexp(v0)"

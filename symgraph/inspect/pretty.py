@@ -1,6 +1,7 @@
 """`sg.pprint`: a graph as one line of math-like text, with only the parentheses Python's precedence needs.
 
-Element-wise arithmetic, comparisons and `@` print as operators, every other op as a call followed by
+Element-wise arithmetic, comparisons and `@` print as operators, indexing as a subscript (`x[1:, i]`),
+every other op as a call followed by
 the parameters its `str()` shows (`sum(x, axis=(0,))`), constants as their values. The text is built
 bottom-up over the topological order (no recursion), and each sub-expression's text is capped at
 `max_length` characters, so deep graphs and graphs that reuse sub-expressions many times stay cheap.
@@ -11,6 +12,7 @@ Example:
     >>> pprint((x + 1) * 2)
     '(x + 1.0) * 2.0'
 """
+from ..ops.indexing import Index, index_source
 from .common import (
     display_name,
     format_constant,
@@ -66,6 +68,8 @@ def pprint(obj, max_length=2000) -> str:
         'tanh(x @ W + b)'
         >>> pprint(-(x ** 2) - (x - b))
         '-x ** 2.0 - (x - b)'
+        >>> pprint((x + 1)[1:, None] + x[::-1])
+        '(x + 1.0)[1:, None] + x[::-1]'
     """
     view = view_of(obj, "pprint")
     texts = _leaf_texts(view)
@@ -133,6 +137,9 @@ def _render_node(node, arguments):
         return f"{_wrap(left, precedence)} {symbol} {_wrap(right, precedence + 1)}", precedence
     if name in _PREFIX and len(arguments) == 1:
         return f"{_PREFIX[name]}{_wrap(arguments[0], _UNARY + 1)}", _UNARY
+    if isinstance(op, Index):
+        subscript = index_source(op.index, [text for text, _ in arguments[1:]], "{}")
+        return f"{_wrap(arguments[0], _ATOM)}[{subscript}]", _ATOM
     parts = [text for text, _ in arguments] + _parameter_texts(op)
     parts += [f"{title}=[{', '.join(pprint(list(outputs)).splitlines())}]" for title, outputs in inner_graphs(op)]
     name = kernel_label(op) if inner_names(op) is not None else one_line(op.name)
