@@ -18,11 +18,23 @@ def _describe(value):
     return f"{type(value).__name__} {value!r}"[:200]
 
 
+def _big_ints_as(value, dtype, natural):
+    """Python ints beyond 64 bits (NumPy holds them as objects) as floats of `dtype` when they are finite
+    there, as NumPy converts them; else `natural` unchanged."""
+    try:
+        converted = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError, OverflowError):
+        return natural
+    return converted if np.all(np.isfinite(converted)) else natural
+
+
 def _convert_weak(value, dtype, label):
     try:
         natural = np.asarray(value)
     except (ValueError, TypeError) as exc:
         raise TypeError(f"{label}: cannot convert {_describe(value)} to an array ({exc})") from None
+    if natural.dtype.kind == "O" and dtype.kind in "fc":
+        natural = _big_ints_as(value, dtype, natural)
     if natural.dtype.kind not in "biufc":
         raise TypeError(f"{label}: expected numbers of dtype {dtype}, got {_describe(value)}")
     # An empty list has no values to lose (NumPy still calls it float64).

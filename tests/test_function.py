@@ -298,6 +298,9 @@ def test_eval_rejects_non_variable_keys():
         ("float32", (), 1e300, TypeError, r"'x'.*float32"),
         ("int32", (), 3.5, TypeError, r"'x'.*int32.*3\.5"),
         ("int32", (), 2**40, TypeError, r"'x'.*int32.*1099511627776"),
+        ("int64", (), 2**64, TypeError, r"'x'.*int64.*18446744073709551616"),
+        ("float32", (), 2**200, TypeError, r"'x'.*float32"),
+        ("float64", (), 2**2000, TypeError, r"'x'.*float64"),
         ("int32", (), np.int64(3), TypeError, r"'x'.*int32.*int64"),
         ("float64", (None,), np.ones((2, 2)), TypeError, r"'x'.*1-d.*2-d"),
         ("float64", (None,), 1.0, TypeError, r"'x'.*1-d.*0-d"),
@@ -331,6 +334,8 @@ def test_argument_checking_messages_name_the_input(dtype, shape, value, error, m
         ("float32", (), np.float32(2.5), 2.5),
         ("float64", (None,), [], np.zeros(0)),
         ("float64", (None,), np.arange(6.0)[::2], [0.0, 2.0, 4.0]),
+        ("float64", (), 2**64, 2.0**64),  # beyond 64-bit ints, as NumPy converts it
+        ("float32", (None,), [-(2**70), 1], [-(2.0**70), 1.0]),
     ],
 )
 def test_safe_conversions_are_accepted(dtype, shape, value, expected):
