@@ -22,7 +22,8 @@ def _big_ints_as(value, dtype, natural):
     """Python ints beyond 64 bits (NumPy holds them as objects) as floats of `dtype` when they are finite
     there, as NumPy converts them; else `natural` unchanged."""
     try:
-        converted = np.asarray(value, dtype=dtype)
+        with np.errstate(over="ignore"):
+            converted = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError, OverflowError):
         return natural
     return converted if np.all(np.isfinite(converted)) else natural
