@@ -439,6 +439,18 @@ def test_work_on_sequence_entries_alone_runs_before_the_loop_for_all_steps():
         sg.function([x], y)(np.zeros((1, 2, 3)))
 
 
+def test_an_error_in_work_moved_before_the_loop_names_the_steps_line():
+    a, i = sg.matrix("a"), sg.vector("i", dtype="int64")
+
+    def step(row, acc):
+        return acc * 2 + row[i]  # moved before the loop as a[:, i]
+
+    f = sg.function([a, i], sg.foldl(step, sequences=a, outputs_info=sg.zeros(2)))
+    line = step.__code__.co_firstlineno + 1
+    with pytest.raises(IndexError, match=rf"index 5 is out of bounds.*created at .*test_loops.py:{line} in step"):
+        f(np.ones((3, 2)), [0, 5])
+
+
 # ---------------------------------------------------------------------- ifelse
 
 

@@ -144,3 +144,15 @@ def test_op_from_graph_is_batched_through_its_inner_graph(rng):
     xv, mv = rng.normal(size=(3, 4)), rng.normal(size=(4, 2))
     np.testing.assert_allclose(f(xv, mv), np.exp(xv) @ mv)
     assert f.report.batching_fallbacks == []
+
+
+def test_a_run_time_error_in_a_batched_node_names_the_line_of_the_per_example_function():
+    xs, i = sg.matrix("xs"), sg.vector("i", dtype="int64")
+
+    def pick(row):
+        return row[i] * 2
+
+    f = sg.function([xs, i], sg.vmap(pick)(xs))
+    line = pick.__code__.co_firstlineno + 1
+    with pytest.raises(IndexError, match=rf"index 7 is out of bounds.*created at .*test_vmap.py:{line} in pick"):
+        f(np.ones((2, 3)), [7])

@@ -22,7 +22,7 @@ import string
 import numpy as np
 
 from ..errors import NotDifferentiableError
-from ..graph.basic import Variable, apply_op, constant
+from ..graph.basic import Variable, apply_op, constant, sites_from
 from ..graph.op import Op
 from ..graph.traversal import toposort
 from ..graph.type import TensorType, broadcast_static_shapes
@@ -649,7 +649,8 @@ def vectorize(outputs, batched_inputs, size, independent_draws=False):
             continue
         else:
             rule = BATCHING_RULES.get(type(node.op), _batch_by_loop)
-            results = rule(node, [v for v, _ in entries], batched)
+            with sites_from(node.site):
+                results = rule(node, [v for v, _ in entries], batched)
         for out, result in zip(node.outputs, results):
             memo[id(out)] = result
     results = []

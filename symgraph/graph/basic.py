@@ -9,6 +9,8 @@ Example:
     >>> (x + 1).owner is (x + 1).owner
     True
 """
+import contextlib
+import contextvars
 import os
 import sys
 import threading
@@ -41,8 +43,35 @@ class CreationSite:
         return CreationSite, (self.filename, self.lineno, self.function)
 
 
+_site_of_rebuilt_nodes = contextvars.ContextVar("site_of_rebuilt_nodes", default=None)
+
+
+@contextlib.contextmanager
+def sites_from(site):
+    """Nodes created inside the block record `site` (when not None) instead of the caller's line: the nodes
+    that rebuild one node of the user's (batching it, for example) point at the line that created it.
+
+    Example:
+        >>> import symgraph as sg
+        >>> x = sg.vector("x")
+        >>> with sites_from(CreationSite("model.py", 7, "layer")):
+        ...     y = sg.exp(x)
+        >>> str(y.owner.site)
+        'model.py:7 in layer'
+    """
+    token = _site_of_rebuilt_nodes.set(site)
+    try:
+        yield
+    finally:
+        _site_of_rebuilt_nodes.reset(token)
+
+
 def user_creation_site():
-    """The CreationSite of the innermost caller outside symgraph (None if there is none)."""
+    """The CreationSite of the innermost caller outside symgraph (None if there is none), or the site
+    `sites_from` gives."""
+    given = _site_of_rebuilt_nodes.get()
+    if given is not None:
+        return given
     frame = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back
