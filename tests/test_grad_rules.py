@@ -342,3 +342,14 @@ def test_every_op_class_has_gradient_rules_or_is_listed_as_not_differentiable():
             missing.append(cls.__name__)
     assert missing == []
     assert set(NON_DIFFERENTIABLE_OPS) <= {cls.__name__ for cls in _all_op_classes()}
+
+
+@pytest.mark.parametrize("bounds", [(None, 1.0), (0.0, None), (0.0, 1.0), (-np.inf, 1.0)])
+def test_clip_passes_the_gradient_at_its_bounds_with_either_bound_missing(bounds):
+    x = sg.vector("x")
+    values = np.array([-1.0, 0.0, 0.5, 1.0, 2.0])
+    low = -np.inf if bounds[0] is None else bounds[0]
+    high = np.inf if bounds[1] is None else bounds[1]
+    got = sg.grad(sg.clip(x, *bounds).sum(), x).eval({x: values})
+    np.testing.assert_array_equal(got, ((low <= values) & (values <= high)).astype(float))
+    np.testing.assert_array_equal(sg.clip(x, *bounds).eval({x: values}), np.clip(values, *bounds))

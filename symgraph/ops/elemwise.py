@@ -772,7 +772,8 @@ absolute = abs
 
 
 def clip(x, min=None, max=None):
-    """Limit values to [min, max] like `np.clip`; either bound may be None.
+    """Limit values to [min, max] like `np.clip`; either bound may be None. The gradient goes to x where
+    min <= x <= max, bounds included.
 
     Example:
         >>> import symgraph as sg
@@ -783,10 +784,14 @@ def clip(x, min=None, max=None):
     """
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
-    if min is None:
-        return minimum(x, max)
-    if max is None:
-        return maximum(x, min)
+    if min is None or max is None:
+        value, bound = lift_operands((x, max if min is None else min))
+        if np.result_type(value.dtype, bound.dtype).kind != "f":
+            # no infinity stands in for the missing bound (and integers have no gradient to keep)
+            return minimum(value, bound) if min is None else maximum(value, bound)
+        # an infinite missing bound keeps clip's gradient, which minimum and maximum halve at ties
+        min, max = (-np.inf, bound) if min is None else (bound, np.inf)
+        x = value
     return elemwise_op(_ROWS["clip"])(*lift_operands((x, min, max)))
 
 
