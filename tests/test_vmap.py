@@ -156,3 +156,44 @@ def test_a_run_time_error_in_a_batched_node_names_the_line_of_the_per_example_fu
     line = pick.__code__.co_firstlineno + 1
     with pytest.raises(IndexError, match=rf"index 7 is out of bounds.*created at .*test_vmap.py:{line} in pick"):
         f(np.ones((2, 3)), [7])
+
+
+def _per_example_pick(logits, labels):
+    return sg.vmap(lambda row, label: -sg.log_softmax(row)[label])(logits, labels)
+
+
+def test_gradients_pass_through_the_per_slice_fallback():
+    logits, labels = sg.matrix("logits"), sg.vector("labels", dtype="int64")
+    weights, picks = sg.matrix("weights"), sg.vector("picks", dtype="int64")
+    loss = _per_example_pick(logits, labels)
+    rows = sg.vmap(lambda p: weights[p] * 2.0)(picks)  # the fallback reads the unbatched `weights` whole
+    f = sg.function([logits, labels, weights, picks],
+                    [sg.grad(loss.sum(), logits), sg.jvp(loss, logits, sg.ones_like(logits) * 0.5),
+                     sg.grad((rows ** 2).sum(), weights)])
+    assert "per_slice_loop" in str(f.report) or "per_slice_loop" in f.source
+    values = np.random.default_rng(0).normal(size=(4, 5))
+    classes, chosen = np.array([1, 0, 4, 2]), np.array([2, 0, 2])
+    table = np.random.default_rng(1).normal(size=(3, 2))
+    grad, tangent, table_grad = f(values, classes, table, chosen)
+    softmax = np.exp(values) / np.exp(values).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(grad, softmax - np.eye(5)[classes], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(tangent, 0.5 * (softmax.sum(axis=1) - 1.0), atol=1e-12)
+    expected_table_grad = np.zeros_like(table)
+    np.add.at(expected_table_grad, chosen, 8.0 * table[chosen])
+    np.testing.assert_allclose(table_grad, expected_table_grad, rtol=1e-12)
+
+
+
+def test_entries_of_different_shapes_from_the_per_slice_fallback_are_a_clear_error():
+    a = sg.vector("a")
+
+    def grow(scale):
+        values, _ = sg.scan(lambda v: (v * scale, sg.until(v * scale > 5.0)), outputs_info=sg.ones_like(scale),
+                            n_steps=20)
+        return values[-1]
+
+    f = sg.function([a], sg.vmap(grow)(a))
+    np.testing.assert_allclose(f([3.0, 4.0]), [9.0, 16.0])  # both stop after 2 steps
+    with pytest.raises(sg.ShapeError, match=r"per_slice_loop\{scan\}: the batch entries' results have different "
+                                            r"shapes \(3,\) and \(2,\)"):
+        f([3.0, 6.0])

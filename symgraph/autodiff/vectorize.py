@@ -21,7 +21,7 @@ import string
 
 import numpy as np
 
-from ..errors import NotDifferentiableError
+from ..errors import ShapeError
 from ..graph.basic import Variable, apply_op, constant, sites_from
 from ..graph.op import Op
 from ..graph.traversal import toposort
@@ -594,22 +594,69 @@ class PerSliceLoop(Op):
             stacked = [np.empty((0,) + np.shape(r), np.asarray(r).dtype) for r in sample]
         else:
             per_slice = [self._slice_results([v[i] if b else v for v, b in zip(values, self.batched)]) for i in range(size)]
-            stacked = [np.stack(results) for results in zip(*per_slice)]
+            stacked = [self._stacked(results) for results in zip(*per_slice)]
         return stacked[0] if self.nout == 1 else tuple(stacked)
+
+    def _stacked(self, results):
+        shapes = {np.shape(r) for r in results}
+        if len(shapes) > 1:
+            first, other = np.shape(results[0]), next(np.shape(r) for r in results if np.shape(r) != np.shape(results[0]))
+            raise ShapeError(f"{self}: the batch entries' results have different shapes {first} and {other} "
+                             f"(a loop that stops after a different number of steps per entry, say); a batched "
+                             f"result needs one shape")
+        return np.stack(results)
 
     def _slice_results(self, values):
         results = self.op.perform(*values)
         return [results] if self.nout == 1 else list(results)
 
     def pullback(self, inputs, outputs, output_grads):
-        raise NotDifferentiableError(
-            f"per_slice_loop over {self.op} (the batching fallback for ops without a batching rule) has no gradient"
-        )
+        # The op's own pullback on one slice, batched: per-entry gradients, summed over the batch for the
+        # inputs every entry shares.
+        slices, batched_inputs = self._slices(inputs)
+        slice_outputs = self._apply(slices)
+        slice_grads = []
+        for out, gz in zip(slice_outputs, output_grads):
+            slice_grads.append(None if gz is None else _slice_of(gz, batched_inputs, out.type))
+        grads = self._batched(self.op.pullback(slices, slice_outputs, slice_grads), batched_inputs, inputs)
+        return [None if g is None else (g if b else g.sum(axis=0)) for g, b in zip(grads, self.batched)]
 
     def pushforward(self, inputs, outputs, tangents):
-        raise NotDifferentiableError(
-            f"per_slice_loop over {self.op} (the batching fallback for ops without a batching rule) has no derivative"
-        )
+        # The op's own pushforward on one slice, batched (an unbatched input's tangent is shared too).
+        slices, batched_inputs = self._slices(inputs)
+        slice_tangents = [None if t is None else (_slice_of(t, batched_inputs, v.type) if b else t)
+                          for t, v, b in zip(tangents, slices, self.batched)]
+        return self._batched(self.op.pushforward(slices, self._apply(slices), slice_tangents), batched_inputs, inputs)
+
+    def _slices(self, inputs):
+        """(per-entry stand-ins for the batched inputs, the others as they are; {stand-in: batched input})."""
+        slices, batched_inputs = [], {}
+        for var, is_batched in zip(inputs, self.batched):
+            if is_batched:
+                entry = Variable(TensorType(var.dtype, var.type.shape[1:]), None, 0, var.name and f"{var.name}[i]")
+                batched_inputs[entry] = var
+                var = entry
+            slices.append(var)
+        return slices, batched_inputs
+
+    def _apply(self, slices):
+        results = self.op(*slices)
+        return list(results) if isinstance(results, (list, tuple)) else [results]
+
+    def _batched(self, values, batched_inputs, inputs):
+        """`values` (built on slice stand-ins; None for disconnected) for every entry of the batch."""
+        present = [v for v in values if v is not None]
+        size = batch_size(next(v for v, b in zip(inputs, self.batched) if b))
+        results = iter(vectorize(present, batched_inputs, size))
+        return [None if v is None else next(results) for v in values]
+
+
+def _slice_of(batched_value, batched_inputs, slice_type):
+    """A stand-in for one entry of `batched_value` (an output gradient or tangent), registered in
+    `batched_inputs` so vectorizing maps it back."""
+    entry = Variable(TensorType(batched_value.dtype, batched_value.type.shape[1:]), None, 0, None)
+    batched_inputs[entry] = batched_value
+    return entry
 
 
 def _batch_by_loop(node, inputs, batched):
