@@ -82,6 +82,7 @@ def test_every_safe_rewrite_fires_on_some_fuzzer_pattern():
     # tests/test_jacobian.py) and of static shapes are exercised elsewhere;
     elsewhere = {"useless_fit_shape", "fit_shape_of_variable", "softmax_gradient_of_log",
                  "softmax_cross_entropy_gradient", "log_sigmoid_gradient", "log_one_minus_sigmoid_gradient",
+                 "distribute_sigmoid_gradient",
                  "logsumexp_gradient", "softplus_gradient", "shape_of_static", "diagonal_scaled", "diagonal_product",
                  # the passes over loops and branches in tests/test_loops.py, and the inlining of
                  # user-defined ops in tests/test_custom_ops.py.

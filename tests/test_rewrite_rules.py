@@ -128,6 +128,9 @@ FIRING = [
     ("softplus", lambda: [vec("x")], lambda x: sg.log(1 + sg.exp(x)), [(8,)]),
     ("softplus", lambda: [vec("x", "float32")], lambda x: sg.log1p(sg.exp(x)), [(8,)]),
     ("log_sigmoid_gradient", lambda: [vec("x")], lambda x: sg.grad(sg.log(sg.sigmoid(x)).sum(), x), [(8,)]),
+    ("distribute_sigmoid_gradient", lambda: [vec("x"), vec("t")],
+     lambda x, t: sg.grad(-(t * sg.log(sg.sigmoid(x)) + (1 - t) * sg.log(1 - sg.sigmoid(x))).sum(), x), [(8,), (8,)]),
+    ("log1p_of_negative_sigmoid", lambda: [vec("x")], lambda x: sg.log1p(-sg.sigmoid(x)), [(8,)]),
     ("log_sigmoid_gradient", lambda: [vec("x", "float32"), vec("w", "float32")],
      lambda x, w: sg.grad((w * sg.log(sg.sigmoid(x))).sum(), x), [(8,), (8,)]),
     ("log_one_minus_sigmoid_gradient", lambda: [vec("x")],
@@ -157,7 +160,7 @@ FIRING = [
 
 
 REMOVES_NAN = {"softmax_gradient_of_log", "log_sigmoid_gradient", "log_one_minus_sigmoid_gradient",
-               "logsumexp_gradient", "softplus_gradient"}
+               "logsumexp_gradient", "softplus_gradient", "distribute_sigmoid_gradient"}
 
 
 @pytest.mark.parametrize("name, make_inputs, build, shapes", FIRING, ids=[case[0] for case in FIRING])
@@ -293,6 +296,19 @@ def test_log_sigmoid_of_large_negative_is_finite():
     x = sg.scalar("x")
     f = sg.function([x], [sg.log(sg.sigmoid(x)), sg.log(1 - sg.sigmoid(-x))])
     assert [float(v) for v in f(-800.0)] == [-800.0, -800.0]
+
+
+@pytest.mark.parametrize("cross_entropy", [
+    lambda x, t: -(t * sg.log(sg.sigmoid(x)) + (1 - t) * sg.log(1 - sg.sigmoid(x))),
+    lambda x, t: sg.binary_crossentropy(sg.sigmoid(x), t),
+])
+def test_binary_cross_entropy_of_a_sigmoid_and_its_gradient_are_finite_at_extreme_logits(cross_entropy):
+    x, t = sg.vector("x"), sg.vector("t")
+    cost = cross_entropy(x, t).sum()
+    value, grad = sg.function([x, t], [cost, sg.grad(cost, x)])([-800.0, 800.0, 0.5], [0.3, 0.3, 0.3])
+    logits = np.array([-800.0, 800.0, 0.5])
+    np.testing.assert_allclose(value, np.sum(np.logaddexp(0, logits) - 0.3 * logits), rtol=1e-12)
+    np.testing.assert_allclose(grad, 1 / (1 + np.exp(-logits)) - 0.3, rtol=1e-12)
 
 
 def test_log_of_softmax_of_extreme_logits_is_finite_and_right():

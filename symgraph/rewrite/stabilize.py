@@ -71,6 +71,16 @@ def log_one_minus_sigmoid(node, build):
     return build.negative(build.elemwise("softplus", build.cast(s.inputs[0], node.inputs[0].dtype)))
 
 
+@register_rewrite("log1p_of_negative_sigmoid", "stabilize", tracks=["log1p"])
+def log1p_of_negative_sigmoid(node, build):
+    """log1p(-sigmoid(x)) -> -softplus(x): finite where sigmoid rounds to 1 (binary_crossentropy's form)."""
+    negated = producer(node.inputs[0], "negative")
+    s = None if negated is None else producer(negated.inputs[0], "sigmoid")
+    if s is None:
+        return None
+    return build.negative(build.elemwise("softplus", build.cast(s.inputs[0], node.inputs[0].dtype)))
+
+
 @register_rewrite("log1p", "stabilize", tracks=["log"])
 def log1p(node, build):
     """log(1 + x) -> log1p(x) and log(1 - x) -> log1p(-x): exact near x = 0."""
@@ -102,6 +112,32 @@ def _sigmoid_derivative(var):
     for s, complement in factor_orders(node):
         if producer(s, "sigmoid") is not None and _one_minus(complement) is s:
             return s, complement
+    return None
+
+
+def _divides_by_sigmoid_factor(var, s, complement, build):
+    """Is `var` (or its negation) a quotient by s or by 1 - s?"""
+    negated = producer(var, "negative")
+    var = var if negated is None else negated.inputs[0]
+    return any(d is s or d is complement for _, d in quotients(var, build))
+
+
+@register_rewrite("distribute_sigmoid_gradient", "stabilize", tracks=["multiply"])
+def distribute_sigmoid_gradient(node, build):
+    """(a + b) * (s * (1 - s)) -> a * (s * (1 - s)) + b * (s * (1 - s)) (and a - b) with s = sigmoid(x),
+    when a or b divides by s or 1 - s: where sigmoid(x) feeds several terms (log(s) and log(1 - s) of a
+    cross-entropy) their gradients meet before sigmoid's pullback, and each product then stabilizes on its
+    own (`log_sigmoid_gradient`, `log_one_minus_sigmoid_gradient`)."""
+    for total, derivative in factor_orders(node):
+        found = _sigmoid_derivative(derivative)
+        if found is None:
+            continue
+        for row in ("add", "subtract"):
+            sum_node = producer(total, row)
+            if sum_node is None or not any(_divides_by_sigmoid_factor(term, *found, build) for term in sum_node.inputs):
+                continue
+            a, b = (build.elemwise("multiply", term, derivative) for term in sum_node.inputs)
+            return build.cast(build.elemwise(row, a, b), node.outputs[0].dtype)
     return None
 
 

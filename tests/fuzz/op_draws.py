@@ -570,6 +570,7 @@ REWRITE_PATTERNS = (
     ("sg.log(sg.sigmoid({0}))", "np.log(expit({0}))", True),
     # 1 - sigmoid(x) cancels for large x: finite differences of the naive formula drown in rounding noise.
     ("sg.log(1 - sg.sigmoid({0}))", "np.log(1 - expit({0}))", lambda x: _all(np.abs(x) < 5)),
+    ("sg.log1p(-sg.sigmoid({0}))", "np.log1p(-expit({0}))", lambda x: _all(np.abs(x) < 5)),
     # the naive formula, which the stabilize group turns into softplus: judged where exp(x) does not overflow
     ("sg.log(1 + sg.exp({0}))", "np.log(1 + np.exp({0}))", lambda x: _exp_sum_is_finite(x, None)),
     # 1 + x rounds for tiny x, where log1p is the accurate one (sqrt(log(1 - 1e-38)) is 0 naively, NaN stabilized)
