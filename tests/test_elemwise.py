@@ -25,6 +25,9 @@ ALIASES = {"divide": "true_divide", "equal": "eq", "not_equal": "neq"}
 
 
 def _sigmoid(x):
+    x = np.asarray(x)
+    if x.dtype.kind not in "fc":  # computed in the float type exp gives, as exp and tanh are
+        x = x.astype(np.exp(np.zeros(1, x.dtype)).dtype)
     return 1 / (1 + np.exp(-x))
 
 

@@ -202,3 +202,19 @@ def test_op_names_and_readable_lowering():
     assert [o.owner.op.name for o in outputs] == ["full", "arange", "eye"]
     source = sg.function([n], outputs, mode="fast_compile").source
     assert "np.full((2, 3), " in source and "np.arange(" in source and "np.eye(int(n), int(n), " in source
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: sg.full((3,), 300, dtype="uint8"), r"full: Python integer 300 out of bounds for uint8"),
+    (lambda: sg.full_like(sg.vector("u", dtype="uint8"), -1), r"full_like: Python integer -1 out of bounds for uint8"),
+    (lambda: sg.full((2,), 2**40, dtype="int32"), r"full: Python integer 1099511627776 out of bounds for int32"),
+])
+def test_a_python_int_fill_value_outside_the_dtype_raises_as_in_numpy(build, message):
+    with pytest.raises(OverflowError, match=message):
+        build()
+
+
+def test_fill_values_in_range_and_casts_numpy_allows_are_kept():
+    v = sg.vector("v", dtype="int64")
+    np.testing.assert_array_equal(sg.full((2,), 255, dtype="uint8").eval(), np.full((2,), 255, dtype="uint8"))
+    np.testing.assert_array_equal(sg.full_like(v, 2.7).eval({v: [1, 2]}), np.full_like(np.array([1, 2]), 2.7))

@@ -267,3 +267,13 @@ def test_rows_refuse_complex_operands_as_numpy_does_naming_the_op(name):
     z = sg.vector("z", dtype="complex128")
     with pytest.raises(TypeError, match=rf"{name}: not defined for operands of types complex128\[\?\]"):
         getattr(sg, name)(*[z] * elemwise.SCALAR_OPS[name].nin)
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int8", "uint16", "int32", "uint64"])
+def test_sigmoid_of_integers_and_bools_computes_in_the_float_type_exp_gives(dtype):
+    v = sg.vector("v", dtype=dtype)
+    values = np.array([0, 1, 1], dtype) if dtype == "bool" else np.array([0, 3, 100], dtype)
+    got = sg.function([v], sg.sigmoid(v))(values)
+    as_float = values.astype(np.result_type(values.dtype, np.float16))
+    assert got.dtype == np.exp(values).dtype
+    np.testing.assert_allclose(got, 1 / (1 + np.exp(-as_float.astype(np.float64))), rtol=1e-3)

@@ -118,7 +118,18 @@ def full(shape, fill_value, dtype=None):
         dtype('int64')
     """
     value = as_variable(fill_value)
+    _check_python_int_fits(fill_value, dtype or value.dtype, "full")
     return _full(shape, value, dtype or value.dtype, "full")
+
+
+def _check_python_int_fits(fill_value, dtype, op_name):
+    """OverflowError, as NumPy 2 raises, for a Python int fill value outside an integer `dtype`'s range
+    (NumPy casts arrays and NumPy scalars as they are, so only Python ints are checked)."""
+    dtype = as_dtype(dtype)
+    if type(fill_value) is int and dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if not info.min <= fill_value <= info.max:
+            raise OverflowError(f"{op_name}: Python integer {fill_value} out of bounds for {dtype}")
 
 
 def zeros_like(x, dtype=None):
@@ -156,6 +167,7 @@ def full_like(x, fill_value, dtype=None):
         dtype('int64')
     """
     x = as_variable(x)
+    _check_python_int_fits(fill_value, dtype or x.dtype, "full_like")
     return _full(shape_of(x), as_variable(fill_value), dtype or x.dtype, "full_like")
 
 

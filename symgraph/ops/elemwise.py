@@ -165,6 +165,9 @@ class ScalarOp:
 def _sigmoid(x):
     # Split by sign so exp never overflows: both branches are exact to rounding.
     x = np.asarray(x)
+    if x.dtype.kind not in "fc":
+        # in the float type exp gives (bool, uint8 -> float16): -abs(x) wraps around in unsigned integers
+        x = x.astype(np.result_type(x.dtype, np.float16))
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 

@@ -277,7 +277,8 @@ def gather_multiply_constants(node, build):
 
 
 def _safe_reciprocal(data, dtype):
-    """1 / data in `dtype` when it is finite and normal for every element (so x * r rounds like x / c), else None."""
+    """1 / data in `dtype` when it is finite and normal for every element (so x * r overflows and underflows
+    where x / c does; it may differ from x / c in the last bit), else None."""
     with np.errstate(all="ignore"):
         reciprocal = np.reciprocal(data.astype(dtype))
     finite = np.isfinite(data) & np.isfinite(reciprocal) & (data != 0)

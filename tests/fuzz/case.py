@@ -165,10 +165,8 @@ def numpy_dot(a, b):
 
 
 def numpy_sigmoid(x):
-    """`scipy.special.expit`, but undefined for bools as `1 / (1 + np.exp(-x))` is (`tests/test_elemwise.py`
-    holds symgraph to that formula's dtype rules)."""
-    if np.asarray(x).dtype.kind == "b":
-        raise TypeError("sigmoid: NumPy cannot negate bools")
+    """`scipy.special.expit` in the float type NumPy's `exp` gives (bools and uint8 in float16, as symgraph's
+    `tanh` and `exp` compute them)."""
     return _in_numpy_float_type(scipy.special.expit)(x)
 
 
