@@ -198,6 +198,23 @@ def test_prod_gradient_with_zeros(value):
     assert np.all(np.isfinite(g))
 
 
+@pytest.mark.parametrize("value", [[2.0, 0.0, 3.0, -1.0], [0.0, 0.0, 3.0, 2.0], [0.0, 0.0, 0.0, 1.0], [1.0, 2.0, 3.0, 4.0],
+                                   [[0.0, 2.0, 3.0], [0.0, -0.0, 5.0]]])
+def test_prod_hessian_with_zeros_is_the_product_of_the_other_entries(value):
+    value = np.array(value)
+    x = sg.tensor("x", shape=(None,) * value.ndim)
+    cost = sg.prod(x, axis=-1).sum()
+    hessian = sg.function([x], sg.hessian(cost, x))(value)
+    flat, rows = value.reshape(-1, value.shape[-1]), value.shape[-1]
+    expected = np.zeros((flat.size, flat.size))
+    for r, row in enumerate(flat):
+        for i in range(rows):
+            for j in range(rows):
+                if i != j:
+                    expected[r * rows + i, r * rows + j] = np.prod(np.delete(row, [i, j]))
+    np.testing.assert_allclose(hessian.reshape(flat.size, flat.size), expected)
+
+
 def test_logsumexp_gradient_is_softmax_even_for_large_inputs():
     value = np.array([1e3, 1e3 + 1.0, -1e3])
     x = sg.vector("x")

@@ -157,12 +157,17 @@ def _partial_mean(op, x, out_keep):
 def _partial_prod(op, x, out_keep):
     # d prod / d x_i is the product of the other elements: out / x_i without zeros; with exactly one zero,
     # the product of the non-zeros at the zero and 0 elsewhere; with two or more zeros, 0 everywhere.
+    # The zeros that make a value 0 stay in it as factors (`zeros`, the sum of the zero entries, is 0 but
+    # has derivative 1 at each of them), so that its derivative, the Hessian, is exact too.
     is_zero = eq(x, 0)
     nonzero_x = where(is_zero, 1, x)
     nonzero_product = prod(nonzero_x, axis=op.axis, keepdims=True, dtype=op.dtype)
     zero_count = sum(is_zero, axis=op.axis, keepdims=True)
-    at_zero = where(eq(zero_count, 1), nonzero_product, 0)
-    elsewhere = where(eq(zero_count, 0), true_divide(nonzero_product, nonzero_x), 0)
+    zeros = sum(where(is_zero, x, 0), axis=op.axis, keepdims=True)
+    other_zero = multiply(nonzero_product, subtract(zeros, x))
+    at_zero = where(eq(zero_count, 1), nonzero_product, where(eq(zero_count, 2), other_zero, 0))
+    others = true_divide(nonzero_product, nonzero_x)
+    elsewhere = where(eq(zero_count, 0), others, where(eq(zero_count, 1), multiply(others, zeros), 0))
     return where(is_zero, at_zero, elsewhere)
 
 
@@ -356,7 +361,7 @@ def sum(x, axis=None, keepdims=False, dtype=None):
 
 
 def prod(x, axis=None, keepdims=False, dtype=None):
-    """Product over `axis`, like `np.prod`. Its gradient is exact also where some elements are zero.
+    """Product over `axis`, like `np.prod`. Its gradient and Hessian are exact also where some elements are zero.
 
     Example:
         >>> import symgraph as sg
