@@ -380,3 +380,28 @@ def test_runs_on_a_distributed_cluster_of_processes(cluster_client):
         np.testing.assert_allclose(result, expected)
     with pytest.raises(IndexError, match=r"out of bounds .*\[while computing node getitem.*created at .*test_backend_dask"):
         dask_function([x, i], x[i, None])(X, np.array([500]))
+
+
+@pytest.mark.parametrize("kind, axis, shape", [("max", 1, (0, 3)), ("min", 0, (2, 0, 4)), ("argmax", 1, (0, 3)),
+                                               ("sum", 1, (2, 0, 4)), ("logsumexp", 1, (2, 0, 4)), ("prod", None, (0, 2))])
+def test_reductions_of_empty_arrays_give_numpys_shapes(kind, axis, shape):
+    x = sg.tensor("x", shape=(None,) * len(shape))
+    got = sg.function([x], getattr(sg, kind)(x, axis=axis), backend="dask")(np.zeros(shape))
+    expected = sg.function([x], getattr(sg, kind)(x, axis=axis))(np.zeros(shape))
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_an_empty_reduction_without_identity_raises_numpys_error():
+    m = sg.matrix("m")
+    with pytest.raises(ValueError, match="zero-size array to reduction operation maximum"):
+        sg.function([m], sg.max(m, axis=0), backend="dask")(np.zeros((0, 3)))
+
+
+@pytest.mark.parametrize("write", [sg.set_subtensor, sg.inc_subtensor])
+def test_writes_into_an_empty_slice_leave_the_array_as_it_was(write):
+    m, v = sg.matrix("m"), sg.vector("v")
+    f = sg.function([m, v], write(m[3:1], v), backend="dask")
+    np.testing.assert_array_equal(f(np.arange(20.0).reshape(5, 4), np.ones(4)), np.arange(20.0).reshape(5, 4))
+    with pytest.raises(ValueError, match="shape mismatch"):
+        f(np.zeros((5, 4)), np.ones(3))

@@ -59,6 +59,10 @@ def _assigned(mode, key, x, v):
     """`x` with the region `x[key]` of a basic index set to (or incremented by) `v`, by Dask's assignment."""
     result = x.copy()  # a new array object: Dask's assignment replaces the graph of the array it writes into
     region = result[key]
+    if 0 in region.shape:
+        # an empty region, where Dask's assignment refuses values NumPy broadcasts (and writes nothing)
+        np.broadcast_shapes(np.shape(v), region.shape)
+        return result
     if mode == "inc":
         v = region + v
     if None in key:

@@ -25,10 +25,9 @@ _MOMENTS = ("var", "std")
 
 
 def logsumexp(x, axis, keepdims):
-    """log(sum(exp(x))) over `axis` as Dask tree reductions, shifted by the maximum as NumPy's reference."""
+    """log(sum(exp(x))) over `axis` of a non-empty `x` as Dask tree reductions, shifted by the maximum as
+    NumPy's reference."""
     x = x.astype(np.result_type(x.dtype, np.float16))
-    if x.size == 0:
-        return da.log(da.sum(da.exp(x), axis=axis, keepdims=keepdims))  # -inf or empty; a maximum of nothing fails
     shift = da.max(x, axis=axis, keepdims=True)
     shift = da.where(da.isfinite(shift), shift, 0).astype(x.dtype)
     result = da.log(da.sum(da.exp(x - shift), axis=axis, keepdims=True)) + shift
@@ -40,6 +39,10 @@ def reduced(op, x):
     reference (sizes and shapes)."""
     if not isinstance(x, da.Array):
         return op.perform(x)
+    if 0 in x.shape:
+        # nothing to compute, and Dask's empty max and min get NumPy's shapes and errors wrong: NumPy's
+        # reference on an empty array of x's shape
+        return da.asarray(op.perform(np.empty(x.shape, x.dtype)))
     if isinstance(op, (Softmax, LogSoftmax)):
         # exp's dtype: floats keep theirs
         return along_whole_axes(_Normalize(op), x, op.axis, np.result_type(x.dtype, np.float16))
