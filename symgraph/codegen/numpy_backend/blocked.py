@@ -192,13 +192,10 @@ class BlockedKernel:
     def broadcast_tiling(self, arrays):
         """The BroadcastTiling of a call on `arrays`, or None when they do not broadcast together, are empty
         or all hold one element."""
-        try:
-            shape = np.broadcast_shapes(*(array.shape for array in arrays))
-        except ValueError:
+        layout = _tileable_layout(arrays)
+        if layout is None:
             return None
-        full = tuple(array.size != 1 for array in arrays)
-        if 0 in shape or not any(full):
-            return None
+        shape, full = layout
         padded = [array[(None,) * (len(shape) - array.ndim)] if is_full else array
                   for array, is_full in zip(arrays, full)]
         plan, values = self.prepare(padded, full)
@@ -209,13 +206,10 @@ class BlockedKernel:
         inner) groups of the kernel's axes, as (start, stop) pairs) that every operand suits, with tiles of
         `tile_shape(group sizes)` elements; None when none does, or the arrays do not broadcast together,
         are empty, or all hold one element."""
-        try:
-            shape = np.broadcast_shapes(*(array.shape for array in arrays))
-        except ValueError:
+        layout = _tileable_layout(arrays)
+        if layout is None:
             return None
-        full = tuple(array.size != 1 for array in arrays)
-        if 0 in shape or not any(full):
-            return None  # a single element: every step would be computed before the tiles
+        shape, full = layout
         for groups in splits(shape):
             fitted = [grouped_view(array, shape, groups) if is_full else (array, None)
                       for array, is_full in zip(arrays, full)]
@@ -282,6 +276,20 @@ class BlockedKernel:
         if not self.op.steps:  # the kernel is its input: copy each block of it
             plans.append(_StepPlan(np.positive, (0,), None, None, True))
         return _Plan(hoisted, plans, buffer_dtypes, self.out_dtype)
+
+
+def _tileable_layout(arrays):
+    """(broadcast shape, which arrays hold more than one element) of a call worth tiling; None when the
+    arrays do not broadcast together, are empty, or all hold one element (every step would then be
+    computed before the tiles)."""
+    try:
+        shape = np.broadcast_shapes(*(array.shape for array in arrays))
+    except ValueError:
+        return None
+    full = tuple(array.size != 1 for array in arrays)
+    if 0 in shape or not any(full):
+        return None
+    return shape, full
 
 
 def result_array(out, shape, dtype, outputs):
