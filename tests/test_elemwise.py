@@ -282,6 +282,23 @@ def test_comparison_with_an_out_of_range_python_int_is_exact_as_in_numpy(name, v
         np.testing.assert_array_equal(run([x], getattr(sg, name)(*operands), values), reference(name)(*numpy_operands))
 
 
+@pytest.mark.parametrize("dtype, value", [("uint8", -3), ("uint8", 1000), ("int8", 300), ("int64", 2**70)])
+@pytest.mark.parametrize("name", ["true_divide", "arctan2", "logaddexp"])
+def test_python_int_out_of_range_joins_the_float_type_a_function_computes_in_as_in_numpy(name, value, dtype):
+    values = np.array([1, 2, 7], dtype)
+    x = sg.vector("x", dtype)
+    for operands, numpy_operands in [((x, value), (values, value)), ((value, x), (value, values))]:
+        expected = reference(name)(*numpy_operands)
+        result = run([x], getattr(sg, name)(*operands), values)
+        assert result.dtype == expected.dtype
+        np.testing.assert_allclose(result, expected)
+
+
+def test_python_int_out_of_range_of_a_function_computing_in_integers_stays_an_overflow_error():
+    with pytest.raises(OverflowError, match="uint8"):
+        sg.vector("x", "uint8") * -1
+
+
 LEFT_ARRAY = np.array([0.5, 1.5, 2.5])
 
 OPERATORS = {

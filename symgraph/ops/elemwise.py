@@ -562,13 +562,15 @@ def _is_python_scalar(value):
     return isinstance(value, (bool, int, float, complex)) and not isinstance(value, np.generic)
 
 
-def lift_operands(operands, compare_wide_ints=False):
+def lift_operands(operands, row=None):
     """Turn operands into Variables; Python scalars become constants of NumPy 2's "weak" dtype.
 
     NumPy 2 lets a Python scalar adopt the dtype of the arrays it meets (`float32_array + 1.5` stays
     float32), so a Python scalar here becomes a constant of `np.result_type(*tensor_dtypes, scalar)`.
-    A Python int outside that dtype's range is an OverflowError, as in NumPy, except for comparisons
-    (`compare_wide_ints`), which NumPy 2 evaluates exactly (`int32_array < 2**40` is all True).
+    A Python int outside that dtype's range is an OverflowError, as in NumPy, except where the scalar
+    row `row` does not compute in that dtype: comparisons, which NumPy 2 evaluates exactly
+    (`int32_array < 2**40` is all True), and functions that compute integers in a float type, where
+    the int joins that float type (`uint8_array / -3`, `arctan2(uint8_array, -1)`).
     """
     tensors = [v for v in operands if isinstance(v, Variable)]
     result = []
@@ -580,15 +582,23 @@ def lift_operands(operands, compare_wide_ints=False):
             try:
                 result.append(constant(value, dtype=dtype))
             except OverflowError as exc:
-                if not compare_wide_ints:
-                    raise OverflowError(f"Python scalar {value!r} does not fit the operand dtype {dtype}: {exc}") from None
-                result.append(_wide_int_constant(value))
+                result.append(_out_of_range_scalar(value, dtype, row, exc))
         else:
             try:
                 result.append(constant(value))
             except (TypeError, ValueError) as exc:
                 raise TypeError(f"cannot use {value!r} as a symbolic operand: {exc}") from None
     return result
+
+
+def _out_of_range_scalar(value, dtype, row, overflow):
+    """The constant for a Python int outside the integer `dtype` it would take, as `row` sees it."""
+    if row is not None and row.name in _COMPARISONS:
+        return _wide_int_constant(value)
+    computed_in = row.output_dtype([dtype] * row.nin) if row is not None else dtype
+    if computed_in.kind in "fc":
+        return constant(value, dtype=computed_in)
+    raise OverflowError(f"Python scalar {value!r} does not fit the operand dtype {dtype}: {overflow}") from None
 
 
 def _wide_int_constant(value):
@@ -612,7 +622,8 @@ def elemwise_op(row):
 
 def apply_elemwise(name, *operands):
     """Apply the element-wise row `name` to operands (Variables, arrays or Python scalars)."""
-    return elemwise_op(_ROWS[name])(*lift_operands(operands))
+    row = _ROWS[name]
+    return elemwise_op(row)(*lift_operands(operands, row))
 
 
 def _make_public(name, meaning, example, result):
@@ -622,10 +633,8 @@ def _make_public(name, meaning, example, result):
         def function(x):
             return op(*lift_operands((x,)))
     elif row.nin == 2:
-        compare_wide_ints = name in _COMPARISONS
-
         def function(x, y):
-            return op(*lift_operands((x, y), compare_wide_ints))
+            return op(*lift_operands((x, y), row))
     else:  # where: as in NumPy, the condition's dtype takes no part in the values' promotion
         def function(a, b, c):
             return op(*lift_operands((a,)), *lift_operands((b, c)))
