@@ -107,7 +107,6 @@ FIRING = [
     ("matmul_of_transposes", lambda: [mat("a"), mat("b")], lambda a, b: a.T @ b.T, [(3, 2), (4, 3)]),
     ("log1p", lambda: [vec("x")], lambda x: sg.log(1 + x), [(8,)]),
     ("log1p", lambda: [vec("x", "float32")], lambda x: sg.log(1 - x), [(8,)]),
-    ("log1p", lambda: [vec("x", "int64")], lambda x: sg.log(x + 1), [(8,)]),
     ("expm1", lambda: [vec("x")], lambda x: sg.exp(x) - 1, [(8,)]),
     ("expm1", lambda: [vec("x", "float32")], lambda x: -1.0 + sg.exp(x), [(8,)]),
     ("log_sigmoid", lambda: [vec("x")], lambda x: sg.log(sg.sigmoid(x)), [(8,)]),
@@ -125,6 +124,10 @@ FIRING = [
      lambda z, y: sg.grad(sg.categorical_crossentropy(sg.softmax(z), y).mean(), z), [(4, 3), (4,)]),
     ("softmax_gradient_of_log", lambda: [mat("z"), mat("t")],
      lambda z, t: sg.grad(-(t * sg.log(sg.softmax(z))).sum(), z), [(4, 3), (4, 3)]),
+    # static shape: the gradient of the sum is a one-element ones constant that the axis sum must count n times
+    ("softmax_gradient_of_log", lambda: [mat("z", (2, 3))], lambda z: sg.grad(sg.sum(sg.log(sg.softmax(z))), z), [(2, 3)]),
+    ("softmax_gradient_of_log", lambda: [mat("z", (2, 3))],
+     lambda z: sg.grad(sg.sum(sg.log(sg.softmax(z, axis=0))), z), [(2, 3)]),
     ("softplus", lambda: [vec("x")], lambda x: sg.log(1 + sg.exp(x)), [(8,)]),
     ("softplus", lambda: [vec("x", "float32")], lambda x: sg.log1p(sg.exp(x)), [(8,)]),
     ("log_sigmoid_gradient", lambda: [vec("x")], lambda x: sg.grad(sg.log(sg.sigmoid(x)).sum(), x), [(8,)]),
@@ -228,6 +231,9 @@ NOT_FIRING = [
     ("gather_multiply_constants", lambda: [vec("x")], lambda x: (x * 1e-200) * 1e-200),
     # x * c1 may overflow where x * (c1 * c2) does not (inf at x = 1e10, 1e308)
     ("gather_multiply_constants", lambda: [vec("x")], lambda x: (x * 1e300) * 1e-300),
+    # and the mirror: x * c1 may underflow to 0 where x * (c1 * c2) does not (1e-30, subnormals)
+    ("gather_multiply_constants", lambda: [vec("x")], lambda x: (x * 1e-300) * 1e300),
+    ("gather_multiply_constants", lambda: [vec("x")], lambda x: (x * 0.5) * 2.0),
     ("gather_multiply_constants", lambda: [vec("x")], lambda x: (x * 2.0) * sg.constant([3.0, 0.5])),
     ("gather_add_constants", lambda: [vec("x")], lambda x: (x + 1e308) - 1e308),
     ("gather_add_constants", lambda: [vec("x", "float32")], lambda x: (x - np.float32(1e32)) + np.float32(1e32)),
@@ -236,6 +242,10 @@ NOT_FIRING = [
     ("power_to_reciprocal", lambda: [vec("x", "int64")], lambda x: x ** -1),
     ("multiply_self_to_square", lambda: [vec("x", "bool")], lambda x: x * x),
     ("log1p", lambda: [vec("x")], lambda x: sg.log(2 + x)),
+    # in integers 1 + x wraps around (uint8 255 + 1 is 0): log1p(x) would be finite where log(1 + x) is -inf
+    ("log1p", lambda: [vec("x", "int64")], lambda x: sg.log(x + 1)),
+    ("log1p", lambda: [vec("x", "uint8")], lambda x: sg.log(1 + x)),
+    ("log1p", lambda: [vec("x", "int32")], lambda x: sg.log(1 - x)),
     ("log1p", lambda: [vec("x", size=1)], lambda x: sg.log(x + sg.ones((3,)))),
     ("expm1", lambda: [vec("x")], lambda x: sg.exp(x) - 2),
     ("log_sigmoid", lambda: [vec("x")], lambda x: sg.log(sg.tanh(x))),

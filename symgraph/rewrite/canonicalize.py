@@ -246,12 +246,16 @@ def _sum_may_overflow_back(a, b, combined):
 
 
 def _product_may_overflow_back(a, b, combined):
-    """Could (x * a) * b be infinite at a finite x where x * (a * b) is not? When |a| > 1 (x * a may
-    overflow) and |b| < 1 (b may bring it back): (1e10 * 1e300) * 1e-300 is inf, 1e10 * 1.0 is not. Also
+    """Could (x * a) * b be infinite or zero at a finite nonzero x where x * (a * b) is not? When |a| > 1
+    (x * a may overflow) and |b| < 1 (b may bring it back): (1e10 * 1e300) * 1e-300 is inf, 1e10 * 1.0 is
+    not; and the mirror, |a| < 1 (x * a may underflow) and |b| > 1: (1e-30 * 1e-300) * 1e300 is 0. Also
     when a * b overflows or underflows (`_overflows_or_underflows`)."""
     if _overflows_or_underflows(a, b, combined):
         return True
-    return combined.dtype.kind in "fc" and bool(np.any((np.abs(a) > 1) & (np.abs(b) < 1)))
+    if combined.dtype.kind not in "fc":
+        return False
+    size_a, size_b = np.abs(a), np.abs(b)
+    return bool(np.any(((size_a > 1) & (size_b < 1)) | ((size_a < 1) & (size_a > 0) & (size_b > 1))))
 
 
 @register_rewrite("gather_add_constants", "canonicalize", tracks=["add"])
@@ -268,7 +272,7 @@ def gather_add_constants(node, build):
 @register_rewrite("gather_multiply_constants", "canonicalize", tracks=["multiply"])
 def gather_multiply_constants(node, build):
     """(x * c1) * c2 -> x * (c1 * c2), in any operand order, unless that changes where the result is
-    infinite (`_product_may_overflow_back`)."""
+    infinite or zero (`_product_may_overflow_back`)."""
     found = _combine_constants(node, np.multiply, _product_may_overflow_back)
     if found is None:
         return None

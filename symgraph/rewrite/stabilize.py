@@ -83,13 +83,16 @@ def log1p_of_negative_sigmoid(node, build):
 
 @register_rewrite("log1p", "stabilize", tracks=["log"])
 def log1p(node, build):
-    """log(1 + x) -> log1p(x) and log(1 - x) -> log1p(-x): exact near x = 0."""
+    """log(1 + x) -> log1p(x) and log(1 - x) -> log1p(-x): exact near x = 0. Not for integer x, where 1 + x
+    is exact but may wrap around (log1p(x) would be finite where log(1 + x) is -inf or NaN)."""
     (arg,) = node.inputs
+    if arg.dtype.kind not in "fc":
+        return None
     found = _plus_constant(arg, 1)
     if found is not None:
         return build.elemwise("log1p", build.cast(found[0], arg.dtype))
     subtracted = _one_minus(arg)
-    if subtracted is not None and subtracted.dtype.kind != "u":
+    if subtracted is not None:
         return build.elemwise("log1p", build.negative(build.cast(subtracted, arg.dtype)))
     return None
 

@@ -164,12 +164,28 @@ def softmax_gradient_of_log(node, build):
         if product is None or set(map(id, product.inputs)) != {id(v), id(s)}:
             continue
         g = _times_softmax(v, s, build)
-        if g is None or g.dtype != v.dtype:
+        copies = None if g is None else _broadcast_copies(g, s, reduction.op.axis)
+        if copies is None or g.dtype != v.dtype:
             continue
         summed = build.apply(reduction.op, g)
+        if copies != 1:
+            summed = build.elemwise("multiply", summed, build.constant(copies, g.dtype))
         result = build.elemwise("subtract", g, build.elemwise("multiply", s, summed))
         return build.cast(result, node.outputs[0].dtype)
     return None
+
+
+def _broadcast_copies(g, s, axes):
+    """How many times each entry of `g` counts in a sum over `axes` of g broadcast to s's shape (g may be a
+    one-element ones constant standing for a gradient of ones), or None when a broadcast size is unknown."""
+    copies = 1
+    for axis in axes:
+        if g.type.shape[axis] == s.type.shape[axis]:
+            continue
+        if g.type.shape[axis] != 1 or s.type.shape[axis] is None:
+            return None
+        copies *= s.type.shape[axis]
+    return copies
 
 
 def _normalized_exp(var, axis):
