@@ -14,7 +14,7 @@ from ..graph.basic import as_variable
 from ..graph.traversal import toposort
 from ..ops.elemwise import is_differentiable_dtype
 from ..ops.gradient_ops import fit_gradient
-from .grad import as_variable_list, backpropagate, differentiation_rule, restore_structure, zeros_gradient
+from .grad import as_variable_list, backpropagate, differentiation_rule, reading, restore_structure, zeros_gradient
 
 
 def _paired(values, variables, role, caller):
@@ -57,7 +57,7 @@ def jvp(outputs, wrt, tangents):
         for out, tangent in zip(node.outputs, differentiation_rule(node, "pushforward", input_tangents, "sg.jvp")):
             if tangent is not None and is_differentiable_dtype(out.dtype):
                 known[id(out)] = fit_gradient(tangent, out)
-    results = [known[id(out)] if id(out) in known else zeros_gradient(out) for out in output_list]
+    results = [reading(known[id(out)] if id(out) in known else zeros_gradient(out), wrt_list) for out in output_list]
     return restore_structure(results, single, outputs)
 
 
@@ -79,7 +79,7 @@ def vjp(outputs, wrt, cotangents):
         if is_differentiable_dtype(out.dtype):
             seeds.setdefault(id(out), (out, []))[1].append(cotangent)
     totals, _ = backpropagate(seeds, wrt_list)
-    results = [totals[id(v)] if id(v) in totals and is_differentiable_dtype(v.dtype) else zeros_gradient(v)
+    results = [reading(totals[id(v)] if id(v) in totals and is_differentiable_dtype(v.dtype) else zeros_gradient(v), [v])
                for v in wrt_list]
     return restore_structure(results, single, wrt)
 

@@ -21,7 +21,9 @@ from ..errors import DisconnectedInputError, NotDifferentiableError, ShapeError
 from ..graph.basic import Variable, as_variable, constant
 from ..graph.traversal import collection_paused, toposort
 from ..ops.creation import zeros_like
-from ..ops.elemwise import add, is_differentiable_dtype
+from ..ops.elemwise import add, cast, is_differentiable_dtype, subtract
+from ..ops.reduce import sum as sum_
+from ..ops.shape import reshape
 from ..ops.gradient_ops import fit_gradient
 
 _DISCONNECTED_POLICIES = ("raise", "warn", "ignore")
@@ -42,6 +44,22 @@ def restore_structure(results, single, like):
     if single:
         return results[0]
     return tuple(results) if isinstance(like, tuple) else list(results)
+
+
+def reading(value, variables):
+    """`value`, made to read each of `variables` that it does not read yet: minus the sum of none of its
+    entries, which constant folding removes. A derivative that depends only on static shapes (the
+    gradient of a * b with respect to a is b) then still takes its variable as an input of a compiled
+    function, as `sg.function([a, b], sg.grad(a * b, a))` expects. A variable with a size unknown while
+    building is read already, through its shape."""
+    static = [var for var in variables if None not in var.type.shape]
+    if not static:
+        return value
+    read = {id(value)} | {id(inp) for node in toposort([value]) for inp in node.inputs}
+    for var in static:
+        if id(var) not in read:
+            value = subtract(value, cast(sum_(reshape(var, (-1,))[:0]), value.dtype))
+    return value
 
 
 def zeros_gradient(x):
@@ -213,4 +231,4 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
             results.append(totals[id(var)])
         else:
             results.append(zeros_gradient(var))
-    return restore_structure(results, single, wrt)
+    return restore_structure([reading(g, [var]) for g, var in zip(results, wrt_list)], single, wrt)

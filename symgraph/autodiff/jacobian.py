@@ -26,7 +26,6 @@ from ..ops.reduce import prod
 from ..ops.shape import reshape
 from ..ops.shape_of import shape_of
 from ..errors import NotDifferentiableError
-from ..ops.reduce import sum as sum_
 from ..ops.shape import transpose
 from .forward import jvp
 from .grad import as_variable_list, grad, restore_structure
@@ -93,9 +92,7 @@ def _by_columns(expr, v, count):
         column = jvp(expr, v, tangent)
     except NotDifferentiableError:
         return None
-    # plus the sum of none of v's entries (0): the block reads v even where expr is linear in it, so that
-    # sg.function accepts v as an input of a function of the Jacobian, as with the reverse form
-    identity = reshape(eye(columns, dtype=v.dtype), (columns,) + v.type.shape) + sum_(reshape(v, (-1,))[:0])
+    identity = reshape(eye(columns, dtype=v.dtype), (columns,) + v.type.shape)
     (batched,) = vectorize([column], {tangent: identity}, columns)  # (columns,) + expr.shape
     return reshape(transpose(reshape(batched, (columns, count))), expr.type.shape + v.type.shape)
 
