@@ -66,6 +66,7 @@ def convert_argument(value, type_, label):
     contradicts the static shape.
     """
     dtype = type_.dtype
+    value = _as_plain(value, label)
     if isinstance(value, np.ndarray):
         if value.dtype != dtype:
             if not np.can_cast(value.dtype, dtype, "safe"):
@@ -84,6 +85,25 @@ def convert_argument(value, type_, label):
         raise TypeError(f"{label}: expected an array-like of dtype {dtype}, got {_describe(value)}")
     check_shape(value, type_, label)
     return value
+
+
+def _as_plain(value, label):
+    """`value` with array-likes (JAX arrays, objects with `__array__`, buffers) and ndarray subclasses
+    (`np.matrix`, memmaps) as plain ndarrays, whose indexing and products the generated code assumes;
+    a range as a list. A masked array is refused: its mask would be silently dropped."""
+    if isinstance(value, range):
+        return list(value)
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{label}: masked arrays are not supported (the mask would be lost); "
+                        "pass value.filled(fill_value) or np.asarray(value) explicitly")
+    if isinstance(value, np.ndarray):
+        return value if type(value) is np.ndarray else np.asarray(value)
+    if isinstance(value, memoryview) or any(hasattr(value, name) for name in _ARRAY_PROTOCOLS):
+        return np.asarray(value)
+    return value
+
+
+_ARRAY_PROTOCOLS = ("__array__", "__array_interface__", "__array_struct__")
 
 
 def check_shape(value, type_, label):

@@ -588,3 +588,33 @@ def test_runtime_error_keeps_the_original_exception_type_and_message():
     f = sg.function([x], x ** sg.constant(-1))
     with pytest.raises(ValueError, match=re.escape("Integers to negative integer powers are not allowed")):
         f(np.array([2, 3]))
+
+
+class _ArrayLike:
+    def __array__(self, dtype=None, copy=None):
+        return np.array([1.0, 2.0])
+
+
+@pytest.mark.parametrize("value", [_ArrayLike(), memoryview(np.array([1.0, 2.0])), range(1, 3),
+                                   np.array([1.0, 2.0]).view(np.recarray)],
+                         ids=["__array__", "memoryview", "range", "ndarray subclass"])
+def test_array_likes_and_ndarray_subclasses_are_converted_to_plain_arrays(value):
+    x = sg.vector("x")
+    result = sg.function([x], x * 2)(value)
+    assert type(result) is np.ndarray
+    np.testing.assert_array_equal(result, [2.0, 4.0])
+
+
+def test_np_matrix_argument_computes_with_array_semantics():
+    m = sg.matrix("m")
+    f = sg.function([m], [m.sum(axis=1), sg.dot(m, m[0])])
+    rows, product = f(np.matrix([[1.0, 2.0], [3.0, 4.0]]))
+    assert rows.shape == (2,) and type(rows) is np.ndarray
+    np.testing.assert_array_equal(rows, [3.0, 7.0])
+    np.testing.assert_array_equal(product, [5.0, 11.0])
+
+
+def test_masked_array_argument_is_refused_rather_than_losing_its_mask():
+    x = sg.vector("x")
+    with pytest.raises(TypeError, match=r"'x'.*masked arrays are not supported"):
+        sg.function([x], x * 2)(np.ma.array([1.0, 2.0], mask=[0, 1]))

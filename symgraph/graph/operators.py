@@ -414,7 +414,22 @@ class TensorOperators:
         """
         return _ops().squeeze(self, axis=axis)
 
-    def clip(self, min=None, max=None):
+    def round(self, decimals=0):
+        """Values rounded to `decimals` decimal places, halves to even; see `sg.round` (Python's
+        `round(v, n)` calls it too).
+
+        Example:
+            >>> import symgraph as sg
+            >>> v = sg.vector("v")
+            >>> v.round(1).eval({v: [1.25, 2.675]})
+            array([1.2, 2.7])
+        """
+        return _ops().round(self, decimals)
+
+    def __round__(self, ndigits=None):
+        return _ops().round(self, 0 if ndigits is None else ndigits)
+
+    def clip(self, min=None, max=None, **bounds):
         """Values limited to [min, max]; see `sg.clip`.
 
         Example:
@@ -424,7 +439,7 @@ class TensorOperators:
             array([[2., 2., 3.],
                    [4., 4., 4.]])
         """
-        return _ops().clip(self, min, max)
+        return _ops().clip(self, min, max, **bounds)
 
     def swapaxes(self, axis1, axis2):
         """Two axes interchanged; see `sg.swapaxes`.

@@ -15,6 +15,7 @@ Example:
 """
 import functools
 import math
+import operator
 
 import numpy as np
 import sympy
@@ -148,6 +149,8 @@ class ScalarOp:
             return cast_row, self.params
         if self.name == "polygamma":
             return polygamma_row, self.params
+        if self.name == "round" and self.params:
+            return round_row, self.params
         return scalar_op, (self.name,)
 
     def output_dtype(self, dtypes):
@@ -488,6 +491,21 @@ def polygamma_row(n) -> ScalarOp:
     return row
 
 
+_round_rows = {}
+
+
+def round_row(decimals) -> ScalarOp:
+    """The element-wise row of `np.round(x, decimals)` for decimals other than 0 (one row per count)."""
+    row = _round_rows.get(decimals)
+    if row is None:
+        def impl(x, _decimals=decimals):
+            return np.round(x, _decimals)
+
+        row = ScalarOp("round", 1, impl, None, (_zero,), params=(decimals,))
+        _round_rows[decimals] = row
+    return row
+
+
 def is_differentiable_dtype(dtype) -> bool:
     """Float and complex values carry gradients; integers and bools do not."""
     return np.dtype(dtype).kind in "fc"
@@ -569,8 +587,9 @@ def lift_operands(operands, row=None):
     float32), so a Python scalar here becomes a constant of `np.result_type(*tensor_dtypes, scalar)`.
     A Python int outside that dtype's range is an OverflowError, as in NumPy, except where the scalar
     row `row` does not compute in that dtype: comparisons, which NumPy 2 evaluates exactly
-    (`int32_array < 2**40` is all True), and functions that compute integers in a float type, where
-    the int joins that float type (`uint8_array / -3`, `arctan2(uint8_array, -1)`).
+    (`int32_array < 2**40` is all True), logical functions, which only ask whether it is 0, and
+    functions that compute integers in a float type, where the int joins that float type
+    (`uint8_array / -3`, `arctan2(uint8_array, -1)`).
     """
     tensors = [v for v in operands if isinstance(v, Variable)]
     result = []
@@ -595,6 +614,8 @@ def _out_of_range_scalar(value, dtype, row, overflow):
     """The constant for a Python int outside the integer `dtype` it would take, as `row` sees it."""
     if row is not None and row.name in _COMPARISONS:
         return _wide_int_constant(value)
+    if row is not None and row.name in _LOGICAL:
+        return constant(bool(value))
     computed_in = row.output_dtype([dtype] * row.nin) if row is not None else dtype
     if computed_in.kind in "fc":
         return constant(value, dtype=computed_in)
@@ -602,15 +623,14 @@ def _out_of_range_scalar(value, dtype, row, overflow):
 
 
 def _wide_int_constant(value):
-    """A constant that compares with any integer tensor as the Python int `value` would."""
-    for dtype in ("int64", "uint64"):
-        info = np.iinfo(dtype)
-        if info.min <= value <= info.max:
-            return constant(value, dtype=dtype)
-    return constant(float(value))
+    """A constant that compares with every integer tensor as the Python int `value` would: `value` lies
+    outside the tensor's range, so it is above or below all of its entries, as +inf or -inf is (a float of
+    `value` would not do: float(2**64) equals float(2**64 - 1))."""
+    return constant(math.inf if value > 0 else -math.inf)
 
 
 _COMPARISONS = frozenset({"eq", "neq", "lt", "le", "gt", "ge"})
+_LOGICAL = frozenset({"logical_and", "logical_or", "logical_xor"})
 
 
 @functools.lru_cache(maxsize=1024)
@@ -737,8 +757,31 @@ floor = _make_public("floor", "The largest integer <= x, in x's float dtype; its
     "sg.floor([-1.5, 1.5]).eval()", "array([-2.,  1.])")
 ceil = _make_public("ceil", "The smallest integer >= x, in x's float dtype; its gradient is 0.",
     "sg.ceil([-1.5, 1.5]).eval()", "array([-1.,  2.])")
-round = _make_public("round", "x rounded to the nearest integer, halves to even (`np.round`); its gradient is 0.",
+_round_to_integer = _make_public("round", "x rounded to the nearest integer, halves to even.",
     "sg.round([0.5, 1.5, 2.5]).eval()", "array([0., 2., 2.])")
+
+
+def round(x, decimals=0):
+    """x rounded to `decimals` decimal places, halves to even, like `np.round` (negative `decimals` round
+    to tens, hundreds, ...; integers stay integers); its gradient is 0.
+
+    Example:
+        >>> import symgraph as sg
+        >>> sg.round([0.5, 1.5, 2.5]).eval()
+        array([0., 2., 2.])
+        >>> sg.round([1.25, 2.675, 15.0], 1).eval()
+        array([ 1.2,  2.7, 15. ])
+        >>> sg.round([15, 25, 37], -1).eval()
+        array([20, 20, 40])
+    """
+    decimals = operator.index(decimals)
+    if decimals == 0:
+        return _round_to_integer(x)
+    (x,) = lift_operands((x,))
+    if x.dtype.kind == "b":
+        raise TypeError(f"round: cannot round a bool tensor to {decimals} decimals (NumPy cannot either), got {x!r}")
+    return elemwise_op(round_row(decimals))(x)
+
 erf = _make_public("erf", "The error function 2/sqrt(pi) * integral of exp(-t**2) from 0 to x.",
     "sg.erf([0.0, 1.0]).eval()", "array([0.        , 0.84270079])")
 erfc = _make_public("erfc", "1 - erf(x), accurate also where erf(x) is close to 1.",
@@ -783,9 +826,10 @@ greater_equal = ge
 absolute = abs
 
 
-def clip(x, min=None, max=None):
-    """Limit values to [min, max] like `np.clip`; either bound may be None. The gradient goes to x where
-    min <= x <= max, bounds included.
+def clip(x, min=None, max=None, *, a_min=None, a_max=None):
+    """Limit values to [min, max] like `np.clip`; either bound may be None (both: x unchanged), and NumPy's
+    names `a_min` and `a_max` are accepted too. The gradient goes to x where min <= x <= max, bounds
+    included.
 
     Example:
         >>> import symgraph as sg
@@ -793,9 +837,16 @@ def clip(x, min=None, max=None):
         array([0. , 0.5, 1. ])
         >>> sg.clip([-1.0, 0.5, 2.0], None, 1.0).eval()
         array([-1. ,  0.5,  1. ])
+        >>> sg.clip([-1.0, 0.5, 2.0], a_min=0.0, a_max=1.0).eval()
+        array([0. , 0.5, 1. ])
     """
+    if (a_min is not None or a_max is not None) and (min is not None or max is not None):
+        raise TypeError("clip: give the bounds either as min and max or as a_min and a_max, not both")
+    if a_min is not None or a_max is not None:
+        min, max = a_min, a_max
     if min is None and max is None:
-        raise ValueError("clip: at least one of min and max must be given")
+        (x,) = lift_operands((x,))
+        return x
     if min is None or max is None:
         value, bound = lift_operands((x, max if min is None else min))
         if np.result_type(value.dtype, bound.dtype).kind != "f":
