@@ -18,6 +18,7 @@ from .codegen.linker import EntrySpec, link_function, node_description, with_loc
 from .codegen.memory import BUFFER_REUSE
 from .function_args import check_shape, convert_argument
 from .graph.basic import Constant, SharedVariable, Variable
+from .graph.inputs import tensor
 from .graph.replace import clone_replace
 from .graph.serialize import reduce_with_graph
 from .graph.traversal import collection_paused, graph_inputs
@@ -141,8 +142,6 @@ class Function:
         inputs = list(inputs)
         for var in inputs:
             _check_is_variable(var, "input")
-            if var.owner is not None:
-                raise TypeError(f"sg.function: input {var!r} is computed by {var.owner.op}; inputs must be leaf variables")
             if isinstance(var, (Constant, SharedVariable)):
                 kind = "a constant" if isinstance(var, Constant) else "a shared variable (shared values are implicit inputs)"
                 raise TypeError(f"sg.function: input {var!r} is {kind} and cannot be an explicit input")
@@ -151,12 +150,13 @@ class Function:
         output_list, self._output_kind = _as_output_list(outputs)
         update_pairs = _normalize_updates(updates)
         all_outputs = output_list + [expr for _, expr in update_pairs]
+        inputs, replacements = _cut_at_computed_inputs(inputs)
         if givens:
             given_pairs = givens.items() if isinstance(givens, dict) else givens
-            replacements = {}
             for old, new in given_pairs:
                 _check_is_variable(old, "givens key")
                 replacements[old] = new if isinstance(new, Variable) else _constant_like(new, old)
+        if replacements:
             all_outputs = clone_replace(all_outputs, replacements)
         # Draws from shared generator states advance them at every call unless an update is given.
         state_updates = random_state_updates(all_outputs, [target for target, _ in update_pairs])
@@ -379,6 +379,19 @@ def function(inputs, outputs=None, updates=None, givens=None, mode=None, on_unus
         (2.0, 2.0)
     """
     return Function(inputs, outputs, updates, givens, mode, on_unused_input, name, trust_input, backend)
+
+
+def _cut_at_computed_inputs(inputs):
+    """(inputs with each computed variable among them replaced by a new input of its type and name, the
+    replacements): as in PyTensor, a function may take an intermediate variable as an input, and the part
+    of the graph that computes it is then not run."""
+    replacements = {}
+    leaves = []
+    for var in inputs:
+        if var.owner is not None:
+            replacements[var] = tensor(var.name, dtype=var.dtype, shape=var.type.shape)
+        leaves.append(replacements.get(var, var))
+    return leaves, replacements
 
 
 def eval_variable(var, givens_dict=None):

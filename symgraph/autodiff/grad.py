@@ -75,8 +75,6 @@ def _check_cost(cost):
             f"sg.grad: cost must be a 0-d (scalar) variable, got {cost!r} of type {cost.type}; "
             "reduce it first (e.g. cost.sum()) or use sg.jacobian / sg.vjp"
         )
-    if not is_differentiable_dtype(cost.dtype):
-        raise TypeError(f"sg.grad: cost must have a float dtype, got {cost!r} of type {cost.type}")
 
 
 def _seed_gradients(cost, known_grads):
@@ -222,7 +220,11 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
         _check_cost(cost)
     wrt_list, single = as_variable_list(wrt, "variable in wrt", "sg.grad")
     stop_at = as_variable_list(consider_constant, "entry of consider_constant", "sg.grad")[0] if consider_constant else []
-    totals, reached = backpropagate(_seed_gradients(cost, known_grads), wrt_list, stop_at)
+    if cost is not None and not is_differentiable_dtype(cost.dtype):
+        # an integer or bool cost is piecewise constant: zeros wherever a path connects
+        totals, reached = {}, _nodes_between([cost], wrt_list, stop_at)[1]
+    else:
+        totals, reached = backpropagate(_seed_gradients(cost, known_grads), wrt_list, stop_at)
     results = []
     for var in wrt_list:
         if id(var) not in reached:
