@@ -165,3 +165,20 @@ def test_latex_renders_through_sympy():
     assert sg.latex(sg.sigmoid(x)) == r"\frac{1}{1 + e^{- x}}"
     assert sg.latex([x ** 2, sg.exp(-y)]) == ["x^{2}", "e^{- y}"]
     assert sg.latex(sg.function([x], x ** 2, mode="fast_compile")) == ["x^{2}"]
+
+
+def test_cast_of_a_plain_input_is_the_input_itself():
+    x = sg.vector("x")
+    assert sg.to_sympy(sg.cast(x, "float32")) == sympy.Symbol("x", real=True)
+    assert "cases" not in sg.latex(x.astype("float32"))
+
+
+@pytest.mark.parametrize("build", [lambda x, y: (x > 0) * y, lambda x, y: (x > 0) + 1,
+                                   lambda x, y: sg.sigmoid(x) * (x > 0)])
+def test_truth_values_used_as_numbers_are_one_and_zero(build):
+    x, y = sg.vector("x"), sg.vector("y")
+    expression, symbols = sg.to_sympy(build(x, y), return_symbols=True)
+    assert expression.has(sympy.Piecewise)
+    values = (np.array([1.0, -1.0]), np.array([2.0, 3.0]))
+    back = sg.function([x, y], sg.from_sympy(expression, symbols), on_unused_input="ignore")
+    np.testing.assert_allclose(back(*values), sg.function([x, y], build(x, y), on_unused_input="ignore")(*values))

@@ -218,3 +218,10 @@ def test_fill_values_in_range_and_casts_numpy_allows_are_kept():
     v = sg.vector("v", dtype="int64")
     np.testing.assert_array_equal(sg.full((2,), 255, dtype="uint8").eval(), np.full((2,), 255, dtype="uint8"))
     np.testing.assert_array_equal(sg.full_like(v, 2.7).eval({v: [1, 2]}), np.full_like(np.array([1, 2]), 2.7))
+
+
+def test_arange_takes_its_bounds_by_keyword_as_numpy_does():
+    np.testing.assert_array_equal(sg.arange(stop=4).eval(), np.arange(stop=4))
+    np.testing.assert_array_equal(sg.arange(start=2, stop=5).eval(), np.arange(start=2, stop=5))
+    with pytest.raises(TypeError, match="arange: stop must be given"):
+        sg.arange()

@@ -262,3 +262,22 @@ def test_compiled_reductions_survive_pickling(rng):
     value = rng.standard_normal((3, 4))
     for expected, result in zip(f(value), pickle.loads(pickle.dumps(f))(value)):
         np.testing.assert_array_equal(result, expected)
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", [0, -1])
+@pytest.mark.parametrize("name", ["sum", "prod", "max", "min", "argmax", "argmin", "all", "any"])
+def test_reduction_of_a_0d_tensor_takes_axis_0_as_numpy_does(name, axis, keepdims):
+    s = sg.scalar("s")
+    result = sg.function([s], getattr(sg, name)(s, axis=axis, keepdims=keepdims))(2.5)
+    expected = getattr(np, name)(np.array(2.5), axis=axis, keepdims=keepdims)
+    assert result.dtype == np.asarray(expected).dtype and result.shape == np.shape(expected)
+    np.testing.assert_array_equal(result, expected)
+
+
+@pytest.mark.parametrize("name, axis", [("sum", 1), ("mean", 0), ("var", -1)])
+def test_reduction_of_a_0d_tensor_refuses_the_axes_numpy_refuses(name, axis):
+    with pytest.raises(np.exceptions.AxisError):
+        getattr(np, name)(np.array(2.5), axis=axis)
+    with pytest.raises(np.exceptions.AxisError):
+        getattr(sg, name)(sg.scalar("s"), axis=axis)

@@ -418,3 +418,10 @@ def test_generated_source_is_readable_numpy():
     assert "np.reshape(x, v" in source
     assert "= x[None, :, :] " in source
     assert "np.concatenate((x, x), axis=1)" in source
+
+
+def test_reshape_to_a_bad_shape_raises_even_when_reshaped_again():
+    x = sg.tensor("x", shape=(None, None, None))
+    for output in (x.reshape((5, -1)).reshape((-1,)), x.reshape((5, -1)).flatten(), x.reshape((7,)).reshape((-1,))):
+        with pytest.raises(ValueError, match="cannot reshape array of size 24"):
+            sg.function([x], output)(np.ones((2, 3, 4)))

@@ -13,7 +13,6 @@ Example:
 """
 import numpy as np
 import sympy
-from sympy.logic.boolalg import Boolean
 
 from ..graph.basic import Constant, Variable, constant
 from ..ops import elemwise
@@ -93,10 +92,20 @@ def _node_to_sympy(node, arguments):
                         "element-wise operations have a SymPy expression")
     if op.scalar.sympy is None:
         raise TypeError(f"to_sympy: the element-wise operation '{op.name}' has no SymPy counterpart")
-    if op.name == "cast" and node.outputs[0].dtype.kind != "b" and isinstance(arguments[0], Boolean):
-        # A truth value used as a number is 1 where it holds and 0 elsewhere.
-        return sympy.Piecewise((1, arguments[0]), (0, True))
+    takes_truth = op.name in _TRUTH_OPERATIONS or (op.name == "cast" and node.outputs[0].dtype.kind == "b")
+    arguments = [argument if takes_truth or (op.name == "where" and position == 0) or var.dtype.kind != "b"
+                 else _as_number(argument)
+                 for position, (argument, var) in enumerate(zip(arguments, node.inputs))]
     return op.scalar.sympy(*arguments)
+
+
+_TRUTH_OPERATIONS = frozenset({"logical_and", "logical_or", "logical_xor", "logical_not"})
+"""Operations that take bool operands as truth values; every other one takes them as the numbers 0 and 1."""
+
+
+def _as_number(truth):
+    """A truth value used as a number: 1 where it holds and 0 elsewhere."""
+    return sympy.Piecewise((1, truth), (0, True))
 
 
 def _heads_from_table():

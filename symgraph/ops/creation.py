@@ -233,7 +233,7 @@ class Arange(Op):
         return [None]
 
 
-def arange(start, stop=None, step=None, dtype=None):
+def arange(start=None, stop=None, step=None, dtype=None):
     """Evenly spaced values in [start, stop), like `np.arange`; the bounds and step may be symbolic scalars.
 
     `arange(n)` counts from 0. The dtype is NumPy's for the arguments unless `dtype` is given; the length
@@ -246,8 +246,12 @@ def arange(start, stop=None, step=None, dtype=None):
         >>> sg.arange(sg.scalar("n", dtype="int64")).type
         TensorType(int64, (None,))
     """
+    if start is None and stop is None:
+        raise TypeError("arange: stop must be given")
     if stop is None:
         start, stop = 0, start
+    if start is None:
+        start = 0
     if step is None:
         step = 1
     operands = [_scalar_argument(v, role, "arange", "biuf") for v, role in zip((start, stop, step), ("start", "stop", "step"))]

@@ -314,9 +314,20 @@ def reduction_axes(axis, ndim, op_name, operand_type) -> tuple:
     return tuple(sorted(normalize_axes(axis, ndim, op_name, operand_type)))
 
 
+_TAKE_AXIS_0_OF_SCALARS = frozenset({"sum", "prod", "max", "min", "all", "any", "argmax", "argmin"})
+
+
+def _scalar_axis(kind, x, axis):
+    """None for an int axis 0 or -1 of a 0-d `x`, which NumPy's ufunc reductions and argmax/argmin take
+    as reducing nothing (`np.sum(np.array(2.5), axis=0)` is 2.5); else `axis`."""
+    if x.ndim == 0 and kind in _TAKE_AXIS_0_OF_SCALARS and isinstance(axis, (int, np.integer)) and axis in (0, -1):
+        return None
+    return axis
+
+
 def _reduce(kind, x, axis, keepdims, dtype=None, ddof=0):
     x = as_variable(x)
-    axes = reduction_axes(axis, x.ndim, kind, x.type)
+    axes = reduction_axes(_scalar_axis(kind, x, axis), x.ndim, kind, x.type)
     if dtype is not None:
         dtype = as_dtype(dtype).name
     if isinstance(ddof, (bool, np.bool_)) or not isinstance(ddof, (int, float, np.integer, np.floating)):
@@ -329,6 +340,7 @@ def _reduce_to_one_axis(kind, x, axis, keepdims):
     flattened in C order (as PyTensor gives; NumPy takes no tuple), computed over the axes moved last
     and merged."""
     x = as_variable(x)
+    axis = _scalar_axis(kind, x, axis)
     if axis is None:
         return Reduce(kind, tuple(range(x.ndim)), keepdims)(x)
     if not isinstance(axis, (tuple, list)):

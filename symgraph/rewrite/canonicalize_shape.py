@@ -88,9 +88,13 @@ def merge_dimshuffles(node, build):
 
 @register_rewrite("reshape_of_reshape", "canonicalize", tracks=[Reshape])
 def reshape_of_reshape(node, build):
-    """reshape(reshape(x, s1), s2) -> reshape(x, s2)."""
+    """reshape(reshape(x, s1), s2) -> reshape(x, s2), where reshaping x to s1 cannot fail (s1 is (-1,), or
+    x's size and s1 are static, so building checked them): NumPy raises for a bad s1, and so must we."""
     inner = producer_of_type(node.inputs[0], Reshape)
     if inner is None:
+        return None
+    checked = None not in inner.inputs[0].type.shape and None not in inner.op.shape
+    if not checked and inner.op.shape != (-1,):
         return None
     return build.apply(node.op, inner.inputs[0], *node.inputs[1:])
 
