@@ -298,15 +298,15 @@ def _named_inputs():
 @pytest.mark.parametrize(
     "build, expected",
     [
-        (lambda x, W, b: sg.tanh(x * W + b), "tanh(x * W + b)"),
+        (lambda x, W, b: sg.tanh(x * W + b), "tanh((x * W) + b)"),
         (lambda x, W, b: (x + 1) * 2, "(x + 1.0) * 2.0"),
         (lambda x, W, b: x - (b - 1), "x - (b - 1.0)"),
-        (lambda x, W, b: x - b - 1, "x - b - 1.0"),
+        (lambda x, W, b: x - b - 1, "(x - b) - 1.0"),
         (lambda x, W, b: x / (b * 2), "x / (b * 2.0)"),
-        (lambda x, W, b: x * b / 2, "x * b / 2.0"),
-        (lambda x, W, b: x ** b ** 2, "x ** b ** 2.0"),
+        (lambda x, W, b: x * b / 2, "(x * b) / 2.0"),
+        (lambda x, W, b: x ** b ** 2, "x ** (b ** 2.0)"),
         (lambda x, W, b: (x ** b) ** 2, "(x ** b) ** 2.0"),
-        (lambda x, W, b: -(x ** 2), "-x ** 2.0"),
+        (lambda x, W, b: -(x ** 2), "-(x ** 2.0)"),
         (lambda x, W, b: (-x) ** 2, "(-x) ** 2.0"),
         (lambda x, W, b: -(-x), "-(-x)"),
         (lambda x, W, b: 2 ** -x, "2.0 ** -x"),
@@ -323,15 +323,15 @@ def _named_inputs():
         (lambda x, W, b: FakeFused(["exp", "add"])(x, b), "fused[exp, add](x, b)"),
     ],
 )
-def test_pprint_uses_minimal_parentheses(build, expected):
+def test_pprint_parenthesizes_each_operator_expression_inside_another(build, expected):
     assert sg.pprint(build(*_named_inputs())) == expected
 
 
 @pytest.mark.parametrize(
     "build, expected",
     [
-        (lambda i, j: i // 2 % j, "i // 2 % j"),
-        (lambda i, j: i & j | ~i ^ j, "i & j | ~i ^ j"),
+        (lambda i, j: i // 2 % j, "(i // 2) % j"),
+        (lambda i, j: i & j | ~i ^ j, "(i & j) | (~i ^ j)"),
         (lambda i, j: (i | j) & i, "(i | j) & i"),
         (lambda i, j: i.shape, "shape(i)"),
     ],

@@ -353,7 +353,7 @@ def test_printers_show_the_loop_and_its_step():
     assert "scan{running}" in tree and "↻ step:" in tree and "tanh" in tree
     flat = sg.debugprint(total, style="flat")
     assert "  step {" in flat and "= tanh(" in flat
-    assert "step=[tanh('state0[t-1]' * w + 'x[t]')]" in sg.pprint(total)
+    assert "step=[tanh(('state0[t-1]' * w) + 'x[t]')]" in sg.pprint(total)
     graph = sg.to_networkx(total)
     loops = [data for _, data in graph.nodes(data=True) if data.get("op") == "scan"]
     assert loops and loops[0]["inner"] == ["multiply", "add", "tanh"]

@@ -22,4 +22,4 @@ def test_readme_python_blocks_run(capsys):
     namespace = {}
     for block in re.findall(r"```python\n(.*?)```", _readme(), re.S):
         exec(compile(block, "README.md", "exec"), namespace)
-    assert "tanh(x @ w + b)" == namespace["sg"].pprint(namespace["y"])
+    assert "tanh((x @ w) + b)" == namespace["sg"].pprint(namespace["y"])

@@ -8,7 +8,7 @@ Example:
     >>> import symgraph as sg
     >>> x, W, b = sg.matrix("x"), sg.matrix("W"), sg.vector("b")
     >>> sg.pprint(sg.tanh(x @ W + b))
-    'tanh(x @ W + b)'
+    'tanh((x @ W) + b)'
 """
 from .export import render, to_dot, to_networkx
 from .listing import compare, debugprint

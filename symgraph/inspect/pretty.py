@@ -1,4 +1,4 @@
-"""`sg.pprint`: a graph as one line of math-like text, with only the parentheses Python's precedence needs.
+"""`sg.pprint`: a graph as one line of math-like text, each operator expression inside another in parentheses.
 
 Element-wise arithmetic, comparisons and `@` print as operators, indexing as a subscript (`x[1:, i]`),
 every other op as a call followed by
@@ -57,17 +57,18 @@ ELLIPSIS = "…"
 def pprint(obj, max_length=2000) -> str:
     """One line of math-like text for a Variable (one line per output for a list or a compiled function).
 
-    Operators follow Python's precedence and associativity, so `x @ W + b` needs no parentheses while
-    `(x + 1) * 2` keeps them. Unnamed inputs get generated names (`v0`, ...). A sub-expression longer than
-    `max_length` characters is cut and ends with `…`.
+    An operator expression that is an operand of another is parenthesized, so the grouping never depends
+    on precedence rules: `tanh((x @ W) + b)`, as in API.md. The text is valid Python with the same
+    grouping. Unnamed inputs get generated names (`v0`, ...). A sub-expression longer than `max_length`
+    characters is cut and ends with `…`.
 
     Example:
         >>> import symgraph as sg
         >>> x, W, b = sg.matrix("x"), sg.matrix("W"), sg.vector("b")
         >>> pprint(sg.tanh(x @ W + b))
-        'tanh(x @ W + b)'
+        'tanh((x @ W) + b)'
         >>> pprint(-(x ** 2) - (x - b))
-        '-x ** 2.0 - (x - b)'
+        '-(x ** 2.0) - (x - b)'
         >>> pprint((x + 1)[1:, None] + x[::-1])
         '(x + 1.0)[1:, None] + x[::-1]'
     """
@@ -123,6 +124,14 @@ def _wrap(argument, minimum):
     return text if precedence >= minimum else f"({text})"
 
 
+def _operand(argument, power_base):
+    """The text of a binary operator's operand: parenthesized when it is itself a binary operator expression,
+    whatever the precedences (API.md's `tanh((x @ W) + b)`), and when unary as the base of a power."""
+    text, precedence = argument
+    bare = precedence == _ATOM or (precedence == _UNARY and not power_base)
+    return text if bare else f"({text})"
+
+
 def _render_node(node, arguments):
     """(text, precedence) of one node applied to its arguments' (text, precedence)."""
     op = node.op
@@ -130,13 +139,9 @@ def _render_node(node, arguments):
     if name in _BINARY and len(arguments) == 2 and len(node.outputs) == 1:
         symbol, precedence = _BINARY[name]
         left, right = arguments
-        if precedence == _POWER:  # right-associative, and its right operand may be a unary expression
-            return f"{_wrap(left, _POWER + 1)} {symbol} {_wrap(right, _UNARY)}", precedence
-        if precedence == _COMPARISON:  # Python chains comparisons, so neither side may be one
-            return f"{_wrap(left, _COMPARISON + 1)} {symbol} {_wrap(right, _COMPARISON + 1)}", precedence
-        return f"{_wrap(left, precedence)} {symbol} {_wrap(right, precedence + 1)}", precedence
+        return f"{_operand(left, precedence == _POWER)} {symbol} {_operand(right, False)}", precedence
     if name in _PREFIX and len(arguments) == 1:
-        return f"{_PREFIX[name]}{_wrap(arguments[0], _UNARY + 1)}", _UNARY
+        return f"{_PREFIX[name]}{_wrap(arguments[0], _ATOM)}", _UNARY
     if isinstance(op, Index):
         subscript = index_source(op.index, [text for text, _ in arguments[1:]], "{}")
         return f"{_wrap(arguments[0], _ATOM)}[{subscript}]", _ATOM
