@@ -514,3 +514,10 @@ def test_clip_without_bounds_is_the_identity_and_takes_numpy_bound_names():
     np.testing.assert_array_equal(x.clip(a_max=2).eval({x: values}), np.clip(values, None, 2))
     with pytest.raises(TypeError, match="not both"):
         sg.clip(x, 0, a_max=2)
+
+
+def test_bool_tensor_squared_by_the_operator_is_int8_as_in_numpy():
+    b = sg.vector("b", "bool")
+    values = np.array([True, False])
+    assert (b ** 2).dtype == (values ** 2).dtype == np.int8
+    assert sg.power(b, 2).dtype == np.power(values, 2).dtype == np.int64

@@ -463,3 +463,11 @@ def test_derivative_that_depends_only_on_static_shapes_still_takes_its_variable_
     f = sg.function(inputs, build())
     np.testing.assert_allclose(f(*[values[v] for v in inputs]), expected)
     assert f.report.nodes_after <= 2  # the read of the variable folds away
+
+
+@pytest.mark.parametrize("exponent", [0, 0.0])
+def test_gradient_of_a_power_with_constant_exponent_zero_is_zero_at_zero(exponent):
+    # as jax.grad(lambda x: x ** 0)(0.0): 0 * x ** -1 would be NaN there
+    x = sg.vector("x")
+    np.testing.assert_array_equal(sg.grad((x ** exponent).sum(), x).eval({x: np.array([0.0, 2.0])}), [0.0, 0.0])
+    np.testing.assert_array_equal(sg.jvp(x ** exponent, x, x).eval({x: np.array([0.0, 2.0])}), [0.0, 0.0])

@@ -582,3 +582,10 @@ def test_profile_checks_its_arguments():
         f.profile([1.0], repeat=0)
     with pytest.raises(TypeError, match="missing a value"):
         f.profile()
+
+
+def test_profile_error_names_the_node_and_the_user_line_as_a_call_does():
+    m = sg.matrix("m")
+    f = sg.function([m], (m @ m).sum())
+    with pytest.raises(ValueError, match=r"while computing node matmul.*created at .*test_inspect.py"):
+        f.profile(np.ones((2, 3)))

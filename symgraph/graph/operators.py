@@ -91,6 +91,8 @@ class TensorOperators:
         return _ops().mod(other, self)
 
     def __pow__(self, other):
+        if type(other) is int and other == 2 and self.dtype.kind == "b":
+            return _ops().square(self)  # NumPy's ** takes a Python 2 as np.square, which gives bools int8
         return _ops().power(self, other)
 
     def __rpow__(self, other):

@@ -16,7 +16,7 @@ Example:
 import os
 import time
 
-from ..codegen.linker import link
+from ..codegen.linker import link, node_description, with_location
 from ..graph.basic import Constant
 from ..graph.traversal import toposort
 from ..ops.loops import Scan
@@ -101,7 +101,10 @@ def profile_function(f, args, kwargs, repeat):
             environment_of_node[position] = values_now
             arguments = [values_now[id(v)] for v in parameters]
             start = time.perf_counter()
-            results = program.callable(*arguments)
+            try:
+                results = program.callable(*arguments)
+            except Exception as exc:  # named as a call of the function names it
+                raise with_location(exc, f"while computing node {node_description(node)}") from exc
             seconds[position] += time.perf_counter() - start
             values_now.update(zip(map(id, node.outputs), results))
     inner_rows = {}

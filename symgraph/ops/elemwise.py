@@ -20,7 +20,7 @@ import operator
 import numpy as np
 import sympy
 
-from ..graph.basic import Variable, constant
+from ..graph.basic import Constant, Variable, constant
 from ..graph.op import Op
 from ..graph.type import TensorType, as_dtype, broadcast_static_shapes
 
@@ -344,8 +344,15 @@ _row("true_divide", 2, np.true_divide, lambda a, b: a / b,
      lambda x, y, z: reciprocal(cast(y, z.dtype)), lambda x, y, z: negative(z / y))
 _row("floor_divide", 2, np.floor_divide, lambda a, b: sympy.floor(a / b))
 _row("mod", 2, np.mod, lambda a, b: sympy.Mod(a, b), _one, lambda x, y, z: negative(floor_divide(x, y)))
+def _power_base_partial(x, y, z):
+    # y * x ** (y - 1), except for a constant exponent 0, whose 0 * x ** -1 would be NaN at x = 0
+    if isinstance(y, Constant) and not np.any(y.data):
+        return None
+    return y * power(x, y - 1)
+
+
 _row("power", 2, np.power, lambda a, b: a**b,
-     lambda x, y, z: y * power(x, y - 1),
+     _power_base_partial,
      lambda x, y, z: where(eq(x, 0), 0, z * log(x)))
 _row("maximum", 2, np.maximum, sympy.Max,
      lambda x, y, z: _indicator(gt(x, y), z) + 0.5 * _indicator(eq(x, y), z),
