@@ -15,6 +15,7 @@ reproducer, with the seed of its batch (`--seed` with the same `--batch` replays
 
 Where NumPy/SciPy themselves are not the reference, the NumPy spellings say so (see `case.py`): SciPy's
 special functions give NumPy's float type (float16 for bools), softmax and logsumexp of integers are
-computed in floats, `np.dot` with a 0-d operand is `np.multiply`, `**` is `np.power` (NumPy's operator
-squares bools into int8), and reductions take no int axis of a 0-d array.
+computed in floats, `np.dot` with a 0-d operand is `np.multiply`, `**` of two tensors is `np.power` and `** 2` is
+`np.square` (NumPy's operator on arrays: bools square into int8, where a NumPy bool scalar gives int64),
+and reductions take no int axis of a 0-d array.
 """

@@ -188,7 +188,7 @@ def draw_elemwise(draw, pool, smooth):
     operator = _OPERATORS.get(row) if nin == 2 else _UNARY_OPERATORS.get(row)
     if operator is not None and draw(st.booleans()):
         sg_spelling = f"({{0}} {operator} {{1}})" if nin == 2 else f"({operator})"
-        # NumPy's `**` squares (`bool ** 2` is int8 where np.power gives int64): symgraph follows np.power.
+        # a tensor `**` is np.power (NumPy's operator squares only for a Python 2, as symgraph's does)
         numpy_spelling = numpy_spelling if row == "power" else sg_spelling
     return Candidate(sg_spelling.format(*names), numpy_spelling.format(*names))
 
@@ -563,7 +563,7 @@ REWRITE_PATTERNS = (
     ("({0}.T @ {1}.T)", None, True),
     # a dead matmul result that the element-wise kernel after it writes into (memory plan, "inplace")
     ("(sg.exp({0} @ {1}.T) * 0.5)", "(np.exp({0} @ {1}.T) * 0.5)", True),
-    ("({0} ** 2)", "np.power({0}, 2)", True), ("({0} ** 3)", "np.power({0}, 3)", True), ("({0} ** 4)", "np.power({0}, 4)", True),
+    ("({0} ** 2)", "np.square({0})", True), ("({0} ** 3)", "np.power({0}, 3)", True), ("({0} ** 4)", "np.power({0}, 4)", True),
     ("({0} ** 0.5)", "np.power({0}, 0.5)", False), ("({0} ** -1)", "np.power({0}, -1)", False), ("({0} * {0})", None, True),
     ("sg.sum({0} * {1})", "np.sum({0} * {1})", True), ("sg.sum({0} * sg.exp({0}))", "np.sum({0} * np.exp({0}))", True),
     ("(sg.exp({0}) - 1)", "(np.exp({0}) - 1)", True),
