@@ -91,13 +91,15 @@ def _as_plain(value, label):
     """`value` with array-likes (JAX arrays, objects with `__array__`, buffers) and ndarray subclasses
     (`np.matrix`, memmaps) as plain ndarrays, whose indexing and products the generated code assumes;
     a range as a list. A masked array is refused: its mask would be silently dropped."""
+    if type(value) is np.ndarray:  # the common case first: this runs on every call
+        return value
     if isinstance(value, range):
         return list(value)
     if isinstance(value, np.ma.MaskedArray):
         raise TypeError(f"{label}: masked arrays are not supported (the mask would be lost); "
                         "pass value.filled(fill_value) or np.asarray(value) explicitly")
     if isinstance(value, np.ndarray):
-        return value if type(value) is np.ndarray else np.asarray(value)
+        return np.asarray(value)
     if isinstance(value, memoryview) or any(hasattr(value, name) for name in _ARRAY_PROTOCOLS):
         return np.asarray(value)
     return value

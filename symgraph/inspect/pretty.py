@@ -25,30 +25,14 @@ from .common import (
     view_of,
 )
 
-_ATOM = 100
-_POWER = 90
-_UNARY = 80
-_COMPARISON = 20
+_ATOM = "atom"
+_UNARY = "unary"
+_BINARY_EXPRESSION = "binary"
+"""What a sub-expression's text is, which decides where it needs parentheses."""
 
-_BINARY = {
-    "power": ("**", _POWER),
-    "multiply": ("*", 70),
-    "true_divide": ("/", 70),
-    "floor_divide": ("//", 70),
-    "mod": ("%", 70),
-    "matmul": ("@", 70),
-    "add": ("+", 60),
-    "subtract": ("-", 60),
-    "bitwise_and": ("&", 50),
-    "bitwise_xor": ("^", 40),
-    "bitwise_or": ("|", 30),
-    "eq": ("==", _COMPARISON),
-    "neq": ("!=", _COMPARISON),
-    "lt": ("<", _COMPARISON),
-    "le": ("<=", _COMPARISON),
-    "gt": (">", _COMPARISON),
-    "ge": (">=", _COMPARISON),
-}
+_BINARY = {"power": "**", "multiply": "*", "true_divide": "/", "floor_divide": "//", "mod": "%", "matmul": "@",
+           "add": "+", "subtract": "-", "bitwise_and": "&", "bitwise_xor": "^", "bitwise_or": "|",
+           "eq": "==", "neq": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 _PREFIX = {"negative": "-", "invert": "~"}
 
 ELLIPSIS = "…"
@@ -79,10 +63,10 @@ def pprint(obj, max_length=2000) -> str:
         arguments = [texts[id(v)] for v in node.inputs]
         for var in node.inputs:
             _release(var, texts, remaining)
-        text, precedence = _render_node(node, arguments)
+        text, kind = _render_node(node, arguments)
         for out in node.outputs:
             suffix = "" if len(node.outputs) == 1 else f"[{out.index}]"
-            texts[id(out)] = (_cap(text + suffix, max_length), precedence if not suffix else _ATOM)
+            texts[id(out)] = (_cap(text + suffix, max_length), kind if not suffix else _ATOM)
     return "\n".join(texts[id(out)][0] for out in view.outputs)
 
 
@@ -119,32 +103,30 @@ def _cap(text, max_length):
     return text if len(text) <= max_length else text[:max_length] + ELLIPSIS
 
 
-def _wrap(argument, minimum):
-    text, precedence = argument
-    return text if precedence >= minimum else f"({text})"
+def _atomic(argument):
+    """The text of an argument, parenthesized unless it is an atom (a name, a number, a call, a subscript)."""
+    text, kind = argument
+    return text if kind == _ATOM else f"({text})"
 
 
 def _operand(argument, power_base):
     """The text of a binary operator's operand: parenthesized when it is itself a binary operator expression,
-    whatever the precedences (API.md's `tanh((x @ W) + b)`), and when unary as the base of a power."""
-    text, precedence = argument
-    bare = precedence == _ATOM or (precedence == _UNARY and not power_base)
-    return text if bare else f"({text})"
+    whatever the operators (API.md's `tanh((x @ W) + b)`), and when unary as the base of a power."""
+    return _atomic(argument) if power_base or argument[1] == _BINARY_EXPRESSION else argument[0]
 
 
 def _render_node(node, arguments):
-    """(text, precedence) of one node applied to its arguments' (text, precedence)."""
+    """(text, kind) of one node applied to its arguments' (text, kind)."""
     op = node.op
     name = op.name
     if name in _BINARY and len(arguments) == 2 and len(node.outputs) == 1:
-        symbol, precedence = _BINARY[name]
         left, right = arguments
-        return f"{_operand(left, precedence == _POWER)} {symbol} {_operand(right, False)}", precedence
+        return f"{_operand(left, name == 'power')} {_BINARY[name]} {_operand(right, False)}", _BINARY_EXPRESSION
     if name in _PREFIX and len(arguments) == 1:
-        return f"{_PREFIX[name]}{_wrap(arguments[0], _ATOM)}", _UNARY
+        return f"{_PREFIX[name]}{_atomic(arguments[0])}", _UNARY
     if isinstance(op, Index):
         subscript = index_source(op.index, [text for text, _ in arguments[1:]], "{}")
-        return f"{_wrap(arguments[0], _ATOM)}[{subscript}]", _ATOM
+        return f"{_atomic(arguments[0])}[{subscript}]", _ATOM
     parts = [text for text, _ in arguments] + _parameter_texts(op)
     parts += [f"{title}=[{', '.join(pprint(list(outputs)).splitlines())}]" for title, outputs in inner_graphs(op)]
     name = kernel_label(op) if inner_names(op) is not None else one_line(op.name)
