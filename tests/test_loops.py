@@ -698,17 +698,68 @@ def test_scans_that_depend_on_each_other_or_differ_in_length_stay_apart():
     np.testing.assert_allclose(stopped_value, [1.0, 3.0, 6.0])  # the condition reads the state before the step
 
 
-def test_merged_scans_with_random_draws_draw_as_the_separate_ones():
+def _stream_draws(seed, index=0):
+    """The NumPy generator that draw `index` of `sg.random.RandomStream(seed)` starts from."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
+
+
+def test_a_draw_in_a_step_draws_anew_at_every_step_as_numpy_does_in_a_loop():
+    x = sg.vector("x")
+    stream = sg.random.RandomStream(5)
+    noisy, updates = sg.scan(lambda v: v + stream.normal(), sequences=x)
+    [(state, after)] = updates.items()
+    assert state is stream.state_variables[0]
+    f = sg.function([x], noisy)
+    values = np.arange(4.0)
+    expected = _stream_draws(5)
+    np.testing.assert_array_equal(f(values), values + expected.standard_normal(4))
+    np.testing.assert_array_equal(f(values), values + expected.standard_normal(4))  # the call advanced the state
+    stream.seed(5)
+    with_updates = sg.function([x], noisy, updates=updates)  # Theano's spelling: the same single update
+    np.testing.assert_array_equal(with_updates(values), values + _stream_draws(5).standard_normal(4))
+
+
+def test_a_draw_reading_the_state_is_a_random_walk_and_its_gradient_follows_the_drawn_path():
+    stream = sg.random.RandomStream(2)
+    w = sg.scalar("w")
+    path, _ = sg.scan(lambda h: sg.tanh(w * h) + 0.1 * stream.normal(loc=h), outputs_info=sg.constant(0.5), n_steps=5)
+    f = sg.function([w], [path, sg.grad(path.sum(), w)])
+    expected, h, noise = [], 0.5, _stream_draws(2).standard_normal(5)
+    for z in noise:
+        h = np.tanh(0.7 * h) + 0.1 * (h + z)
+        expected.append(h)
+    saved = stream.get_state()
+    value, gradient = f(0.7)
+    np.testing.assert_allclose(value, expected, rtol=1e-12)
+    ups, downs = [], []
+    for sign, into in ((1, ups), (-1, downs)):
+        stream.set_state(saved)
+        into.append(f(0.7 + sign * 1e-6)[0].sum())
+    np.testing.assert_allclose(gradient, (ups[0] - downs[0]) / 2e-6, rtol=1e-6)
+
+
+def test_draws_in_nested_steps_and_in_dropout_differ_from_step_to_step():
+    x = sg.vector("x")
+    stream = sg.random.RandomStream(1)
+    masks, _ = sg.scan(lambda v: sg.dropout(sg.ones((64,)) * v, 0.5, stream), sequences=x)
+    rows = sg.function([x], masks)(np.ones(3))
+    assert len({row.tobytes() for row in rows}) == 3
+    inner_sums, _ = sg.scan(lambda v: sg.scan(lambda u: u + stream.uniform(), sequences=sg.ones((2,)) * v)[0].sum(),
+                            sequences=x)
+    f = sg.function([x], inner_sums)
+    first, second = f(np.zeros(3)), f(np.zeros(3))
+    assert len(set(first)) == 3 and not np.array_equal(first, second)
+
+
+def test_scans_with_random_draws_in_their_steps_are_not_merged():
     x = sg.vector("x")
     stream = sg.random.RandomStream(3)
     noisy, _ = sg.scan(lambda v: v + stream.normal(size=()), sequences=x)
     plain, _ = sg.scan(lambda v, acc: acc + v, sequences=x, outputs_info=sg.constant(0.0))
-    merged = sg.function([x], [noisy, plain])
-    separate = sg.function([x], [noisy, plain], mode=sg.Mode(exclude=["scan_merge"]))
-    assert merged.report.rewrites["scan_merge"] == 1
+    f = sg.function([x], [noisy, plain])
+    assert "scan_merge" not in f.report.rewrites
     values = np.arange(4.0)
     stream.seed(5)
-    first = merged(values)
-    stream.seed(5)
-    np.testing.assert_array_equal(first[0], separate(values)[0])
-    assert not np.array_equal(first[0], merged(values)[0])
+    noisy_value, plain_value = f(values)
+    np.testing.assert_array_equal(noisy_value, values + _stream_draws(5).standard_normal(4))
+    np.testing.assert_allclose(plain_value, np.cumsum(values))

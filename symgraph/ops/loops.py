@@ -3,7 +3,8 @@
 A scan runs a step graph once per step. Its node holds the step as an inner graph over placeholders: one per
 sequence (the sequence's entry at step t), one per tap of each recurrent state (the state d steps back), and
 one per captured value (anything from outside the step that the step reads). Whatever the step computes
-from captured values alone is computed once, outside the loop (hoisted when the scan is built).
+from captured values alone is computed once, outside the loop (hoisted when the scan is built). A draw from
+a shared generator state is not: `sg.scan` makes that state a recurrent state, so each step draws anew.
 
 The node's outputs are, per recurrent state, its whole buffer (the k initial entries, then one per step)
 and, per plain output, the stacked per-step values. The reverse-mode rule is a reverse scan
@@ -26,6 +27,7 @@ from ..graph.replace import clone_replace
 from ..graph.traversal import toposort
 from ..graph.type import TensorType
 from .elemwise import cast, logical_not
+from .random import next_generator_states, random_state_updates
 from .shape import expand_dims
 from .shape_of import shape_of
 
@@ -119,6 +121,19 @@ class Scan(Op):
         props = dict(zip(self.__props__, self._props()))
         props.update(changes)
         return Scan(**props)
+
+    def generator_updates(self, node):
+        """(shared generator state, its value after the last step) for each state of `node` that threads the
+        generator of a draw in the step from one step to the next (`sg.scan` makes one per RandomStream draw)."""
+        _, _, initial, _ = self.split_outer_inputs(node.inputs)
+        threaded = {id(v) for v in next_generator_states(self.next_states())}
+        found = []
+        for index, (init, nxt) in enumerate(zip(initial, self.next_states())):
+            if id(nxt) in threaded:
+                # The initial buffer is the state with a leading axis (`expand_dims`).
+                source = init.owner.inputs[0] if init.owner is not None and len(init.owner.inputs) == 1 else init
+                found.append((source, node.outputs[index][-1]))
+        return found
 
     # ------------------------------------------------------------------ types
     def output_types(self, n_steps, *operand_types):
@@ -553,6 +568,9 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
             args.extend(by_distance[-t] for t in state_specs[i][1])
         args.extend(non_sequences)
         outputs, updates, condition = _step_results(fn(*args), len(state_specs) if info_given else None, name)
+        step_values = list(outputs) + list(updates.values()) + ([condition] if condition is not None else [])
+        # A draw from a RandomStream in the step advances its generator at every step, as in Theano.
+        updates.update(random_state_updates(step_values, list(updates)))
         n_outputs.append(len(outputs))
         update_targets.extend(updates)
         plain = [out for i, out in enumerate(outputs) if i not in fed_back]

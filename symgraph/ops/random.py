@@ -317,16 +317,28 @@ def random_state_updates(outputs, updated=()):
     skipped = {id(v) for v in updated}
     found = {}
     for node in toposort(outputs):
-        if not is_draw(node):
-            continue
-        state = node.inputs[0]
-        if not isinstance(state, SharedVariable) or id(state) in skipped:
-            continue
-        if id(state) in found:
-            raise ValueError(f"two draws consume the generator state {state.name or repr(state)}: they would "
-                             "give the same sample; give each draw its own state, or an explicit update")
-        found[id(state)] = (state, node.outputs[0])
+        for state, next_state in _consumed_states(node):
+            if not isinstance(state, SharedVariable) or id(state) in skipped:
+                continue
+            if id(state) in found:
+                raise ValueError(f"two draws consume the generator state {state.name or repr(state)}: they would "
+                                 "give the same sample; give each draw its own state, or an explicit update")
+            found[id(state)] = (state, next_state)
     return list(found.values())
+
+
+def next_generator_states(outputs):
+    """The next generator states that the draws and loops in `outputs` produce, whatever their states are."""
+    return [next_state for node in toposort(outputs) for _, next_state in _consumed_states(node)]
+
+
+def _consumed_states(node):
+    """(generator state, next state) pairs that `node` consumes: a draw's own, or those a loop threads
+    through its steps (`Scan.generator_updates`)."""
+    if is_draw(node):
+        return [(node.inputs[0], node.outputs[0])]
+    threaded = getattr(node.op, "generator_updates", None)
+    return threaded(node) if threaded is not None else []
 
 
 # ---------------------------------------------------------------- functional draws
