@@ -45,13 +45,19 @@ def _check_is_variable(value, role):
         raise TypeError(f"sg.function: every {role} must be a symbolic variable, got {value!r}")
 
 
+def _as_pairs(mapping):
+    """The items of a dict, or the pairs of any other iterable, as a new list (None stays None)."""
+    if mapping is None:
+        return None
+    return list(mapping.items()) if isinstance(mapping, dict) else list(mapping)
+
+
 def _normalize_updates(updates):
     if updates is None:
         return []
-    pairs = list(updates.items()) if isinstance(updates, dict) else list(updates)
     result = []
     seen = set()
-    for pair in pairs:
+    for pair in updates:
         try:
             target, expression = pair
         except (TypeError, ValueError):
@@ -146,14 +152,18 @@ class Function:
                 kind = "a constant" if isinstance(var, Constant) else "a shared variable (shared values are implicit inputs)"
                 raise TypeError(f"sg.function: input {var!r} is {kind} and cannot be an explicit input")
         _check_no_repeated_input(inputs)
+        # Own copies, so that unpickling rebuilds this function even when the caller passed iterators
+        # (`zip(params, steps)`) or changes its containers after compiling.
+        outputs = list(outputs) if isinstance(outputs, list) else outputs
+        updates = _as_pairs(updates)
+        givens = _as_pairs(givens)
         self._spec = (inputs, outputs, updates, givens, mode, on_unused_input, name, trust_input, backend)
         output_list, self._output_kind = _as_output_list(outputs)
         update_pairs = _normalize_updates(updates)
         all_outputs = output_list + [expr for _, expr in update_pairs]
         inputs, replacements = _cut_at_computed_inputs(inputs)
         if givens:
-            given_pairs = givens.items() if isinstance(givens, dict) else givens
-            for old, new in given_pairs:
+            for old, new in givens:
                 _check_is_variable(old, "givens key")
                 replacements[old] = new if isinstance(new, Variable) else _constant_like(new, old)
         if replacements:
@@ -176,7 +186,10 @@ class Function:
         self._n_outputs = len(output_list)
         self._update_targets = [target for target, _ in update_pairs]
         self._graph_outputs = optimized
-        self._input_index = {v.name: i for i, v in enumerate(inputs) if v.name is not None}
+        names = [v.name for v in inputs if v.name is not None]
+        # A name two inputs share cannot pick one of them: such inputs are passed by position only.
+        self._input_index = {v.name: i for i, v in enumerate(inputs) if v.name is not None and names.count(v.name) == 1}
+        self._shared_names = {name for name in names if names.count(name) > 1}
         self._labels = [f"input {i} ({v.name!r})" if v.name else f"input {i}" for i, v in enumerate(inputs)]
         with collection_paused():
             self._program = self._link(inputs, shared, optimized, name)
@@ -238,6 +251,8 @@ class Function:
         for key, value in kwargs.items():
             position = self._input_index.get(key)
             if position is None:
+                if key in self._shared_names:
+                    raise TypeError(f"{self._title()} has several inputs named {key!r}: pass them by position")
                 raise TypeError(f"{self._title()} got an unexpected keyword argument {key!r}")
             if values[position] is not _MISSING:
                 raise TypeError(f"{self._title()} got multiple values for input {key!r}")

@@ -204,6 +204,10 @@ def test_compute_false_returns_dask_arrays_and_updates_stay_numpy_unless_asked()
     np.testing.assert_allclose(g(np.ones(4)), [2.0] * 4)
     assert isinstance(w.get_value(), da.Array)
     np.testing.assert_allclose(g(np.ones(4)), [4.0] * 4)
+    # A NumPy-backend function computes the pending value it reads.
+    total, ordered = sg.function([], [w.sum(), sg.sort(w)])()
+    assert type(ordered) is np.ndarray and float(total) == 32.0
+    assert type((w * 1.0).eval()) is np.ndarray
 
 
 def test_results_are_owned_by_the_caller():

@@ -6,6 +6,8 @@ import sys
 import threading
 import weakref
 
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -630,3 +632,63 @@ def test_intermediate_variable_as_an_input_cuts_the_graph_there_as_in_pytensor()
     np.testing.assert_allclose(sg.function([h], sg.grad(out.sum(), h))([0.0, 1.0]), np.exp([0.0, 1.0]) + 1)
     with pytest.raises(ValueError, match="need variable x"):
         sg.function([h], out + x)
+
+
+# ---------------------------------------------------------------------- argument objects the caller keeps
+
+def test_a_pickled_function_keeps_updates_and_givens_given_as_iterators():
+    a, b = sg.shared(np.array([0.0]), name="a"), sg.shared(np.array([0.0]), name="b")
+    step = sg.function([], None, updates=zip([a, b], [a + 1, b + 2]))
+    step()
+    step_again, a_again, b_again = pickle.loads(pickle.dumps((step, a, b)))
+    step_again()
+    np.testing.assert_array_equal([a_again.get_value(), b_again.get_value()], [[2.0], [4.0]])
+    x, y = sg.vector("x"), sg.vector("y")
+    doubled = pickle.loads(pickle.dumps(sg.function([y], 2 * x, givens=zip([x], [y]))))
+    np.testing.assert_array_equal(doubled([1.0, 2.0]), [2.0, 4.0])
+    with_items, a_copy = pickle.loads(pickle.dumps((sg.function([], None, updates={a: a * 3}.items()), a)))
+    with_items()
+    np.testing.assert_array_equal(a_copy.get_value(), a.get_value() * 3)
+
+
+def test_a_pickled_function_ignores_later_changes_to_the_callers_containers():
+    a, b = sg.shared(np.array([0.0]), name="a"), sg.shared(np.array([0.0]), name="b")
+    x = sg.vector("x")
+    updates, outputs = {a: a + 1}, [x + 1]
+    f = sg.function([x], outputs, updates=updates)
+    updates.clear()
+    updates[b] = b + 100
+    outputs[0] = x * 100
+    g, a_copy, b_copy = pickle.loads(pickle.dumps((f, a, b)))
+    np.testing.assert_array_equal(g([1.0])[0], [2.0])
+    np.testing.assert_array_equal([a_copy.get_value(), b_copy.get_value()], [[1.0], [0.0]])
+
+
+def test_set_value_copies_array_likes_that_share_the_callers_memory():
+    v = sg.shared(np.zeros((1, 2)), name="v")
+    caller_matrix = np.matrix([[1.0, 2.0]])
+    v.set_value(caller_matrix)
+    caller_matrix[0, 0] = 42.0
+    np.testing.assert_array_equal(v.get_value(), [[1.0, 2.0]])
+    buffer = np.array([[1.0, 2.0]])
+    v.set_value(memoryview(buffer))
+    buffer[0, 0] = 42.0
+    np.testing.assert_array_equal(v.get_value(), [[1.0, 2.0]])
+    v.set_value(buffer, borrow=True)
+    buffer[0, 1] = 7.0
+    np.testing.assert_array_equal(v.get_value(borrow=True), [[42.0, 7.0]])
+
+
+def test_keywords_cannot_name_one_of_two_inputs_with_the_same_name():
+    first, second = sg.vector("p"), sg.vector("p")
+    f = sg.function([first, second], first - second)
+    with pytest.raises(TypeError, match="several inputs named 'p': pass them by position"):
+        f(p=[1.0])
+    np.testing.assert_array_equal(f([3.0], [1.0]), [2.0])
+
+
+def test_optimize_refuses_what_is_not_a_variable():
+    with pytest.raises(TypeError, match="sg.optimize: expected a symbolic variable or a list of them, got 3.0"):
+        sg.optimize(3.0)
+    with pytest.raises(TypeError, match="got 'x'"):
+        sg.optimize([sg.vector("y"), "x"])

@@ -179,7 +179,9 @@ class Backend:
 
     def read_shared(self, expression, var, namespace) -> str:
         """Source of the value of shared variable `var` given `expression`, the source reading it."""
-        return expression
+        # A dask function with `lazy_updates=True` may have stored a pending dask array: compute it here.
+        ndarray_name, asarray_name = namespace.bind(np.ndarray, "ndarray"), namespace.bind(np.asarray, "asarray")
+        return f"{expression} if {expression}.__class__ is {ndarray_name} else {asarray_name}({expression})"
 
     def write_results(self, source, indent, results, outputs, namespace, n_updates=0) -> list:
         """Statements after the body that turn the results into what the caller gets; returns their names.

@@ -222,7 +222,7 @@ class SharedVariable(Variable):
         from ..function_args import convert_argument
 
         converted = convert_argument(value, self.type, f"shared variable {self.name or '<unnamed>'}")
-        if converted is value and not borrow:
+        if not borrow and np.may_share_memory(converted, np.asarray(value)):
             converted = np.array(converted, copy=True)
         self.container.value = converted
 

@@ -25,6 +25,7 @@ Example:
 import functools
 import time
 
+from ..graph.basic import Variable
 from ..graph.traversal import toposort
 from .engine import RewriteIndex, RewritePass
 from .fusion import FUSION, REDUCTION_FUSION, fuse_elemwise, fuse_reductions
@@ -117,5 +118,8 @@ def optimize(outputs, mode=None):
         'exp'
     """
     single = not isinstance(outputs, (list, tuple))
+    for out in [outputs] if single else outputs:
+        if not isinstance(out, Variable):
+            raise TypeError(f"sg.optimize: expected a symbolic variable or a list of them, got {out!r}")
     new_outputs, _ = optimize_graph([outputs] if single else list(outputs), mode)
     return new_outputs[0] if single else new_outputs
