@@ -278,3 +278,20 @@ def test_as_op_pickles():
     f = sg.function([x], numpy_cumsum(x))
     clone = pickle.loads(pickle.dumps(f))
     np.testing.assert_array_equal(clone([1.0, 2.0]), [1.0, 3.0])
+
+
+def test_jacobians_follow_custom_gradients_on_their_forward_path_too():
+    @sg.custom_gradient
+    def log1pexp(x):
+        return sg.log(1 + sg.exp(x))
+
+    @log1pexp.defvjp
+    def log1pexp_vjp(inputs, outputs, output_grads):
+        return [output_grads[0] * sg.sigmoid(inputs[0])]
+
+    v = sg.tensor("v", shape=(2,))
+    matrix = log1pexp(sg.outer(v, sg.ones(3)))  # (2, 3) from 2 entries: the Jacobian may use forward products
+    jacobian = sg.jacobian(matrix, v).eval({v: [1000.0, 0.0]})
+    np.testing.assert_allclose(jacobian[:, 0, :], [[1.0, 0.0], [0.0, 0.5]])
+    rows = [sg.grad(matrix[i, j], v).eval({v: [1000.0, 0.0]}) for i in range(2) for j in range(3)]
+    np.testing.assert_allclose(jacobian.reshape(6, 2), rows)

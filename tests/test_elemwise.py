@@ -521,3 +521,14 @@ def test_bool_tensor_squared_by_the_operator_is_int8_as_in_numpy():
     values = np.array([True, False])
     assert (b ** 2).dtype == (values ** 2).dtype == np.int8
     assert sg.power(b, 2).dtype == np.power(values, 2).dtype == np.int64
+
+
+def test_sigmoid_of_complex_values_is_the_complex_logistic_function():
+    z = sg.vector("z", dtype="complex128")
+    values = np.array([1 + 1j, -2 + 0.5j, 0j])
+    for mode in ("fast_run", "fast_compile"):
+        f = sg.function([z], [sg.sigmoid(z), 2 * sg.sigmoid(z) + 1], mode=mode)
+        plain, fused = f(values)
+        np.testing.assert_allclose(plain, 1 / (1 + np.exp(-values)), rtol=1e-14)
+        np.testing.assert_allclose(fused, 2 / (1 + np.exp(-values)) + 1, rtol=1e-14)
+        assert plain.dtype == np.complex128

@@ -412,3 +412,11 @@ def test_bad_state_at_run_time_names_the_node():
     f = sg.function([key], sample)
     with pytest.raises(ValueError, match=r"a random state must be 6 uint64 words.*standard_normal.*test_random.py"):
         f(np.zeros(3, dtype=np.uint64))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_dropout_keeps_the_float_type_of_its_input(dtype):
+    x = sg.vector("x", dtype=dtype)
+    dropped = sg.dropout(x, 0.5, sg.random.RandomStream(0))
+    value = dropped.eval({x: np.ones(64, dtype)})
+    assert dropped.dtype == dtype and value.dtype == dtype and set(value.tolist()) <= {0.0, 2.0}

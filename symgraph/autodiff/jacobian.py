@@ -19,6 +19,7 @@ import math
 
 from ..graph.basic import Variable
 from ..graph.inputs import tensor
+from ..graph.traversal import toposort
 from ..ops.creation import eye, ones
 from ..ops.elemwise import is_differentiable_dtype
 from ..ops.linalg import DiagonalMatrix
@@ -87,6 +88,8 @@ def _by_columns(expr, v, count):
     columns = math.prod(v.type.shape)
     if columns >= count:
         return None
+    if _has_custom_gradient(expr, v):
+        return None
     tangent = tensor("tangent", dtype=v.dtype, shape=v.type.shape)
     try:
         column = jvp(expr, v, tangent)
@@ -95,6 +98,12 @@ def _by_columns(expr, v, count):
     identity = reshape(eye(columns, dtype=v.dtype), (columns,) + v.type.shape)
     (batched,) = vectorize([column], {tangent: identity}, columns)  # (columns,) + expr.shape
     return reshape(transpose(reshape(batched, (columns, count))), expr.type.shape + v.type.shape)
+
+
+def _has_custom_gradient(expr, v):
+    """Does an op between `v` and `expr` give its own reverse-mode rule (`custom_gradient`, `grad_override`),
+    which forward products would not follow?"""
+    return any(getattr(node.op, "grad_override", None) is not None for node in toposort([expr], stop_at=[v]))
 
 
 def hessian(cost, wrt, disconnected_inputs="raise"):

@@ -171,6 +171,8 @@ def _sigmoid(x):
     if x.dtype.kind not in "fc":
         # in the float type exp gives (bool, uint8 -> float16): -abs(x) wraps around in unsigned integers
         x = x.astype(np.result_type(x.dtype, np.float16))
+    if x.dtype.kind == "c":
+        return 1 / (1 + np.exp(-x))
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 

@@ -721,5 +721,6 @@ def dropout(x, rate, rng):
     if not isinstance(rate, Variable) and not 0 <= rate < 1:
         raise ValueError(f"dropout: rate must be in [0, 1), got {rate!r}")
     keep = ge(rng.uniform(size=x.shape if x.ndim else ()), rate)
-    return true_divide(multiply(x, keep), subtract(1, rate))
+    # A number rate stays a Python scalar, which keeps x's float type (float32 stays float32), as NumPy does.
+    return true_divide(multiply(x, keep), subtract(1, rate) if isinstance(rate, Variable) else 1 - rate)
 
