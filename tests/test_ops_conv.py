@@ -442,3 +442,13 @@ def test_vmap_over_kernels_with_a_symbolic_batch_size(rng):
     for entry in range(3):
         np.testing.assert_allclose(result[entry], naive_conv(x, ws[entry], (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
                                    atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int64", "bool"])
+def test_avg_pool_of_integers_averages_in_float64_as_mean_does(dtype):
+    values = np.array([[[100, 100, 120, 50, 1, 0]]]).astype(dtype)
+    x = sg.tensor("x", dtype=dtype, shape=(None, None, None))
+    pooled = sg.avg_pool(x, 2)
+    got = pooled.eval({x: values})
+    assert pooled.dtype == "float64"
+    np.testing.assert_allclose(got, values.reshape(1, 1, 3, 2).mean(axis=-1))

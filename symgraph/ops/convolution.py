@@ -28,7 +28,7 @@ from ..errors import ShapeError
 from ..graph.op import Op
 from ..graph.type import TensorType
 from .creation import ones
-from .elemwise import is_differentiable_dtype, lift_operands, true_divide
+from .elemwise import cast, is_differentiable_dtype, lift_operands, true_divide
 from .linalg import sum_if_any
 from .shape import transpose
 from .shape_of import shape_of
@@ -793,6 +793,9 @@ def avg_pool(x, window, stride=None, padding="valid", data_format="NCHW", count_
         array([[[1. , 1.5, 2.5, 3.5]]])
     """
     x, window, strides, pads, layout = _pool_arguments(x, window, stride, padding, data_format, "avg_pool")
+    if x.dtype.kind in "biu":
+        # Integers average in float64 as np.mean does (window sums in their own type would wrap around).
+        x = cast(x, "float64")
     pool = SumPool(window, strides, pads)
     sums = pool(x)
     if count_include_pad or pads == ((0, 0),) * len(window):
