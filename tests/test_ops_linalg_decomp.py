@@ -565,3 +565,14 @@ def test_linalg_namespace_names_numpys_functions_with_docstrings_and_reference_e
         assert f"sg.linalg.{name}" in reference
         if name != "solve_triangular":
             assert hasattr(np.linalg, name)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 5)])
+@pytest.mark.parametrize("static", [False, True])
+def test_singular_values_of_full_svd_of_non_square_matrices_are_differentiable(shape, static):
+    a = np.random.default_rng(3).normal(size=shape)
+    m = sg.tensor("m", shape=shape if static else (None, None))
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    weights = np.arange(1.0, len(s) + 1)
+    gradient = sg.grad((sg.linalg.svd(m)[1] * weights).sum(), m).eval({m: a})
+    np.testing.assert_allclose(gradient, (u * weights) @ vh, rtol=1e-10, atol=1e-12)

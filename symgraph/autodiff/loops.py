@@ -17,13 +17,13 @@ Example:
     5.0
 """
 from ..errors import NotDifferentiableError
-from ..graph.basic import Constant, Variable
+from ..graph.basic import Variable
 from ..graph.replace import clone_replace
 from ..graph.traversal import toposort
 from ..ops.creation import zeros_like
 from ..ops.control import ifelse
 from ..ops.elemwise import add, eq, gt, is_differentiable_dtype, maximum, subtract, where
-from ..ops.creation import Full
+from ..ops.creation import is_zeros
 from ..ops.indexing import IndexWrite, set_subtensor
 from ..ops.linalg import sum_if_any
 from ..ops.loops import build_scan
@@ -120,12 +120,6 @@ class _StepVJP:
                                     else [False] * len(inner_inputs)))
 
 
-def _is_zeros(var):
-    node = var.owner
-    return (node is not None and isinstance(node.op, Full) and isinstance(node.inputs[0], Constant)
-            and not node.inputs[0].data.any())
-
-
 def _split_state_gradient(grad, depth):
     """(gradient of the initial entries or None, gradient of the steps' entries) of a state's buffer.
 
@@ -133,7 +127,7 @@ def _split_state_gradient(grad, depth):
     into zeros: it is taken back out directly instead of materializing the whole buffer's gradient."""
     node = grad.owner
     if (node is not None and isinstance(node.op, IndexWrite) and node.op.mode == "inc"
-            and node.op.index == (("slice", depth, None, None),) and _is_zeros(node.inputs[0])
+            and node.op.index == (("slice", depth, None, None),) and is_zeros(node.inputs[0])
             and node.inputs[1].ndim == grad.ndim):
         return None, node.inputs[1]
     return grad[:depth], grad[depth:]

@@ -76,6 +76,13 @@ class Full(Op):
         return [self(tangent, *inputs[1:])]
 
 
+def is_zeros(var):
+    """Is `var` made by `full` from a constant zero (as the zero gradients of unused outputs are)?"""
+    node = var.owner
+    return (node is not None and isinstance(node.op, Full) and isinstance(node.inputs[0], Constant)
+            and not node.inputs[0].data.any())
+
+
 def _full(shape, value, dtype, op_name):
     entries, shape_input = _shape_argument(shape, op_name)
     if any(size is not None and size < 0 for size in entries):

@@ -19,7 +19,7 @@ from ..errors import NotDifferentiableError, ShapeError
 from ..graph.basic import as_variable
 from ..graph.op import Op
 from ..graph.type import TensorType
-from .creation import zeros_like
+from .creation import is_zeros, zeros_like
 from .elemwise import abs as elementwise_abs
 from .elemwise import cast, is_differentiable_dtype, neq, power, sqrt
 from .linalg import sum_if_any, matmul
@@ -317,10 +317,12 @@ class SVD(Op):
 
     def pullback(self, inputs, outputs, output_grads):
         (a,) = inputs
-        self._check_differentiable(a)
-        if not self.compute_uv:
+        grad_s = output_grads[1] if self.compute_uv else output_grads[0]
+        if not self.compute_uv or all(g is None or is_zeros(g) for g in (output_grads[0], output_grads[2])):
+            # Only the singular values are differentiated: dS = U^T dA V needs just the reduced factors.
             u, _, vh = SVD(False, True)(a)
-            return [matmul(_scale_columns(u, output_grads[0]), vh)]
+            return [matmul(_scale_columns(u, grad_s), vh)]
+        self._check_differentiable(a)
         u, s, vh = outputs
         grad_u, grad_s, grad_vh = output_grads
         v, grad_v = matrix_transpose(vh), matrix_transpose(grad_vh)
