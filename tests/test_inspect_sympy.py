@@ -182,3 +182,16 @@ def test_truth_values_used_as_numbers_are_one_and_zero(build):
     values = (np.array([1.0, -1.0]), np.array([2.0, 3.0]))
     back = sg.function([x, y], sg.from_sympy(expression, symbols), on_unused_input="ignore")
     np.testing.assert_allclose(back(*values), sg.function([x, y], build(x, y), on_unused_input="ignore")(*values))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int8", "uint8", "bool", "float32"])
+def test_to_sympy_of_a_cast_converts_as_astype(dtype):
+    x = sg.vector("x")
+    values = np.array([-2.7, -0.3, 0.0, 0.4, 3.9])
+    if dtype == "uint8":
+        values = np.abs(values)
+    expression = sg.cast(x, dtype) * 2 + 1
+    symbolic = sg.to_sympy(expression)
+    [symbol] = symbolic.free_symbols
+    evaluate = sympy.lambdify(symbol, symbolic)
+    np.testing.assert_allclose([float(evaluate(v)) for v in values], expression.eval({x: values}), rtol=1e-6)

@@ -472,9 +472,21 @@ def cast_row(dtype) -> ScalarOp:
         def partial(x, z):
             return cast(1, z.dtype) if is_differentiable_dtype(z.dtype) else None
 
-        row = ScalarOp("cast", 1, impl, lambda a: a, (partial,), params=(dtype.name,))
+        row = ScalarOp("cast", 1, impl, _sympy_cast(dtype), (partial,), params=(dtype.name,))
         _cast_rows[dtype.name] = row
     return row
+
+
+def _sympy_cast(dtype):
+    """The SymPy form of a conversion to `dtype`: to bool, whether the value is nonzero; to an integer type,
+    truncation toward zero (as `astype`); to a float type, the value itself."""
+    if dtype.kind == "b":
+        # Symbols of real and integer inputs are SymPy Booleans too; only those of bool inputs are truth values.
+        return lambda a: (a if isinstance(a, sympy.logic.boolalg.Boolean) and not (a.is_real or a.is_integer)
+                          else sympy.Ne(a, 0))
+    if dtype.kind in "iu":
+        return lambda a: a if a.is_integer else sympy.Piecewise((sympy.floor(a), a >= 0), (sympy.ceiling(a), True))
+    return lambda a: a
 
 
 _polygamma_rows = {}
