@@ -356,7 +356,7 @@ def test_vectorized_draws_are_independent_per_entry():
     rng = sg.random.RandomStream(seed=0)
     noisy = x + rng.normal(size=x.shape)
     perm = rng.permutation(4) + sg.cast(x.sum(), "int64") * 0
-    batched_noisy, batched_perm = vectorize([noisy, perm], {x: xs}, xs.shape[0], independent_draws=True)
+    batched_noisy, batched_perm = vectorize([noisy, perm], {x: xs}, xs.shape[0], independent_draws=sg.random.is_draw)
     f = sg.function([xs], [batched_noisy, batched_perm])
     a, perms = f(np.zeros((3, 5)))
     assert a.shape == (3, 5) and len({tuple(row) for row in a}) == 3

@@ -197,3 +197,14 @@ def test_entries_of_different_shapes_from_the_per_slice_fallback_are_a_clear_err
     with pytest.raises(sg.ShapeError, match=r"per_slice_loop\{scan\}: the batch entries' results have different "
                                             r"shapes \(3,\) and \(2,\)"):
         f([3.0, 6.0])
+
+
+def test_a_sample_drawn_outside_the_function_is_shared_by_every_entry_as_in_jax():
+    rng = sg.random.RandomStream(seed=0)
+    xs = sg.matrix("xs")
+    noise = rng.normal(size=3)
+    shifted = sg.vmap(lambda row: row + noise)(xs)
+    fresh = sg.vmap(lambda row: row + rng.normal(size=3))(xs)
+    shifted_value, noise_value, fresh_value = sg.function([xs], [shifted, noise, fresh])(np.zeros((4, 3)))
+    np.testing.assert_array_equal(shifted_value, np.tile(noise_value, (4, 1)))
+    assert len({row.tobytes() for row in fresh_value}) == 4

@@ -18,6 +18,7 @@ import functools
 
 from ..graph.basic import Variable, as_variable
 from ..graph.type import TensorType
+from ..ops.random import made_after, stream_draws_made
 from ..ops.shape import normalize_axis
 from ..ops.shape_of import shape_of
 from .vectorize import move_axis, vectorize
@@ -51,8 +52,8 @@ def vmap(fn, in_axes=0, out_axes=0):
     `in_axes`: an int (the same axis of every argument), None (not mapped: passed to `fn` as it is), or a
     list/tuple with one int or None per argument; at least one argument must be mapped. `out_axes`: an
     int, or one per output. `fn` takes symbolic variables and returns a variable or a list/tuple of
-    them; results that do not depend on the batch are repeated along it. Random draws inside `fn`
-    give an independent sample per batch entry.
+    them; results that do not depend on the batch are repeated along it. RandomStream draws that `fn`
+    makes give an independent sample per batch entry; a sample drawn outside `fn` is shared by all.
 
     Example:
         >>> import numpy as np, symgraph as sg
@@ -84,13 +85,16 @@ def vmap(fn, in_axes=0, out_axes=0):
             call_args.append(inner)
         if not mapping:
             raise ValueError("vmap: in_axes maps no argument; at least one must be batched")
+        first_new_stream_draw = stream_draws_made()
         results = fn(*call_args)
         single = not isinstance(results, (list, tuple))
         outputs = [results] if single else list(results)
         for out in outputs:
             if not isinstance(out, Variable):
                 raise TypeError(f"vmap: the function must return symbolic variables, got {out!r}")
-        batched_outputs = vectorize(outputs, mapping, _batch_size(list(mapping.values())), independent_draws=True)
+        # Draws `fn` made give one sample per entry; a sample it closes over is one value, shared, as in JAX.
+        batched_outputs = vectorize(outputs, mapping, _batch_size(list(mapping.values())),
+                                    independent_draws=lambda node: made_after(node, first_new_stream_draw))
         placed = []
         for out, axis in zip(batched_outputs, _per_position(out_axes, len(outputs), "out_axes")):
             if axis is None:

@@ -664,13 +664,14 @@ def _batch_by_loop(node, inputs, batched):
     return _all_batched(results)
 
 
-def vectorize(outputs, batched_inputs, size, independent_draws=False):
+def vectorize(outputs, batched_inputs, size, independent_draws=None):
     """`outputs` rebuilt for batched inputs: `batched_inputs` maps variables to versions with a leading
     batch axis of `size` entries (an int or a symbolic int scalar); every result has that leading axis.
 
-    Random draws that depend on a batched variable give one sample per entry; with
-    `independent_draws` (as `sg.vmap` asks), every draw does, even one that depends on nothing
-    batched. Otherwise such a draw is shared by all entries (`sg.jacobian`'s rows see one sample).
+    Random draws that depend on a batched variable give one sample per entry, and so do the draw nodes for
+    which the predicate `independent_draws(node)` holds (`sg.vmap` asks it for the draws its function
+    made), even when they depend on nothing batched. Other draws are shared by all entries (`sg.jacobian`'s
+    rows see one sample).
 
     Example:
         >>> import symgraph as sg
@@ -684,7 +685,7 @@ def vectorize(outputs, batched_inputs, size, independent_draws=False):
     for node in toposort(outputs, stop_at=list(batched_inputs)):
         entries = [memo.get(id(v), (v, False)) for v in node.inputs]
         batched = [b for _, b in entries]
-        if is_draw(node) and (independent_draws or any(batched)):
+        if is_draw(node) and (any(batched) or (independent_draws is not None and independent_draws(node))):
             results = batch_draw(node, [v for v, _ in entries], batched, size)
         elif not any(batched):
             values = tuple(v for v, _ in entries)

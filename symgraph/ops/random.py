@@ -26,7 +26,9 @@ Example:
     >>> bool((f() != f()).all())
     True
 """
+import itertools
 import threading
+import weakref
 
 import numpy as np
 
@@ -602,6 +604,28 @@ def categorical(key, p):
 
 # ---------------------------------------------------------------- streams
 
+_STREAM_STATE_NUMBERS = weakref.WeakKeyDictionary()
+"""The shared state of each RandomStream draw -> its number in creation order (see `made_after`)."""
+_stream_numbers = itertools.count(1)
+_numbering_lock = threading.Lock()
+
+
+def _number_stream_state(state):
+    with _numbering_lock:
+        _STREAM_STATE_NUMBERS[state] = next(_stream_numbers)
+
+
+def stream_draws_made():
+    """A mark for `made_after`: every RandomStream draw made from now on is numbered above it."""
+    with _numbering_lock:
+        return next(_stream_numbers)
+
+
+def made_after(node, mark):
+    """Is `node` a RandomStream draw made after `stream_draws_made()` returned `mark`?"""
+    return is_draw(node) and _STREAM_STATE_NUMBERS.get(node.inputs[0], -1) > mark
+
+
 class RandomStream:
     """A source of random draws, in the shape of Theano's `RandomStreams`.
 
@@ -632,6 +656,7 @@ class RandomStream:
             index = len(self._states)
             state = shared(self._initial_state(self._entropy, index), name=f"random_state_{index}")
             self._states.append(state)
+        _number_stream_state(state)
         return state
 
     @property
