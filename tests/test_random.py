@@ -420,3 +420,17 @@ def test_dropout_keeps_the_float_type_of_its_input(dtype):
     dropped = sg.dropout(x, 0.5, sg.random.RandomStream(0))
     value = dropped.eval({x: np.ones(64, dtype)})
     assert dropped.dtype == dtype and value.dtype == dtype and set(value.tolist()) <= {0.0, 2.0}
+
+
+def test_a_stream_pickles_with_the_functions_that_draw_from_it():
+    rng = sg.random.RandomStream(seed=4)
+    f = sg.function([], rng.normal(size=2))
+    f()
+    f_copy, rng_copy = pickle.loads(pickle.dumps((f, rng)))
+    expected = f()
+    np.testing.assert_array_equal(f_copy(), expected)  # the copy continues from the pickled state
+    rng_copy.seed(4)
+    first = f_copy()
+    rng.seed(4)
+    np.testing.assert_array_equal(f(), first)  # seeding the unpickled stream reaches the unpickled function
+    assert rng_copy.state_variables[0] is not rng.state_variables[0]

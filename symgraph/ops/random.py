@@ -648,6 +648,13 @@ class RandomStream:
         self._states = []
         self._lock = threading.Lock()
 
+    def __getstate__(self):
+        return {"entropy": self._entropy, "states": self._states}
+
+    def __setstate__(self, state):
+        self._entropy, self._states = state["entropy"], state["states"]
+        self._lock = threading.Lock()
+
     def _initial_state(self, entropy, index):
         return key(np.random.SeedSequence(entropy, spawn_key=(index,)))
 
