@@ -452,3 +452,8 @@ def test_avg_pool_of_integers_averages_in_float64_as_mean_does(dtype):
     got = pooled.eval({x: values})
     assert pooled.dtype == "float64"
     np.testing.assert_allclose(got, values.reshape(1, 1, 3, 2).mean(axis=-1))
+
+
+def test_one_hot_refuses_a_negative_number_of_classes():
+    with pytest.raises(ValueError, match="one_hot: num_classes must be non-negative, got -1"):
+        sg.one_hot(sg.constant([0, 1]), -1)

@@ -320,6 +320,8 @@ def one_hot(labels, num_classes, dtype=None):
     labels = as_variable(labels)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must have an integer dtype, got {labels.type}")
+    if isinstance(num_classes, (int, np.integer)) and not isinstance(num_classes, bool) and num_classes < 0:
+        raise ValueError(f"one_hot: num_classes must be non-negative, got {num_classes}")
     return cast(eq(expand_dims(labels, -1), arange(num_classes)), config.floatX if dtype is None else dtype)
 
 
