@@ -7,6 +7,7 @@ Example:
     >>> f([1.0, 2.0], y=[3.0, 4.0])
     array([4., 9.])
 """
+import collections
 import time
 import traceback
 import warnings
@@ -186,10 +187,10 @@ class Function:
         self._n_outputs = len(output_list)
         self._update_targets = [target for target, _ in update_pairs]
         self._graph_outputs = optimized
-        names = [v.name for v in inputs if v.name is not None]
+        name_counts = collections.Counter(v.name for v in inputs if v.name is not None)
         # A name two inputs share cannot pick one of them: such inputs are passed by position only.
-        self._input_index = {v.name: i for i, v in enumerate(inputs) if v.name is not None and names.count(v.name) == 1}
-        self._shared_names = {name for name in names if names.count(name) > 1}
+        self._input_index = {v.name: i for i, v in enumerate(inputs) if name_counts.get(v.name) == 1}
+        self._shared_names = {name for name, count in name_counts.items() if count > 1}
         self._labels = [f"input {i} ({v.name!r})" if v.name else f"input {i}" for i, v in enumerate(inputs)]
         with collection_paused():
             self._program = self._link(inputs, shared, optimized, name)
