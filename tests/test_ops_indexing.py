@@ -244,6 +244,19 @@ def test_inc_accumulates_repeated_indices_and_set_keeps_the_last():
     np.testing.assert_array_equal(set_(np.zeros(3), [1.0, 2.0, 3.0, 4.0]), [4.0, 0.0, 2.0])
 
 
+@pytest.mark.parametrize("mode", ["fast_run", "fast_compile"])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_inc_broadcasts_a_value_along_the_leading_axes_of_an_integer_index(mode, backend):
+    # np.add.at itself reads garbage past the value here (NumPy 2.4): the value broadcasts along the
+    # first axis of a 2-d index into a vector.
+    if backend == "numba":
+        pytest.importorskip("numba")
+    x, v = sg.vector("x"), sg.vector("v")
+    index = np.array([[0, 1], [2, 3], [1, 1]])
+    f = sg.function([x, v], sg.inc_subtensor(x[index], v), mode=mode, backend=backend)
+    np.testing.assert_array_equal(f(np.zeros(5), [1.0, 2.0]), [1.0, 5.0, 1.0, 2.0, 0.0])
+
+
 def test_writes_never_modify_their_inputs():
     x = sg.vector("x")
     base = np.zeros(3)

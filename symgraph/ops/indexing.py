@@ -428,6 +428,11 @@ def getitem(x, index):
     return index_op(entries)(x, *inputs)
 
 
+def _region_shape(shape, key):
+    """The shape of `x[key]` for an `x` of `shape`, read off a zero-stride view of one-byte elements, so no values of `x` are gathered."""
+    return np.broadcast_to(np.zeros((), dtype=np.bool_), shape)[key].shape
+
+
 class IndexWrite(Op):
     """A copy of `x` with `x[index]` set to (`mode="set"`) or incremented by (`mode="inc"`) `v`.
 
@@ -469,7 +474,9 @@ class IndexWrite(Op):
             # array or a NumPy scalar (a scalar NaN stored into integers raises, a 0-d array NaN does not).
             result[key] = np.asarray(v)
         elif is_advanced(self.index):
-            np.add.at(result, key, v)
+            # NumPy's add.at reads past the end of a value it has to broadcast along a leading axis of an
+            # integer-indexed region (NumPy 2.4), so it gets the value already broadcast, as a view.
+            np.add.at(result, key, np.broadcast_to(v, _region_shape(result.shape, key)))
         else:
             # Through a view, also for a single element (`result[key] += v` would go through a scalar, which
             # NumPy refuses to store when an integer sum leaves the target's range instead of wrapping).
