@@ -257,6 +257,16 @@ def test_inc_broadcasts_a_value_along_the_leading_axes_of_an_integer_index(mode,
     np.testing.assert_array_equal(f(np.zeros(5), [1.0, 2.0]), [1.0, 5.0, 1.0, 2.0, 0.0])
 
 
+@pytest.mark.parametrize("mode", ["fast_run", "fast_compile"])
+@pytest.mark.parametrize("build", [lambda x, s: x[5, :0], lambda x, s: x[s, :0], lambda x, s: x[s, 1:1]], ids=["int", "symbolic", "symbolic_slice"])
+def test_an_empty_read_still_checks_its_integer_index(mode, build):
+    x, s = sg.tensor("x", shape=(None, 3)), sg.scalar("s", dtype="int64")
+    f = sg.function([x, s], build(x, s), mode=mode, on_unused_input="ignore")
+    with pytest.raises(IndexError, match="index 5 is out of bounds for axis 0 with size 2"):
+        f(np.ones((2, 3)), 5)
+    assert f(np.ones((6, 3)), 5).shape == (0,)
+
+
 def test_writes_never_modify_their_inputs():
     x = sg.vector("x")
     base = np.zeros(3)
