@@ -134,7 +134,12 @@ def _render_node(node, arguments):
 
 
 def _parameter_texts(op):
-    """The parameters the op itself shows in `str(op)` (`sum{axis=(0,)}` -> `axis=(0,)`), as extra arguments."""
+    """The parameters the op itself shows in `str(op)` (`sum{axis=(0,)}` -> `axis=(0,)`), as extra arguments.
+
+    An op without `__props__` has no parameters: the braces of an OpFromGraph's label (`expmul{2 -> 1}`)
+    give its arity, which the arguments already show."""
+    if not op.__props__:
+        return []
     label = op_label(op)
     opening = f"{one_line(op.name)}{{"
     if label.startswith(opening) and label.endswith("}"):
