@@ -149,7 +149,7 @@ def test_op_from_graph_errors():
         op(sg.vector("x"))
     bad = make_axpy(grad_override=lambda inputs, outputs, grads: [grads[0]])
     x = sg.vector("x")
-    with pytest.raises(TypeError, match="expmul: grad_override returned 1 gradients for 2 inputs"):
+    with pytest.raises(TypeError, match=r"expmul: the grad_override .* returned 1 gradient\(s\) for 2 input\(s\)"):
         sg.grad(bad(x, x).sum(), x)
 
 
@@ -291,3 +291,86 @@ def test_jacobians_follow_custom_gradients_on_their_forward_path_too():
     np.testing.assert_allclose(jacobian[:, 0, :], [[1.0, 0.0], [0.0, 0.5]])
     rows = [sg.grad(matrix[i, j], v).eval({v: [1000.0, 0.0]}) for i in range(2) for j in range(3)]
     np.testing.assert_allclose(jacobian.reshape(6, 2), rows)
+
+
+# ---------------------------------------------------------------- gradient rules must fit their inputs
+
+def _with_rule(rule):
+    """A custom_gradient `doubled` (2 * v) whose gradient is `rule`."""
+    @sg.custom_gradient
+    def doubled(v):
+        return v * 2
+
+    doubled.defvjp(rule)
+    return doubled
+
+
+def test_a_rule_gradient_of_the_wrong_rank_is_refused_while_building():
+    x = sg.vector("x")
+    outer = _with_rule(lambda inputs, outputs, grads: [sg.outer(grads[0], inputs[0])])
+    with pytest.raises(sg.ShapeError, match=r"doubled: the gradient the defvjp rule .* returned for input 0 has "
+                                            r"type float64\[\?,\?\], expected shape \(\?,\)"):
+        sg.grad(outer(x).sum(), x)
+    summed = _with_rule(lambda inputs, outputs, grads: [grads[0].sum()])
+    with pytest.raises(sg.ShapeError, match="returned for input 0 has type float64"):
+        sg.grad(summed(x).sum(), x)
+
+
+def test_a_rule_gradient_of_the_wrong_static_size_is_refused_while_building():
+    x = sg.tensor("x", shape=(3,))
+    a, b = sg.tensor("a", shape=(3,)), sg.tensor("b", shape=(3,))
+    op = OpFromGraph([a, b], [a * b], name="product",
+                     grad_override=lambda inputs, outputs, grads: [grads[0][:2], grads[0]])
+    with pytest.raises(sg.ShapeError, match=r"product: the gradient the grad_override .* returned for input 0 has type "
+                                            r"float64\[2\], expected shape \(3,\)"):
+        sg.grad(op(x, x).sum(), x)
+
+
+def test_a_rule_gradient_of_the_wrong_run_time_size_is_refused_when_run():
+    x = sg.vector("x")
+    first = _with_rule(lambda inputs, outputs, grads: [grads[0][:1]])
+    f = sg.function([x], sg.grad(first(x).sum(), x))
+    np.testing.assert_array_equal(f([5.0]), [1.0])  # a size-1 input: the gradient fits
+    with pytest.raises(ValueError, match=r"doubled: the gradient the defvjp rule .* returned for input 0 has "
+                                         r"shape \(1,\), expected \(2,\)"):
+        f([5.0, 6.0])  # it used to be broadcast silently
+
+
+def test_an_as_op_gradient_of_the_wrong_shape_is_refused():
+    @sg.as_op([VECTOR], [VECTOR], grad=lambda inputs, outputs, grads: [grads[0][None]])
+    def twice(values):
+        return values * 2
+
+    x = sg.vector("x")
+    with pytest.raises(sg.ShapeError, match=r"twice: the gradient the grad rule .* returned for input 0 has type "
+                                            r"float64\[1,\?\], expected shape \(\?,\)"):
+        sg.grad(twice(x).sum(), x)
+
+
+def test_a_rule_gradient_of_another_float_dtype_is_cast_to_the_input():
+    x = sg.vector("x")
+    single = _with_rule(lambda inputs, outputs, grads: [sg.cast(grads[0] * 3, "float32")])
+    g = sg.grad(single(x).sum(), x)
+    assert g.dtype == "float64"
+    np.testing.assert_array_equal(g.eval({x: [1.0, 2.0]}), [3.0, 3.0])
+
+
+def test_a_rule_must_return_a_list_of_the_right_length():
+    x = sg.vector("x")
+    bare = _with_rule(lambda inputs, outputs, grads: grads[0])
+    with pytest.raises(TypeError, match="doubled: the defvjp rule .* must return a list with one gradient"):
+        sg.grad(bare(x).sum(), x)
+    empty = _with_rule(lambda inputs, outputs, grads: [])
+    with pytest.raises(TypeError, match=r"doubled: the defvjp rule .* returned 0 gradient\(s\) for 1 input\(s\)"):
+        sg.grad(empty(x).sum(), x)
+
+
+def test_a_checked_rule_gradient_batches_and_costs_nothing_once_proven():
+    xs = sg.matrix("xs")
+    identity = _with_rule(lambda inputs, outputs, grads: [grads[0]])
+    f = sg.function([xs], sg.vmap(lambda row: sg.grad((identity(row) ** 2).sum(), row))(xs))
+    np.testing.assert_array_equal(f(np.ones((3, 2))), 4 * np.ones((3, 2)))
+    assert f.report.batching_fallbacks == []
+    x = sg.vector("x")
+    g = sg.function([x], sg.grad(log1pexp(x).sum(), x))
+    assert nodes_named(g, "ensure_shape") == []  # the cotangent provably has the input's shape: no check left

@@ -40,7 +40,7 @@ from ..ops.loops import Scan, depends_on
 from ..ops.nnet import CumProd, CumSum, LogSoftmax, Softmax
 from ..ops.random import ELEMENTWISE_DISTRIBUTIONS, DrawLoop, RandomVariable, draw_with_size, is_draw
 from ..ops.reduce import Reduce
-from ..ops.shape import BroadcastTo, Concatenate, DimShuffle, NEW_AXIS, Reshape, Stack, broadcast_to, expand_dims
+from ..ops.shape import BroadcastTo, Concatenate, DimShuffle, EnsureShape, NEW_AXIS, Reshape, Stack, broadcast_to, expand_dims
 from ..ops.shape import reshape, squeeze, swapaxes, transpose
 from ..ops.shape_of import Shape, shape_of, symbolic_sizes
 from ..ops.sorting import ArgPartition, ArgSort, SearchSorted, Sort
@@ -274,6 +274,14 @@ def _batch_fit_shape(node, inputs, batched):
     if batched[1]:
         return _batch_by_loop(node, inputs, batched)
     return _all_batched(FitShape(node.op.shape, node.op.batch_ndim + 1)(*inputs))
+
+
+@batching_rule(EnsureShape)
+def _batch_ensure_shape(node, inputs, batched):
+    if len(inputs) > 1 and batched[1]:
+        return _batch_by_loop(node, inputs, batched)
+    op = node.op
+    return _all_batched(EnsureShape(op.shape, op.what, op.batch_ndim + 1)(*inputs))
 
 
 @batching_rule(StopGradient)

@@ -28,6 +28,8 @@ from ..graph.replace import clone_replace
 from ..graph.traversal import graph_inputs, toposort
 from ..graph.type import TensorType
 from .elemwise import is_differentiable_dtype
+from .shape import ensure_shape
+from .shape_of import shape_of
 
 __all__ = ["OpFromGraph", "custom_gradient", "as_op"]
 
@@ -40,6 +42,28 @@ def _variables(values, role, caller):
     return values
 
 
+def _rule_gradients(grads, inputs, op_name, rule_text):
+    """The gradients a user's rule returned (one symbolic variable, value or None per input), each checked
+    to have its input's shape: while building where static shapes decide, else at run time. The autodiff
+    engine then casts them to the inputs' dtypes, as it does every gradient."""
+    if isinstance(grads, Variable) or not isinstance(grads, (list, tuple)):
+        raise TypeError(f"{op_name}: {rule_text} must return a list with one gradient (or None) per input, "
+                        f"got {grads!r}")
+    if len(grads) != len(inputs):
+        raise TypeError(f"{op_name}: {rule_text} returned {len(grads)} gradient(s) for {len(inputs)} input(s)")
+    checked = []
+    for position, (g, var) in enumerate(zip(grads, inputs)):
+        if g is not None:
+            what = f"{op_name}: the gradient {rule_text} returned for input {position}"
+            g = ensure_shape(as_variable(g, what), shape_of(var), what)
+        checked.append(g)
+    return checked
+
+
+def _rule_text(role, rule):
+    return f"the {role} {getattr(rule, '__name__', None) or rule!r}"
+
+
 class OpFromGraph(Op):
     """An op whose computation is the graph from `inputs` to `outputs` (PyTensor's `OpFromGraph`).
 
@@ -47,8 +71,8 @@ class OpFromGraph(Op):
     may use them and constants only. Calling the op on new variables (of compatible types) builds one
     node and returns its output (a list when there are several); its value is the inner graph's,
     compiled once. Gradients and forward-mode derivatives go through the inner graph,
-    unless `grad_override(inputs, outputs, output_grads)` is given: it returns one symbolic gradient (or
-    None) per input, like `Op.pullback`. `inline=True` lets the optimizer replace the node by its inner
+    unless `grad_override(inputs, outputs, output_grads)` is given: it returns a list with one symbolic
+    gradient (or None) per input, of exactly that input's shape (checked, never summed to fit). `inline=True` lets the optimizer replace the node by its inner
     graph (then fused and simplified with the rest); the override still gives the gradient, which is
     taken before compiling. `debugprint` shows the inner graph below the graph using it.
 
@@ -91,6 +115,8 @@ class OpFromGraph(Op):
         self._lock = threading.Lock()
 
     nout = property(lambda self: len(self.inner_outputs))
+    rule_role = "grad_override"
+    """What errors call `grad_override` (a custom_gradient's op says "defvjp rule")."""
 
     @property
     def name(self):
@@ -107,7 +133,7 @@ class OpFromGraph(Op):
 
     def __reduce__(self):
         return _rebuild_op_from_graph, (self.inner_inputs, self.inner_outputs, self._name, self.grad_override,
-                                        self.inline)
+                                        self.inline, self.rule_role)
 
     def __call__(self, *inputs):
         node = self.make_node(*inputs)
@@ -144,12 +170,8 @@ class OpFromGraph(Op):
 
     def pullback(self, inputs, outputs, output_grads):
         if self.grad_override is not None:
-            grads = list(self.grad_override(list(inputs), list(outputs), list(output_grads)))
-            if len(grads) != len(inputs):
-                raise TypeError(f"{self._name}: grad_override returned {len(grads)} gradients for "
-                                f"{len(inputs)} inputs")
-            return [None if g is None else as_variable(g, f"a gradient from {self._name}'s grad_override")
-                    for g in grads]
+            grads = self.grad_override(list(inputs), list(outputs), list(output_grads))
+            return _rule_gradients(grads, inputs, self._name, _rule_text(self.rule_role, self.grad_override))
         from ..autodiff.grad import grad
 
         # Differentiate the inner graph with respect to its own (distinct) inputs, with placeholders for
@@ -192,8 +214,10 @@ class OpFromGraph(Op):
         return results
 
 
-def _rebuild_op_from_graph(inputs, outputs, name, grad_override, inline):
-    return OpFromGraph(inputs, outputs, name, grad_override, inline)
+def _rebuild_op_from_graph(inputs, outputs, name, grad_override, inline, rule_role=OpFromGraph.rule_role):
+    op = OpFromGraph(inputs, outputs, name, grad_override, inline)
+    op.rule_role = rule_role
+    return op
 
 
 class custom_gradient:
@@ -201,7 +225,7 @@ class custom_gradient:
 
     Design (one way only): decorate the function `f(*variables) -> variable or list`, then register the
     rule with `@f.defvjp`, a function `bwd(inputs, outputs, output_grads)` returning one gradient (a
-    symbolic variable, or None for none) per input, where `output_grads` holds one cotangent per output
+    symbolic variable of the input's shape, or None for none) per input, where `output_grads` holds one cotangent per output
     (zeros where an output does not reach the cost). Each call of `f` builds one OpFromGraph node (one op
     per set of input types, reused), so the gradient of anything built on it uses `bwd`; the compiler
     inlines the node, so the forward computation is optimized like the rest. Forward mode (`sg.jvp`)
@@ -247,6 +271,7 @@ class custom_gradient:
                 inner = [Variable(t, name=f"{self.__name__}_input{i}") for i, t in enumerate(types)]
                 outputs = self.function(*inner)
                 op = OpFromGraph(inner, outputs, name=self.__name__, grad_override=self.vjp, inline=True)
+                op.rule_role = "defvjp rule"
                 self._ops[types] = op
         return op
 
@@ -326,10 +351,8 @@ class AsOp(Op):
         if self.grad is None:
             raise NotDifferentiableError(f"the black-box op '{self._name}' made by sg.as_op has no gradient; "
                                          "give one with sg.as_op(itypes, otypes, grad=...)")
-        grads = list(self.grad(list(inputs), list(outputs), list(output_grads)))
-        if len(grads) != len(inputs):
-            raise TypeError(f"{self._name}: grad returned {len(grads)} gradients for {len(inputs)} inputs")
-        return grads
+        grads = self.grad(list(inputs), list(outputs), list(output_grads))
+        return _rule_gradients(grads, inputs, self._name, _rule_text("grad rule", self.grad))
 
     def pushforward(self, inputs, outputs, tangents):
         raise NotDifferentiableError(f"the black-box op '{self._name}' made by sg.as_op has no forward-mode "

@@ -26,7 +26,7 @@ from .elemwise import Elemwise, cast
 from .indexing import IndexWrite
 from .nnet import CumProd, CumSum, LogSoftmax, Softmax
 from .reduce import sum as reduce_sum
-from .shape import BroadcastTo, Reshape, broadcast_to
+from .shape import BroadcastTo, EnsureShape, Reshape, broadcast_to
 from .shape_of import Shape, shape_of
 
 __all__ = ["stop_gradient"]
@@ -207,7 +207,7 @@ def _shape_source(var):
 _SHAPED_LIKE_FIRST_INPUT = (StopGradient, IndexWrite, Softmax, LogSoftmax, CumSum, CumProd)
 """Op types whose output always has the shape of their first input."""
 
-_SHAPED_BY_SHAPE_INPUT = (FitShape, BroadcastTo, Reshape, Full)
+_SHAPED_BY_SHAPE_INPUT = (FitShape, BroadcastTo, Reshape, Full, EnsureShape)
 """Op types whose output has the shape given by their second input when that is `shape_of(y)`."""
 
 _shape_classes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

@@ -312,6 +312,77 @@ def broadcast_to(x, shape):
     return BroadcastTo(entries)(x, *([] if shape_input is None else [shape_input]))
 
 
+class EnsureShape(Op):
+    """Its first input unchanged, once a run-time check has found that its shape is `shape` exactly.
+
+    `shape` holds ints, or None for sizes given at run time by the optional int64 shape-vector input;
+    the first `batch_ndim` axes are not checked (they hold a batch, see `sg.vmap`). `what` names the value
+    in the error. The output's type has the static sizes of both, so later nodes may rely on them.
+    """
+
+    __props__ = ("shape", "what", "batch_ndim")
+    view_map = {0: 0}
+
+    def __init__(self, shape, what, batch_ndim=0):
+        self.shape = tuple(shape)
+        self.what = what
+        self.batch_ndim = batch_ndim
+
+    @property
+    def name(self):
+        return "ensure_shape"
+
+    def __str__(self):
+        return f"ensure_shape{{{_shape_text(self.shape)}}}"
+
+    __repr__ = __str__
+
+    def output_types(self, x, *shape_types):
+        _check_shape_input(self, self.shape, shape_types)
+        core = x.shape[self.batch_ndim:]
+        if len(core) != len(self.shape) or any(a is not None and b is not None and a != b
+                                               for a, b in zip(core, self.shape)):
+            raise ShapeError(f"{self.what} has type {x}, expected shape {_shape_text(self.shape)}")
+        merged = tuple(b if b is not None else a for a, b in zip(core, self.shape))
+        return [TensorType(x.dtype, x.shape[: self.batch_ndim] + merged)]
+
+    def perform(self, x, shape=None):
+        expected = self.shape if shape is None else tuple(int(size) for size in shape)
+        actual = np.shape(x)[self.batch_ndim:]
+        if actual != expected:
+            raise ValueError(f"{self.what} has shape {actual}, expected {expected}")
+        return x
+
+    def pullback(self, inputs, outputs, output_grads):
+        return [output_grads[0] if is_differentiable_dtype(inputs[0].dtype) else None] + [None] * (len(inputs) - 1)
+
+    def pushforward(self, inputs, outputs, tangents):
+        tangent = tangents[0]
+        return [None if tangent is None else self(tangent, *inputs[1:])]
+
+
+def ensure_shape(x, shape, what):
+    """`x`, checked to have the shape `shape` (ints and/or symbolic sizes, or a shape vector such as
+    `y.shape`): while building where static sizes decide (ShapeError), else at run time (ValueError).
+    `what` names `x` in the error. Returns `x` itself when its static shape is `shape` already.
+
+    Example:
+        >>> import symgraph as sg
+        >>> x = sg.vector("x")
+        >>> ensure_shape(x, (3,), "x").type
+        TensorType(float64, (3,))
+        >>> ensure_shape(x, (3,), "the argument x").eval({x: [1.0, 2.0]})
+        Traceback (most recent call last):
+        ...
+        ValueError: the argument x has shape (2,), expected (3,) ...
+    """
+    x = as_variable(x)
+    entries, shape_input = _shape_argument(shape, "ensure_shape")
+    if shape_input is None and entries == x.type.shape:
+        return x
+    return EnsureShape(entries, what)(x, *([] if shape_input is None else [shape_input]))
+
+
 class DimShuffle(Op):
     """Permute, insert and drop axes in one step.
 

@@ -15,7 +15,7 @@ Example:
 from ..ops.gradient_ops import FitShape
 from ..ops.indexing import BasicIndex, IndexWrite, index_op
 from ..ops.linalg import MatMul
-from ..ops.shape import NEW_AXIS, BroadcastTo, DimShuffle, Reshape
+from ..ops.shape import NEW_AXIS, BroadcastTo, DimShuffle, EnsureShape, Reshape
 from ..ops.shape_of import Shape
 from .build import producer_of_type
 from .registry import register_rewrite
@@ -122,6 +122,12 @@ def useless_broadcast_to(node, build):
 @register_rewrite("useless_fit_shape", "canonicalize", tracks=[FitShape])
 def useless_fit_shape(node, build):
     """A gradient fitted to the shape it certainly has already -> the gradient."""
+    return _same_shape_as_input(node, build)
+
+
+@register_rewrite("useless_ensure_shape", "canonicalize", tracks=[EnsureShape])
+def useless_ensure_shape(node, build):
+    """A run-time shape check of a value that certainly has that shape -> the value."""
     return _same_shape_as_input(node, build)
 
 

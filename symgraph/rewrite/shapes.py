@@ -23,7 +23,7 @@ from ..ops.indexing import AdvancedIndex, BasicIndex, IndexWrite
 from ..ops.linalg import DiagonalMatrix, MatMul
 from ..ops.nnet import CumProd, CumSum, LogSoftmax, Softmax
 from ..ops.reduce import Reduce
-from ..ops.shape import BroadcastTo, DimShuffle, NEW_AXIS, Reshape, Stack
+from ..ops.shape import BroadcastTo, DimShuffle, EnsureShape, NEW_AXIS, Reshape, Stack
 from ..ops.shape_of import Shape
 from .specialized_ops import FitLike, FullLike
 
@@ -295,6 +295,13 @@ def _fit_shape(facts, node):
     return facts.dims(g)[: node.op.batch_ndim] + facts.vector_dims(target)
 
 
+def _ensure_shape(facts, node):
+    """The checked value has the shape it was checked against: static entries, the others from the vector."""
+    if len(node.inputs) < 2:
+        return None
+    return facts.dims(node.inputs[0])[: node.op.batch_ndim] + facts.vector_dims(node.inputs[1])
+
+
 def _arange(facts, node):
     """arange(0, n, 1) has n elements when n is a size (np.arange gives none for a negative n)."""
     start, stop, step = node.inputs
@@ -326,6 +333,7 @@ _RULES = {
     Reshape: _reshape,
     Full: _from_shape_operand(1),
     FitShape: _fit_shape,
+    EnsureShape: _ensure_shape,
     Arange: _arange,
     BasicIndex: _index,
     AdvancedIndex: _index,

@@ -22,7 +22,7 @@ import numpy as np
 from ...ops.creation import Arange, Eye, Full
 from ...ops.gradient_ops import FitShape, StopGradient
 from ...ops.indexing import BasicIndex
-from ...ops.shape import BroadcastTo, Concatenate, DimShuffle, Reshape, Stack
+from ...ops.shape import BroadcastTo, Concatenate, DimShuffle, EnsureShape, Reshape, Stack
 from ...ops.shape_of import Shape
 from ...rewrite.specialized_ops import FitLike, FullLike
 from ..numpy_backend import BACKEND as NUMPY
@@ -102,6 +102,12 @@ def _lower_stop_gradient(node, input_names, namespace):
 @BACKEND.expression(FitLike, FitShape)
 def _lower_fit(node, input_names, namespace):
     # fit_array sums and broadcasts with NumPy's functions, which a dask array dispatches lazily
+    return f"{namespace.bind(node.op.perform, node.op.name)}({', '.join(input_names)})"
+
+
+@BACKEND.expression(EnsureShape)
+def _lower_ensure_shape(node, input_names, namespace):
+    # the check reads only the shape, which a dask array knows without computing (chunk sizes are known)
     return f"{namespace.bind(node.op.perform, node.op.name)}({', '.join(input_names)})"
 
 
