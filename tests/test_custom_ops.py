@@ -374,3 +374,66 @@ def test_a_checked_rule_gradient_batches_and_costs_nothing_once_proven():
     x = sg.vector("x")
     g = sg.function([x], sg.grad(log1pexp(x).sum(), x))
     assert nodes_named(g, "ensure_shape") == []  # the cotangent provably has the input's shape: no check left
+
+
+def test_a_rule_gradient_of_a_static_size_is_checked_against_a_run_time_size():
+    x = sg.vector("x")
+    constant_gradient = _with_rule(lambda inputs, outputs, grads: [sg.ones(1)])
+    f = sg.function([x], sg.grad(constant_gradient(x).sum(), x))
+    np.testing.assert_array_equal(f([5.0]), [1.0])
+    with pytest.raises(ValueError, match=r"returned for input 0 has shape \(1,\), expected \(2,\)"):
+        f([5.0, 6.0])
+
+
+# ---------------------------------------------------------------- arguments must fit the declared shapes
+
+def _twice_of_three(**options):
+    s3 = sg.tensor("s3", shape=(3,))
+    return OpFromGraph([s3], [s3 * 2], name="twice3", **options)
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_an_argument_contradicting_a_static_inner_shape_is_refused_when_run(inline):
+    x = sg.vector("x")
+    y = _twice_of_three(inline=inline)(x)
+    f = sg.function([x], [y, y.shape[0]])
+    values, size = f([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(values, [2.0, 4.0, 6.0])
+    assert size == 3
+    with pytest.raises(ValueError, match=r"twice3: input 0 has shape \(4,\), expected \(3,\)"):
+        f(np.ones(4))  # it returned 4 values and a shape of 3
+
+
+def test_the_gradient_checks_the_argument_too():
+    x = sg.vector("x")
+    f = sg.function([x], sg.grad(_twice_of_three()(x).sum(), x))  # 2 everywhere: needs no forward value
+    np.testing.assert_array_equal(f(np.ones(3)), [2.0, 2.0, 2.0])
+    with pytest.raises(ValueError, match=r"twice3: input 0 has shape \(5,\), expected \(3,\)"):
+        f(np.ones(5))
+
+
+def test_a_partly_static_inner_shape_checks_its_static_sizes_only():
+    m = sg.tensor("m", shape=(None, 2))
+    rows = OpFromGraph([m], [m.sum(axis=1)], name="rows")
+    x = sg.matrix("x")
+    f = sg.function([x], rows(x))
+    np.testing.assert_array_equal(f(np.ones((4, 2))), [2.0] * 4)
+    with pytest.raises(ValueError, match=r"rows: input 0 has shape \(4, 3\), expected \(4, 2\)"):
+        f(np.ones((4, 3)))
+    xs = sg.tensor("xs", shape=(None, None, None))
+    batched = sg.function([xs], sg.vmap(rows)(xs))
+    np.testing.assert_array_equal(batched(np.ones((2, 4, 2))), 2 * np.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"rows: input 0 has shape \(4, 3\), expected \(4, 2\)"):
+        batched(np.ones((2, 4, 3)))
+
+
+def test_an_as_op_argument_contradicting_its_itype_is_refused_when_run():
+    @sg.as_op([sg.TensorType("float64", (3,))], [VECTOR])
+    def scaled(values):
+        return values * 2
+
+    x = sg.vector("x")
+    f = sg.function([x], scaled(x))
+    np.testing.assert_array_equal(f([1.0, 2.0, 3.0]), [2.0, 4.0, 6.0])
+    with pytest.raises(ValueError, match=r"scaled: input 0 has shape \(4,\), expected \(3,\)"):
+        f(np.ones(4))

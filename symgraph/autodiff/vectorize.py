@@ -281,7 +281,7 @@ def _batch_ensure_shape(node, inputs, batched):
     if len(inputs) > 1 and batched[1]:
         return _batch_by_loop(node, inputs, batched)
     op = node.op
-    return _all_batched(EnsureShape(op.shape, op.what, op.batch_ndim + 1)(*inputs))
+    return _all_batched(EnsureShape(op.shape, op.what, op.batch_ndim + 1, op.checks_target)(*inputs))
 
 
 @batching_rule(StopGradient)

@@ -29,7 +29,7 @@ from ..graph.traversal import graph_inputs, toposort
 from ..graph.type import TensorType
 from .elemwise import is_differentiable_dtype
 from .shape import ensure_shape
-from .shape_of import shape_of
+from .shape_of import shape_of, symbolic_sizes
 
 __all__ = ["OpFromGraph", "custom_gradient", "as_op"]
 
@@ -40,6 +40,22 @@ def _variables(values, role, caller):
         if not isinstance(value, Variable):
             raise TypeError(f"{caller}: every {role} must be a symbolic variable, got {value!r}")
     return values
+
+
+def _arguments(values, types, op_name):
+    """The arguments of a user-defined op as variables, each checked at run time to have the static sizes of
+    its declared type that its own type lacks (the op's outputs, and code built on them, rely on them).
+    An argument of an incompatible type is left for `output_types` to report."""
+    arguments = []
+    for position, value in enumerate(values):
+        var = as_variable(value, f"an input of {op_name}")
+        declared = types[position].shape if position < len(types) else ()
+        lacking = any(want is not None and have is None for want, have in zip(declared, var.type.shape))
+        if lacking and var.type.is_compatible(types[position]):
+            sizes = tuple(want if want is not None else size for want, size in zip(declared, symbolic_sizes(var)))
+            var = ensure_shape(var, sizes, f"{op_name}: input {position}")
+        arguments.append(var)
+    return tuple(arguments)
 
 
 def _rule_gradients(grads, inputs, op_name, rule_text):
@@ -70,7 +86,7 @@ class OpFromGraph(Op):
     `inputs` are leaf variables (not constants or shared variables); `outputs` a variable or a list that
     may use them and constants only. Calling the op on new variables (of compatible types) builds one
     node and returns its output (a list when there are several); its value is the inner graph's,
-    compiled once. Gradients and forward-mode derivatives go through the inner graph,
+    compiled once. Static sizes of the inner inputs that an argument's type lacks are checked at run time. Gradients and forward-mode derivatives go through the inner graph,
     unless `grad_override(inputs, outputs, output_grads)` is given: it returns a list with one symbolic
     gradient (or None) per input, of exactly that input's shape (checked, never summed to fit). `inline=True` lets the optimizer replace the node by its inner
     graph (then fused and simplified with the rest); the override still gives the gradient, which is
@@ -140,8 +156,7 @@ class OpFromGraph(Op):
         return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
 
     def make_node(self, *inputs):
-        variables = tuple(as_variable(v, f"an input of {self._name}") for v in inputs)
-        return apply_op(self, variables)
+        return apply_op(self, _arguments(inputs, [v.type for v in self.inner_inputs], self._name))
 
     def output_types(self, *input_types):
         if len(input_types) != len(self.inner_inputs):
@@ -325,6 +340,9 @@ class AsOp(Op):
     def __call__(self, *inputs):
         node = self.make_node(*inputs)
         return node.outputs[0] if len(self.otypes) == 1 else list(node.outputs)
+
+    def make_node(self, *inputs):
+        return apply_op(self, _arguments(inputs, self.itypes, self._name))
 
     def output_types(self, *input_types):
         if len(input_types) != len(self.itypes):

@@ -318,15 +318,17 @@ class EnsureShape(Op):
     `shape` holds ints, or None for sizes given at run time by the optional int64 shape-vector input;
     the first `batch_ndim` axes are not checked (they hold a batch, see `sg.vmap`). `what` names the value
     in the error. The output's type has the static sizes of both, so later nodes may rely on them.
+    With `checks_target`, the value checked is the one whose shape the vector gives (see `pullback`).
     """
 
-    __props__ = ("shape", "what", "batch_ndim")
+    __props__ = ("shape", "what", "batch_ndim", "checks_target")
     view_map = {0: 0}
 
-    def __init__(self, shape, what, batch_ndim=0):
+    def __init__(self, shape, what, batch_ndim=0, checks_target=False):
         self.shape = tuple(shape)
         self.what = what
         self.batch_ndim = batch_ndim
+        self.checks_target = checks_target
 
     @property
     def name(self):
@@ -350,11 +352,25 @@ class EnsureShape(Op):
         expected = self.shape if shape is None else tuple(int(size) for size in shape)
         actual = np.shape(x)[self.batch_ndim:]
         if actual != expected:
+            if self.checks_target:
+                actual, expected = expected, actual
             raise ValueError(f"{self.what} has shape {actual}, expected {expected}")
         return x
 
     def pullback(self, inputs, outputs, output_grads):
-        return [output_grads[0] if is_differentiable_dtype(inputs[0].dtype) else None] + [None] * (len(inputs) - 1)
+        x, gz = inputs[0], output_grads[0]
+        grads = [None] * len(inputs)
+        if gz is None or not is_differentiable_dtype(x.dtype):
+            return grads
+        # gz has the checked shape. A gradient may not need the forward value (that of 2 * x), so the check
+        # is made again here: gz against the run-time shape of x, reported as a wrong shape of x.
+        core = x.type.shape[self.batch_ndim:]
+        if None not in core:
+            grads[0] = gz
+        else:
+            target = shape_of(x)[self.batch_ndim:] if self.batch_ndim else shape_of(x)
+            grads[0] = EnsureShape(core, self.what, self.batch_ndim, not self.checks_target)(gz, target)
+        return grads
 
     def pushforward(self, inputs, outputs, tangents):
         tangent = tangents[0]

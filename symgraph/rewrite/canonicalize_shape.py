@@ -127,8 +127,16 @@ def useless_fit_shape(node, build):
 
 @register_rewrite("useless_ensure_shape", "canonicalize", tracks=[EnsureShape])
 def useless_ensure_shape(node, build):
-    """A run-time shape check of a value that certainly has that shape -> the value."""
-    return _same_shape_as_input(node, build)
+    """A run-time shape check of a value that certainly has the shape checked for -> the value.
+
+    The value is compared with the target, not with the node's output, whose static type already
+    claims the checked sizes."""
+    x, *target = node.inputs
+    facts = build.facts
+    expected = facts.vector_dims(target[0]) if target else node.op.shape
+    if facts.dims(x)[node.op.batch_ndim:] == tuple(map(facts.find, expected)):
+        return x
+    return None
 
 
 def _swaps_last_two_axes(op):
