@@ -437,3 +437,33 @@ def test_an_as_op_argument_contradicting_its_itype_is_refused_when_run():
     np.testing.assert_array_equal(f([1.0, 2.0, 3.0]), [2.0, 4.0, 6.0])
     with pytest.raises(ValueError, match=r"scaled: input 0 has shape \(4,\), expected \(3,\)"):
         f(np.ones(4))
+
+
+# ---------------------------------------------------------------- as_op results are cast as NumPy assigns
+
+@sg.as_op([VECTOR], [sg.TensorType("int64", (None,))])
+def halves(values):
+    return values / 2
+
+
+@sg.as_op([VECTOR], [sg.TensorType("float32", (None,)), sg.TensorType("float64", (None,))])
+def narrowed(values):
+    return values, np.arange(len(values))  # float64 -> float32 and int64 -> float64 are 'same_kind' casts
+
+
+@sg.as_op([VECTOR], [VECTOR])
+def shifted_to_complex(values):
+    return values + 1j
+
+
+def test_as_op_casts_results_under_the_same_kind_rule():
+    x = sg.vector("x")
+    low, counts = narrowed(x)
+    values = sg.function([x], [low, counts])([1.5, 2.5])
+    assert values[0].dtype == np.float32 and values[1].dtype == np.float64
+    np.testing.assert_array_equal(values[0], [1.5, 2.5])
+    with pytest.raises(TypeError, match=r"halves: output 0 has dtype float64, which does not cast to the declared "
+                                        r"int64 under NumPy's 'same_kind' rule"):
+        halves(x).eval({x: [1.0, 3.0]})  # it truncated to [0, 1]
+    with pytest.raises(TypeError, match="shifted_to_complex: output 0 has dtype complex128"):
+        shifted_to_complex(x).eval({x: [1.0]})  # it dropped the imaginary part

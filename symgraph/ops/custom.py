@@ -301,8 +301,8 @@ class custom_gradient:
 class AsOp(Op):
     """A NumPy function as a black-box op (made by `sg.as_op`): inputs and outputs of fixed types.
 
-    `perform` calls the function and converts each result to its output dtype (a result of the wrong
-    rank raises TypeError naming the op). Not differentiable unless `grad(inputs, outputs,
+    `perform` calls the function and casts each result to its output dtype where NumPy's 'same_kind'
+    rule allows it (else TypeError naming the op); a result of the wrong shape raises ShapeError. Not differentiable unless `grad(inputs, outputs,
     output_grads)` is given, returning one symbolic gradient (or None) per input.
     """
 
@@ -357,13 +357,23 @@ class AsOp(Op):
         results = [results] if len(self.otypes) == 1 else list(results)
         if len(results) != len(self.otypes):
             raise TypeError(f"{self._name}: the function returned {len(results)} values, expected {len(self.otypes)}")
-        converted = []
-        for position, (value, want) in enumerate(zip(results, self.otypes)):
-            array = np.asarray(value, dtype=want.dtype)
-            if array.ndim != want.ndim or any(s is not None and s != n for s, n in zip(want.shape, array.shape)):
-                raise ShapeError(f"{self._name}: output {position} has shape {array.shape}, expected type {want}")
-            converted.append(array)
+        converted = [self._output(position, value, want)
+                     for position, (value, want) in enumerate(zip(results, self.otypes))]
         return converted[0] if len(converted) == 1 else tuple(converted)
+
+    def _output(self, position, value, want):
+        """Result `position` as an array of type `want`: cast only as NumPy's assignment would
+        ('same_kind': float64 to float32, not float to int or complex to float)."""
+        try:
+            array = np.asarray(value)
+        except ValueError as exc:
+            raise TypeError(f"{self._name}: output {position} does not convert to an array ({exc})") from None
+        if not np.can_cast(array.dtype, want.dtype, "same_kind"):
+            raise TypeError(f"{self._name}: output {position} has dtype {array.dtype}, which does not cast to the "
+                            f"declared {want.dtype} under NumPy's 'same_kind' rule; convert it in the function")
+        if array.ndim != want.ndim or any(s is not None and s != n for s, n in zip(want.shape, array.shape)):
+            raise ShapeError(f"{self._name}: output {position} has shape {array.shape}, expected type {want}")
+        return array.astype(want.dtype, copy=False)
 
     def pullback(self, inputs, outputs, output_grads):
         if self.grad is None:
