@@ -467,3 +467,24 @@ def test_as_op_casts_results_under_the_same_kind_rule():
         halves(x).eval({x: [1.0, 3.0]})  # it truncated to [0, 1]
     with pytest.raises(TypeError, match="shifted_to_complex: output 0 has dtype complex128"):
         shifted_to_complex(x).eval({x: [1.0]})  # it dropped the imaginary part
+
+
+# ---------------------------------------------------------------- custom_gradient needs its variables as arguments
+
+def test_custom_gradient_asks_for_outside_variables_as_arguments():
+    weights = sg.shared(np.eye(2), name="W")
+
+    @sg.custom_gradient
+    def layer(x):
+        return sg.tanh(x @ weights)
+
+    with pytest.raises(ValueError, match=r"custom_gradient layer: the function uses W:float64\[\?,\?\], which is not "
+                                         r"one of its arguments .* pass it .* as an argument of layer"):
+        layer(sg.vector("x"))
+
+    @sg.custom_gradient
+    def layer_of(x, w):
+        return sg.tanh(x @ w)
+
+    x = sg.vector("x")
+    np.testing.assert_allclose(layer_of(x, weights).eval({x: [1.0, 2.0]}), np.tanh([1.0, 2.0]))

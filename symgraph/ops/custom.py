@@ -42,6 +42,13 @@ def _variables(values, role, caller):
     return values
 
 
+def _outside_leaf(outputs, inputs):
+    """The first variable (not a constant) that `outputs` read besides `inputs`, or None."""
+    known = {id(v) for v in inputs}
+    return next((leaf for leaf in graph_inputs(outputs) if id(leaf) not in known and not isinstance(leaf, Constant)),
+                None)
+
+
 def _arguments(values, types, op_name):
     """The arguments of a user-defined op as variables, each checked at run time to have the static sizes of
     its declared type that its own type lacks (the op's outputs, and code built on them, rely on them).
@@ -113,11 +120,10 @@ class OpFromGraph(Op):
                                 "or shared)")
         if len({id(v) for v in inputs}) != len(inputs):
             raise ValueError("OpFromGraph: an input is listed twice")
-        known = {id(v) for v in inputs}
-        for leaf in graph_inputs(outputs):
-            if id(leaf) not in known and not isinstance(leaf, Constant):
-                raise ValueError(f"OpFromGraph: the outputs need {leaf!r}, which is not one of the inputs; "
-                                 "list it as an input")
+        leaf = _outside_leaf(outputs, inputs)
+        if leaf is not None:
+            raise ValueError(f"OpFromGraph: the outputs need {leaf!r}, which is not one of the inputs; "
+                             "list it as an input")
         if grad_override is not None and not callable(grad_override):
             raise TypeError(f"OpFromGraph: grad_override must be callable, got {grad_override!r}")
         self.inner_inputs = inputs
@@ -245,6 +251,8 @@ class custom_gradient:
     per set of input types, reused), so the gradient of anything built on it uses `bwd`; the compiler
     inlines the node, so the forward computation is optimized like the rest. Forward mode (`sg.jvp`)
     differentiates the function's own graph. Without `defvjp`, the gradient is the function's own.
+    The function may use its arguments and constants only: a shared variable (weights) or a random draw
+    it needs is passed as an argument (ValueError otherwise), so that the rule gives its gradient.
 
     Example:
         >>> import symgraph as sg
@@ -285,6 +293,13 @@ class custom_gradient:
             if op is None:
                 inner = [Variable(t, name=f"{self.__name__}_input{i}") for i, t in enumerate(types)]
                 outputs = self.function(*inner)
+                leaf = _outside_leaf(_variables(outputs, "output", self.__name__), inner)
+                if leaf is not None:
+                    # the rule gives gradients for the arguments only: anything else would get none
+                    raise ValueError(f"custom_gradient {self.__name__}: the function uses {leaf!r}, which is not "
+                                     f"one of its arguments (a shared variable, a variable from outside or a "
+                                     f"random draw's state); pass it (or the draw) as an argument of "
+                                     f"{self.__name__}, and give its gradient in the defvjp rule")
                 op = OpFromGraph(inner, outputs, name=self.__name__, grad_override=self.vjp, inline=True)
                 op.rule_role = "defvjp rule"
                 self._ops[types] = op
