@@ -406,6 +406,45 @@ def test_two_draws_on_one_shared_state_are_refused():
         sg.function([], [a, b])
 
 
+def test_chained_draws_advance_a_shared_key_to_the_end_of_the_chain():
+    key = sg.shared(sg.random.key(SEED), name="key")
+    k1, a = sg.random.normal(key, size=2)
+    _, b = sg.random.integers(k1, 10, size=3)
+    f = sg.function([], [a, b])
+    generator = numpy_generator()
+    for _ in range(3):  # each call continues where the previous one stopped
+        first, second = f()
+        np.testing.assert_array_equal(first, generator.normal(size=2))
+        np.testing.assert_array_equal(second, generator.integers(10, size=3))
+
+
+def test_a_chain_through_a_scan_advances_a_shared_key_past_the_scan():
+    key = sg.shared(sg.random.key(SEED), name="key")
+    k1, a = sg.random.normal(key, size=2)
+    (_, steps), _ = sg.scan(lambda k: sg.random.uniform(k, size=2), outputs_info=[k1, None], n_steps=3)
+    f = sg.function([], [a, steps])
+    generator = numpy_generator()
+    for _ in range(2):
+        first, second = f()
+        np.testing.assert_array_equal(first, generator.normal(size=2))
+        np.testing.assert_array_equal(second, generator.uniform(size=(3, 2)))
+
+
+def test_a_forked_or_recomputed_chain_of_a_shared_key_needs_an_explicit_update():
+    key = sg.shared(sg.random.key(0), name="key")
+    k1, a = sg.random.normal(key, size=2)
+    k2, b = sg.random.normal(k1, size=2)
+    _, c = sg.random.uniform(k1, size=2)
+    with pytest.raises(ValueError, match=r"two draws consume the generator state .* \(a next state of the shared state key\)"):
+        sg.function([], [a, b, c])
+    first, second, third = sg.function([], [a, b, c], updates={key: k2})()
+    np.testing.assert_array_equal(second, np.random.default_rng(0).normal(size=(2, 2))[1])
+    (keys, _), _ = sg.scan(lambda k: sg.random.uniform(k, size=2), outputs_info=[key, None], n_steps=2)
+    _, d = sg.random.normal(keys[-1], size=2)
+    with pytest.raises(ValueError, match="computed from the shared state key but not as the next state of a draw"):
+        sg.function([], d)
+
+
 def test_bad_state_at_run_time_names_the_node():
     key = sg.vector("key", dtype="uint64")
     _, sample = sg.random.normal(key, size=2)

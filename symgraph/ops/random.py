@@ -303,10 +303,15 @@ def is_draw(node):
 
 def random_state_updates(outputs, updated=()):
     """The updates that advance the shared generator states that draws in `outputs` consume:
-    `[(state, next_state)]`, skipping the shared variables in `updated` (given an explicit update).
+    `[(state, last_state)]`, skipping the shared variables in `updated` (given an explicit update).
 
-    Raises ValueError when two draws consume the same shared state (they would give the same sample and
-    it would be unclear which next state to keep).
+    `last_state` is the end of the chain of draws (and loops) in `outputs` that starts at `state`: a
+    functional draw from the next state of a draw from `state` continues the chain, so the next call
+    starts after every sample this one drew from it, as one `np.random.Generator` drawing them in turn.
+
+    Raises ValueError when two draws consume the same state of a chain that starts at a shared state
+    (they would give the same sample, and the update could keep only one of their next states), or
+    when a draw consumes a state computed from a chain other than as a draw's next state.
 
     Example:
         >>> import symgraph as sg
@@ -315,18 +320,63 @@ def random_state_updates(outputs, updated=()):
         >>> [(state, next_state)] = sg.random.random_state_updates([x])
         >>> state is rng.state_variables[0], next_state.owner is x.owner
         (True, True)
+        >>> key = sg.shared(sg.random.key(0))
+        >>> k1, a = sg.random.normal(key)
+        >>> k2, b = sg.random.normal(k1)
+        >>> [(state, last_state)] = sg.random.random_state_updates([a, b])
+        >>> last_state is k2
+        True
     """
     skipped = {id(v) for v in updated}
-    found = {}
-    for node in toposort(outputs):
+    nodes = toposort(outputs)
+    consumers = {}
+    for node in nodes:
         for state, next_state in _consumed_states(node):
-            if not isinstance(state, SharedVariable) or id(state) in skipped:
-                continue
-            if id(state) in found:
-                raise ValueError(f"two draws consume the generator state {state.name or repr(state)}: they would "
-                                 "give the same sample; give each draw its own state, or an explicit update")
-            found[id(state)] = (state, next_state)
-    return list(found.values())
+            consumers.setdefault(id(state), (state, []))[1].append(next_state)
+    chain_of = {}
+    updates = []
+    for state, _ in consumers.values():
+        if isinstance(state, SharedVariable) and id(state) not in skipped:
+            updates.append((state, _chain_end(state, consumers, chain_of)))
+    if chain_of:
+        _check_no_draw_from_computed_states(nodes, consumers, chain_of)
+    return updates
+
+
+def _chain_end(shared_state, consumers, chain_of):
+    """The last state of the chain of draws from `shared_state` (see `random_state_updates`); records
+    each state of the chain in `chain_of` (state id -> `shared_state`)."""
+    state = shared_state
+    chain_of[id(state)] = shared_state
+    while id(state) in consumers:
+        next_states = consumers[id(state)][1]
+        if len(next_states) > 1:
+            name = shared_state.name or repr(shared_state)
+            where = name if state is shared_state else f"{state!r} (a next state of the shared state {name})"
+            raise ValueError(f"two draws consume the generator state {where}: they would give the same sample; "
+                             "give each draw its own state, or an explicit update")
+        state = next_states[0]
+        chain_of[id(state)] = shared_state
+    return state
+
+
+def _check_no_draw_from_computed_states(nodes, consumers, chain_of):
+    """Refuse a draw from a state computed from a chain's states other than as a draw's next state (say,
+    an entry of a scan's buffer of states): the automatic update could not tell whether the chain
+    continues through that draw, and a wrong guess would repeat samples at the next call."""
+    computed_from = {}
+    for node in nodes:
+        source = next((chain_of.get(id(v), computed_from.get(id(v))) for v in node.inputs
+                       if id(v) in chain_of or id(v) in computed_from), None)
+        if source is not None:
+            computed_from.update((id(out), source) for out in node.outputs)
+    for state, _ in consumers.values():
+        if id(state) in computed_from and id(state) not in chain_of:
+            shared_state = computed_from[id(state)]
+            name = shared_state.name or repr(shared_state)
+            raise ValueError(f"a draw consumes the generator state {state!r}, computed from the shared state {name} "
+                             f"but not as the next state of a draw: the automatic update of {name} cannot tell where "
+                             "its draws end; give an explicit update of it")
 
 
 def next_generator_states(outputs):
