@@ -398,6 +398,41 @@ def test_errors_name_the_draw():
         sg.dropout(sg.vector("x"), 1.0, sg.random.RandomStream(0))
 
 
+INVALID_PARAMETER_CASES = [
+    ("normal", lambda k, v: sg.random.normal(k, 0.0, v, size=2), [1.0, -1.0], ValueError, "normal: scale < 0"),
+    ("uniform", lambda k, v: sg.random.uniform(k, v, [1.0, 1.0]), [0.0, 2.0], ValueError, r"uniform: high - low < 0"),
+    ("uniform_infinite", lambda k, v: sg.random.uniform(k, 0.0, v, size=2), [1.0, np.inf], OverflowError,
+     "uniform: high - low range exceeds valid bounds"),
+    ("categorical", lambda k, v: sg.random.categorical(k, v), [0.5, -0.5], ValueError,
+     "categorical: probabilities are not non-negative"),
+]
+
+
+@pytest.mark.parametrize("name, build, bad, error, message", INVALID_PARAMETER_CASES,
+                         ids=[case[0] for case in INVALID_PARAMETER_CASES])
+def test_invalid_parameters_raise_numpys_errors(name, build, bad, error, message):
+    v = sg.vector("v")
+    _, sample = build(sg.random.key(0), v)
+    f = sg.function([v], sample)
+    with pytest.raises(error, match=message):
+        f(bad)
+    with pytest.raises(error, match=message):  # a constant parameter is refused when the draw is built or run
+        build(sg.random.key(0), np.array(bad))[1].eval()
+    with pytest.raises(error, match=message):  # batched parameters are checked too
+        sg.vmap(lambda row: build(sg.random.key(0), row)[1])(sg.constant([bad, bad])).eval()
+
+
+def test_valid_edge_parameters_follow_numpy():
+    s, low = sg.scalar("s"), sg.vector("low")
+    r = sg.RandomStream(0)
+    assert np.isnan(r.normal(0.0, s, size=2).eval({s: np.nan})).all()  # NumPy lets a NaN scale through
+    np.testing.assert_array_equal(r.uniform(low, 1.0).eval({low: [1.0, 1.0]}), [1.0, 1.0])
+    with pytest.raises(ValueError, match="normal: scale < 0"):
+        r.normal(0.0, -1.0, size=2)
+    with pytest.raises(ValueError, match="categorical: the probabilities of a row sum to 0"):
+        r.categorical([[0.5, 0.5], [0.0, 0.0]]).eval()
+
+
 def test_two_draws_on_one_shared_state_are_refused():
     state = sg.shared(sg.random.key(0), name="my_state")
     _, a = sg.random.normal(state, size=2)

@@ -38,7 +38,7 @@ from ..ops.linalg_decomp import Cholesky, Det, Inv, Pinv, SlogDet, Solve, SolveT
 from ..ops.linalg_spectral import QR, SVD, Eigh, Eigvalsh
 from ..ops.loops import Scan, depends_on
 from ..ops.nnet import CumProd, CumSum, LogSoftmax, Softmax
-from ..ops.random import ELEMENTWISE_DISTRIBUTIONS, DrawLoop, RandomVariable, draw_with_size, is_draw
+from ..ops.random import ELEMENTWISE_DISTRIBUTIONS, DrawLoop, ParameterCheck, RandomVariable, draw_with_size, is_draw
 from ..ops.reduce import Reduce
 from ..ops.shape import BroadcastTo, Concatenate, DimShuffle, EnsureShape, NEW_AXIS, Reshape, Stack, broadcast_to, expand_dims
 from ..ops.shape import reshape, squeeze, swapaxes, transpose
@@ -287,6 +287,11 @@ def _batch_ensure_shape(node, inputs, batched):
 @batching_rule(StopGradient)
 def _batch_stop_gradient(node, inputs, batched):
     return _all_batched(stop_gradient(inputs[0]))
+
+
+@batching_rule(ParameterCheck)
+def _batch_parameter_check(node, inputs, batched):
+    return _all_batched(node.op(inputs[0]))  # the check is entry by entry, so it holds for the batch as a whole
 
 
 def _batch_axis_after_indexing(index, index_inputs):

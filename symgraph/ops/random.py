@@ -15,8 +15,8 @@ constant, an input or a shared variable, it pickles, and it prints. A draw is on
 
 Samples follow NumPy's `Generator` exactly: the same state gives bit-identical samples and the dtypes
 of its methods. Reparameterized draws (`normal`, `uniform`) are built as `loc + scale * z` on a standard
-draw `z`, so they are differentiable with respect to their parameters; discrete draws have zero
-gradients. Draws are impure (`Op.pure` is False): rewrites never fold them into constants.
+draw `z`, so they are differentiable with respect to their parameters (a `ParameterCheck` node raises
+NumPy's error for a negative scale or range); discrete draws have zero gradients. Draws are impure (`Op.pure` is False): rewrites never fold them into constants.
 
 Example:
     >>> import symgraph as sg
@@ -128,6 +128,13 @@ def _key_variable(key_or_generator, op_name):
 def _draw_categorical(generator, p, size):
     """One index per row of the last axis of `p` (probabilities, normalized here): the count of
     cumulative probabilities at or below a uniform draw, which picks i with probability p[i]."""
+    # NumPy's choice refuses such probabilities too; no normalization gives them a meaning.
+    if not np.all(np.isfinite(p)):
+        raise ValueError("categorical: probabilities are not finite")
+    if np.any(p < 0):
+        raise ValueError("categorical: probabilities are not non-negative")
+    if np.any(np.sum(p, axis=-1) == 0):
+        raise ValueError("categorical: the probabilities of a row sum to 0")
     cumulative = np.cumsum(p, axis=-1)
     threshold = generator.random(size)[..., None] * cumulative[..., -1:]
     return np.minimum((cumulative <= threshold).sum(axis=-1), p.shape[-1] - 1)
@@ -296,6 +303,67 @@ class DrawLoop(Op):
         return [None, None]
 
 
+class ParameterCheck(Op):
+    """The identity on a distribution parameter that refuses, at run time, the values NumPy's Generator
+    refuses: negative ones (ValueError "`draw`: `role` < 0") and, with `finite`, non-finite ones
+    (OverflowError, as NumPy's `uniform` for an infinite or NaN range).
+
+    `normal` and `uniform` are built on a standard draw, which never sees their parameters, so they
+    check `scale` and `high - low` with it.
+
+    Example:
+        >>> import symgraph as sg
+        >>> scale = sg.scalar("scale")
+        >>> _, x = sg.random.normal(sg.random.key(0), 0.0, scale)
+        >>> x.eval({scale: -1.0})
+        Traceback (most recent call last):
+        ...
+        ValueError: normal: scale < 0 ...
+    """
+
+    __props__ = ("draw", "role", "finite")
+    view_map = {0: 0}  # the output is the input itself
+
+    def __init__(self, draw, role, finite=False):
+        self.draw = draw
+        self.role = role
+        self.finite = finite
+
+    @property
+    def name(self):
+        return "check_parameter"
+
+    def output_types(self, value):
+        return [value]
+
+    def perform(self, value):
+        check_parameter(value, self.draw, self.role, self.finite)
+        return value
+
+    def pullback(self, inputs, outputs, output_grads):
+        return [output_grads[0]]
+
+    def pushforward(self, inputs, outputs, tangents):
+        return [tangents[0]]
+
+
+def check_parameter(value, draw, role, finite=False):
+    """Raise NumPy's error for a parameter `value` of `draw` that NumPy's Generator refuses (see
+    `ParameterCheck`); NaN passes unless `finite`, as in NumPy."""
+    if finite and not np.all(np.isfinite(value)):
+        raise OverflowError(f"{draw}: {role} range exceeds valid bounds")
+    if np.any(np.less(value, 0)):
+        raise ValueError(f"{draw}: {role} < 0")
+
+
+def _checked(var, draw, role, finite=False):
+    """`var`, checked now when it is a constant, else at run time by a ParameterCheck node."""
+    if isinstance(var, Constant):
+        check_parameter(var.data, draw, role, finite)
+        return var
+    return ParameterCheck(draw, role, finite)(var)
+
+
 def is_draw(node):
     """Does `node` draw from the generator state that is its first input (and return the next one first)?"""
     return isinstance(node.op, (RandomVariable, DrawLoop))
@@ -461,7 +529,7 @@ def normal(key, loc=0.0, scale=1.0, size=None):
     next_key, z = _draw(key, "standard_normal", (loc, scale) if size is None else (), size, "float64",
                         op_name="normal")
     _check_fits(size, (loc, scale), z, "normal")
-    return next_key, _affine(loc, scale, z)
+    return next_key, _affine(loc, _checked(scale, "normal", "scale"), z)
 
 
 def uniform(key, low=0.0, high=1.0, size=None):
@@ -477,8 +545,8 @@ def uniform(key, low=0.0, high=1.0, size=None):
     low, high = _real_parameter(low, "low", "uniform"), _real_parameter(high, "high", "uniform")
     next_key, u = _draw(key, "random", (low, high) if size is None else (), size, "float64", op_name="uniform")
     _check_fits(size, (low, high), u, "uniform")
-    scale = high if _constant_is(low, 0) else subtract(high, low)
-    return next_key, _affine(low, scale, u)
+    span = high if _constant_is(low, 0) else subtract(high, low)
+    return next_key, _affine(low, _checked(span, "uniform", "high - low", finite=True), u)
 
 
 def _check_fits(size, params, sample, op_name):

@@ -22,6 +22,7 @@ from ..ops.gradient_ops import FitShape, StopGradient
 from ..ops.indexing import AdvancedIndex, BasicIndex, IndexWrite
 from ..ops.linalg import DiagonalMatrix, MatMul
 from ..ops.nnet import CumProd, CumSum, LogSoftmax, Softmax
+from ..ops.random import ParameterCheck
 from ..ops.reduce import Reduce
 from ..ops.shape import BroadcastTo, DimShuffle, EnsureShape, NEW_AXIS, Reshape, Stack
 from ..ops.shape_of import Shape
@@ -324,6 +325,7 @@ _RULES = {
     CumSum: _like_first_input,
     CumProd: _like_first_input,
     StopGradient: _like_first_input,
+    ParameterCheck: _like_first_input,
     IndexWrite: _like_first_input,
     Reduce: _reduce,
     DimShuffle: _dimshuffle,
