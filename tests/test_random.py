@@ -433,6 +433,14 @@ def test_valid_edge_parameters_follow_numpy():
         r.categorical([[0.5, 0.5], [0.0, 0.0]]).eval()
 
 
+@pytest.mark.parametrize("population", [0, np.zeros(0, np.float32), np.arange(5.0)], ids=["int", "empty", "array"])
+def test_permutation_of_a_constant_population_equals_numpy(population):
+    _, perm = sg.random.permutation(sg.random.key(SEED), population)
+    value, expected = perm.eval(), numpy_generator().permutation(population)
+    assert value.dtype == expected.dtype
+    np.testing.assert_array_equal(value, expected)
+
+
 def test_two_draws_on_one_shared_state_are_refused():
     state = sg.shared(sg.random.key(0), name="my_state")
     _, a = sg.random.normal(state, size=2)

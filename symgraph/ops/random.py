@@ -140,6 +140,12 @@ def _draw_categorical(generator, p, size):
     return np.minimum((cumulative <= threshold).sum(axis=-1), p.shape[-1] - 1)
 
 
+def _permutation(generator, population):
+    """`generator.permutation(population)`. NumPy shuffles an empty 1-d array in place (it shares no
+    memory, so it is not copied), which fails on a read-only one such as a constant's value."""
+    return generator.permutation(np.array(population) if population.size == 0 else population)
+
+
 # name -> sampler(generator, params, size, dtype, options). A sampler whose parameters only give the
 # sample's shape (the standard draws under normal/uniform) ignores them.
 _SAMPLERS = {
@@ -149,7 +155,7 @@ _SAMPLERS = {
     "integers": lambda g, params, size, dtype, options: g.integers(*params, size=size, dtype=dtype, endpoint=options[0]),
     "choice": lambda g, params, size, dtype, options: g.choice(*params[:1], size=size, replace=options[0],
                                                                  p=params[1] if len(params) > 1 else None),
-    "permutation": lambda g, params, size, dtype, options: g.permutation(params[0]),
+    "permutation": lambda g, params, size, dtype, options: _permutation(g, params[0]),
     "categorical": lambda g, params, size, dtype, options: _draw_categorical(g, params[0], size),
     # An explicit size ends with the number of categories, which NumPy's size leaves out.
     "multinomial": lambda g, params, size, dtype, options: g.multinomial(*params, size=None if size is None else size[:-1]),
