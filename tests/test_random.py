@@ -496,6 +496,16 @@ def test_bad_state_at_run_time_names_the_node():
         f(np.zeros(3, dtype=np.uint64))
 
 
+def test_dropout_with_a_symbolic_rate_of_one_gives_zeros():
+    x, rate = sg.vector("x"), sg.scalar("rate")
+    dropped = sg.dropout(x, rate, sg.random.RandomStream(0))
+    f = sg.function([x, rate], [dropped, sg.grad(dropped.sum(), x)])
+    values, gradient = f(np.ones(8), 1.0)
+    np.testing.assert_array_equal(values, np.zeros(8))
+    np.testing.assert_array_equal(gradient, np.zeros(8))
+    assert set(f(np.ones(64), 0.5)[0].tolist()) == {0.0, 2.0}
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
 def test_dropout_keeps_the_float_type_of_its_input(dtype):
     x = sg.vector("x", dtype=dtype)

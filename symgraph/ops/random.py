@@ -38,7 +38,7 @@ from ..graph.op import Op
 from ..graph.traversal import toposort
 from ..graph.type import TensorType, as_dtype, broadcast_static_shapes
 from .creation import arange
-from .elemwise import add, cast, ge, multiply, subtract, true_divide
+from .elemwise import add, cast, eq, ge, multiply, subtract, true_divide, where
 from .shape import _check_shape_input, _shape_argument, _shape_text
 
 __all__ = ["RandomStream", "dropout"]
@@ -859,7 +859,8 @@ class RandomStream:
 
 def dropout(x, rate, rng):
     """Inverted dropout: each entry of `x` is zeroed with probability `rate` and the kept ones are
-    divided by `1 - rate`, so the expected value is `x`. `rng` is a RandomStream (one new draw).
+    divided by `1 - rate`, so the expected value is `x`. `rng` is a RandomStream (one new draw). A
+    number `rate` must be in [0, 1) (ValueError); a symbolic rate of 1 drops every entry (zeros).
 
     Example:
         >>> import numpy as np, symgraph as sg
@@ -878,5 +879,12 @@ def dropout(x, rate, rng):
         raise ValueError(f"dropout: rate must be in [0, 1), got {rate!r}")
     keep = ge(rng.uniform(size=x.shape if x.ndim else ()), rate)
     # A number rate stays a Python scalar, which keeps x's float type (float32 stays float32), as NumPy does.
-    return true_divide(multiply(x, keep), subtract(1, rate) if isinstance(rate, Variable) else 1 - rate)
+    return true_divide(multiply(x, keep), _kept_fraction(rate) if isinstance(rate, Variable) else 1 - rate)
+
+
+def _kept_fraction(rate):
+    """`1 - rate` for a symbolic rate, but 1 where the rate is 1: every entry is dropped then, and
+    dividing the zeros by 1 keeps them zeros instead of 0/0 = NaN."""
+    kept = subtract(1, rate)
+    return where(eq(kept, 0), 1, kept)
 
