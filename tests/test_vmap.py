@@ -208,3 +208,14 @@ def test_a_sample_drawn_outside_the_function_is_shared_by_every_entry_as_in_jax(
     shifted_value, noise_value, fresh_value = sg.function([xs], [shifted, noise, fresh])(np.zeros((4, 3)))
     np.testing.assert_array_equal(shifted_value, np.tile(noise_value, (4, 1)))
     assert len({row.tobytes() for row in fresh_value}) == 4
+
+
+@pytest.mark.parametrize("core_shape", [(2, 3), (None, None)], ids=["static", "unknown"])
+@pytest.mark.parametrize("target", [(-1,), (3, -1), (-1, 2)], ids=str)
+@pytest.mark.parametrize("batch", [0, 2])
+def test_vmap_of_a_reshape_with_minus_one_infers_the_size_per_example(core_shape, target, batch):
+    # NumPy cannot infer a -1 next to a batch of size 0, so the batched reshape must not leave it to NumPy
+    t = sg.tensor("t", shape=(None,) + core_shape)
+    values = np.arange(batch * 6.0).reshape(batch, 2, 3)
+    result = sg.function([t], sg.vmap(lambda r: r.reshape(target))(t))(values)
+    np.testing.assert_array_equal(result, values.reshape((batch,) + np.empty((2, 3)).reshape(target).shape))

@@ -17,6 +17,7 @@ Example:
     >>> y.eval({xs: [[0.0, 0.0], [1.0, 0.0]]})
     array([2.        , 3.71828183])
 """
+import math
 import string
 
 import numpy as np
@@ -39,7 +40,7 @@ from ..ops.linalg_spectral import QR, SVD, Eigh, Eigvalsh
 from ..ops.loops import Scan, depends_on
 from ..ops.nnet import CumProd, CumSum, LogSoftmax, Softmax
 from ..ops.random import ELEMENTWISE_DISTRIBUTIONS, DrawLoop, ParameterCheck, RandomVariable, draw_with_size, is_draw
-from ..ops.reduce import Reduce
+from ..ops.reduce import Reduce, prod as reduce_prod
 from ..ops.shape import BroadcastTo, Concatenate, DimShuffle, EnsureShape, NEW_AXIS, Reshape, Stack, broadcast_to, expand_dims
 from ..ops.shape import reshape, squeeze, swapaxes, transpose
 from ..ops.shape_of import Shape, shape_of, symbolic_sizes
@@ -245,7 +246,25 @@ def _batch_reshape(node, inputs, batched):
     if any(batched[1:]):
         return _batch_by_loop(node, inputs, batched)
     x = inputs[0]
-    return _all_batched(reshape(x, (batch_size(x),) + _target_sizes(node.op, inputs[1:])))
+    return _all_batched(reshape(x, (batch_size(x),) + _example_sizes(node, x, inputs[1:])))
+
+
+def _example_sizes(reshape_node, batched_x, shape_inputs):
+    """The per-example target shape of a Reshape with its -1 resolved: next to a batch of size 0, NumPy
+    could not infer it."""
+    sizes = _target_sizes(reshape_node.op, shape_inputs)
+    if -1 not in reshape_node.op.shape:
+        return sizes
+    axis = reshape_node.op.shape.index(-1)
+    inferred = reshape_node.outputs[0].type.shape[axis]
+    if inferred is None:
+        others = math.prod(size for position, size in enumerate(sizes) if position != axis and not isinstance(size, Variable))
+        for position, size in enumerate(sizes):
+            if position != axis and isinstance(size, Variable):
+                others = others * size
+        # a zero among the other sizes leaves nothing to infer from: NumPy's error comes from the reshape
+        inferred = reduce_prod(shape_of(batched_x)[1:]) // maximum(others, 1)
+    return sizes[:axis] + (inferred,) + sizes[axis + 1:]
 
 
 @batching_rule(BroadcastTo)
