@@ -219,3 +219,12 @@ def test_vmap_of_a_reshape_with_minus_one_infers_the_size_per_example(core_shape
     values = np.arange(batch * 6.0).reshape(batch, 2, 3)
     result = sg.function([t], sg.vmap(lambda r: r.reshape(target))(t))(values)
     np.testing.assert_array_equal(result, values.reshape((batch,) + np.empty((2, 3)).reshape(target).shape))
+
+
+def test_vmap_checks_at_run_time_that_mapped_axes_have_one_size():
+    # a batch of 1 would broadcast silently against a batch of 3
+    p, q = sg.matrix("p"), sg.matrix("q")
+    f = sg.function([p, q], sg.vmap(lambda u, v: u @ v, in_axes=(0, 1))(p, q))
+    np.testing.assert_array_equal(f(np.ones((3, 2)), np.ones((2, 3))), [2.0, 2.0, 2.0])
+    with pytest.raises(ValueError, match=r"vmap: argument 1 \(with its mapped axis 1 moved first\) has shape \(1, 2\), expected \(3, 2\)"):
+        f(np.ones((3, 2)), np.ones((2, 1)))

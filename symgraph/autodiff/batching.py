@@ -19,8 +19,8 @@ import functools
 from ..graph.basic import Variable, as_variable
 from ..graph.type import TensorType
 from ..ops.random import made_after, stream_draws_made
-from ..ops.shape import normalize_axis
-from ..ops.shape_of import shape_of
+from ..ops.shape import ensure_shape, normalize_axis
+from ..ops.shape_of import shape_of, symbolic_sizes
 from .vectorize import move_axis, vectorize
 
 
@@ -43,6 +43,19 @@ def _batch_size(batched):
     if len(static) > 1:
         raise ValueError(f"vmap: the mapped axes have different sizes {sorted(static)}")
     return static.pop() if static else shape_of(batched[0])[0]
+
+
+def _with_checked_batch(mapping, size, axes):
+    """`mapping` with each batched argument whose batch size is unknown checked at run time against
+    `size`: NumPy would broadcast a batch of 1 against the others silently."""
+    positions = [position for position, axis in enumerate(axes) if axis is not None]
+    checked = {}
+    for position, (inner, moved) in zip(positions, mapping.items()):
+        if moved.type.shape[0] is None and len(mapping) > 1:
+            what = f"vmap: argument {position} (with its mapped axis {axes[position]} moved first)"
+            moved = ensure_shape(moved, (size,) + symbolic_sizes(moved)[1:], what)
+        checked[inner] = moved
+    return checked
 
 
 def vmap(fn, in_axes=0, out_axes=0):
@@ -93,7 +106,8 @@ def vmap(fn, in_axes=0, out_axes=0):
             if not isinstance(out, Variable):
                 raise TypeError(f"vmap: the function must return symbolic variables, got {out!r}")
         # Draws `fn` made give one sample per entry; a sample it closes over is one value, shared, as in JAX.
-        batched_outputs = vectorize(outputs, mapping, _batch_size(list(mapping.values())),
+        size = _batch_size(list(mapping.values()))
+        batched_outputs = vectorize(outputs, _with_checked_batch(mapping, size, axes), size,
                                     independent_draws=lambda node: made_after(node, first_new_stream_draw))
         placed = []
         for out, axis in zip(batched_outputs, _per_position(out_axes, len(outputs), "out_axes")):
