@@ -104,8 +104,12 @@ def test_to_sympy_rejects_what_has_no_sympy_form():
     x = sg.vector("x")
     with pytest.raises(TypeError, match="operation 'shape'.*not element-wise"):
         sg.to_sympy(sg.exp(x.shape))
-    with pytest.raises(TypeError, match="'isnan' has no SymPy counterpart"):
+    with pytest.raises(TypeError, match="'isnan' has no SymPy counterpart .*never NaN or infinite"):
         sg.to_sympy(sg.isnan(x))
+    with pytest.raises(TypeError, match="'bitwise_and' has no SymPy counterpart .*no bitwise operations on integers"):
+        sg.to_sympy(sg.vector("i", dtype="int64") & 3)
+    with pytest.raises(TypeError, match="operation 'fused' .*not element-wise"):
+        sg.to_sympy(sg.function([x], sg.exp(x).sum()))
     with pytest.raises(TypeError, match="not a scalar"):
         sg.to_sympy(x + sg.constant([1.0, 2.0]))
     with pytest.raises(TypeError, match="to_sympy expects"):
@@ -195,3 +199,70 @@ def test_to_sympy_of_a_cast_converts_as_astype(dtype):
     [symbol] = symbolic.free_symbols
     evaluate = sympy.lambdify(symbol, symbolic)
     np.testing.assert_allclose([float(evaluate(v)) for v in values], expression.eval({x: values}), rtol=1e-6)
+
+
+def _agrees_with_numpy(expression, inputs, values):
+    """`to_sympy(expression)` evaluated by SymPy at each point of `values` equals the graph's value there."""
+    symbolic, symbols = sg.to_sympy(expression, return_symbols=True)
+    by_variable = {variable: symbol for symbol, variable in symbols.items()}
+    expected = sg.function(inputs, expression, on_unused_input="ignore")(*values)
+    for point, value in zip(zip(*values), np.ravel(expected)):
+        substitution = {by_variable[v]: sympy.sympify(float(p)) for v, p in zip(inputs, point) if v in by_variable}
+        actual = symbolic.subs(substitution)
+        if value.dtype == bool:
+            assert actual is sympy.sympify(bool(value)), point
+        else:
+            assert float(actual) == pytest.approx(value), point
+
+
+def test_to_sympy_expands_the_fused_kernels_of_compiled_functions_and_optimized_graphs():
+    x, y = sg.scalar("x"), sg.scalar("y")
+    f = sg.function([x, y], sg.tanh(x * 2 + y))
+    assert [n.op.name for n in f.graph.nodes] == ["fused"]
+    assert sg.to_sympy(f) == [sympy.tanh(2 * X + Y)]
+    assert sg.latex(f) == [sympy.latex(sympy.tanh(2 * X + Y))]
+    assert sg.to_sympy(sg.optimize(sg.exp(x) * y + 1)) == Y * sympy.exp(X) + 1
+
+
+def test_to_sympy_of_a_fused_kernel_with_truth_values_inside():
+    x, y = sg.vector("x"), sg.vector("y")
+    expression = sg.where((x > y) & (x > 0), x, y) * 2 + (x > 1)
+    [symbolic] = sg.to_sympy(sg.function([x, y], expression))
+    assert symbolic == sg.to_sympy(expression)
+    _agrees_with_numpy(expression, [x, y], [np.array([0.5, 2.0, -1.0]), np.array([0.0, 3.0, -2.0])])
+
+
+@pytest.mark.parametrize("build, expected", [
+    (lambda a, b: a & b, sympy.And(X > 0, Y > 0)),
+    (lambda a, b: a | b, sympy.Or(X > 0, Y > 0)),
+    (lambda a, b: a ^ b, sympy.Xor(X > 0, Y > 0)),
+    (lambda a, b: ~a, X <= 0),
+    (lambda a, b: sg.where(a & b, 1.0, 2.0), sympy.Piecewise((1, sympy.And(X > 0, Y > 0)), (2, True))),
+])
+def test_bitwise_operators_on_bools_are_the_logical_operations(build, expected):
+    x, y = sg.vector("x"), sg.vector("y")
+    assert sg.to_sympy(build(x > 0, y > 0)) == expected
+
+
+@pytest.mark.parametrize("build", [
+    lambda x, y: sg.logical_and(x, y), lambda x, y: sg.logical_not(x), lambda x, y: sg.where(x, 1.0, 2.0),
+    lambda x, y: (x > 0) + (y > 0), lambda x, y: (x > 0) * (y > 0), lambda x, y: sg.maximum(x > 0, y > 0),
+])
+def test_truth_values_of_numbers_and_arithmetic_on_bools_follow_numpy(build):
+    x, y = sg.vector("x"), sg.vector("y")
+    _agrees_with_numpy(build(x, y), [x, y], [np.array([1.5, 0.0, -2.0, 0.0]), np.array([2.0, 1.0, 0.0, 0.0])])
+
+
+def test_round_has_a_sympy_form_with_halves_to_even():
+    x = sg.vector("x")
+    values = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 2.4, -2.6, 3.0])
+    _agrees_with_numpy(sg.round(x), [x], [values])
+    _agrees_with_numpy(sg.round(x, 1), [x], [np.array([1.25, -0.35, 2.5, 7.0])])
+    _agrees_with_numpy(sg.round(x, -1), [x], [np.array([15.0, 25.0, -35.0, 4.0])])
+
+
+def test_signbit_and_copysign_follow_the_sign_of_zero_as_plus():
+    x, y = sg.vector("x"), sg.vector("y")
+    values = [np.array([1.5, -2.0, 3.0, -1.0]), np.array([-1.0, 0.0, 2.0, -0.5])]
+    _agrees_with_numpy(sg.copysign(x, y), [x, y], values)
+    _agrees_with_numpy(sg.signbit(y), [y], values[1:])

@@ -17,6 +17,7 @@ import sympy
 from ..graph.basic import Constant, Variable, constant
 from ..ops import elemwise
 from ..ops.elemwise import SCALAR_OPS, Elemwise
+from ..ops.fused import Fused
 from .common import leaf_names, view_of
 
 
@@ -26,7 +27,11 @@ def to_sympy(obj, return_symbols=False):
     Each input becomes a `sympy.Symbol` named after the variable (real for float dtypes, integer for
     integer dtypes); unnamed inputs get stable generated names (`v0`, `v1`, ...) and repeated names a
     suffix (`x_1`). Constants become numbers: integer-valued floats become SymPy integers, so `x ** 2`
-    prints as `x**2`. A node that is not element-wise raises TypeError naming its op. With
+    prints as `x**2`. Fused kernels (of a compiled function or `optimize`) are expanded into their
+    element-wise steps. Bool values are SymPy truth values, as NumPy treats them: a number taken as a
+    condition is `Ne(x, 0)`, a truth value taken as a number is 1 or 0, and `&`, `|`, `^`, `~` of bools are
+    And, Or, Xor, Not. A node that is not element-wise, or an element-wise operation without a SymPy
+    form (isnan, isinf, isfinite, bitwise operations on integers), raises TypeError naming its op. With
     `return_symbols=True`, returns `(expression, {symbol: variable})`, ready for `from_sympy`.
 
     Example:
@@ -87,20 +92,67 @@ def _real_to_sympy(value):
 
 def _node_to_sympy(node, arguments):
     op = node.op
-    if not isinstance(op, Elemwise):
-        raise TypeError(f"to_sympy: operation '{op.name}' ({op}) is not element-wise; only graphs of "
-                        "element-wise operations have a SymPy expression")
-    if op.scalar.sympy is None:
-        raise TypeError(f"to_sympy: the element-wise operation '{op.name}' has no SymPy counterpart")
-    takes_truth = op.name in _TRUTH_OPERATIONS or (op.name == "cast" and node.outputs[0].dtype.kind == "b")
-    arguments = [argument if takes_truth or (op.name == "where" and position == 0) or var.dtype.kind != "b"
-                 else _as_number(argument)
-                 for position, (argument, var) in enumerate(zip(arguments, node.inputs))]
-    return op.scalar.sympy(*arguments)
+    if isinstance(op, Elemwise):
+        return _row_to_sympy(op.scalar, arguments, [v.dtype for v in node.inputs], node.outputs[0].dtype)
+    if isinstance(op, Fused):
+        return _kernel_to_sympy(op, arguments, [v.type for v in node.inputs])
+    raise TypeError(f"to_sympy: operation '{op.name}' ({op}) is not element-wise; only graphs of "
+                    "element-wise operations have a SymPy expression")
+
+
+def _kernel_to_sympy(kernel, arguments, input_types):
+    """A fused kernel's expression: its steps converted one by one, as the nodes it replaced would be."""
+    dtypes = [t.dtype for t in kernel.value_types(*input_types)]
+    values = list(arguments)
+    for index, (row, refs) in enumerate(kernel.steps):
+        values.append(_row_to_sympy(row, [values[r] for r in refs], [dtypes[r] for r in refs],
+                                    dtypes[kernel.nin + index]))
+    return values[-1]
+
+
+def _row_to_sympy(row, arguments, input_dtypes, output_dtype):
+    """The SymPy form of the table row `row` applied to `arguments`, the expressions of operands of
+    `input_dtypes`: bool operands are SymPy truth values, every other one a number."""
+    if row.name in _LOGICAL_ON_BOOLS and all(d.kind == "b" for d in input_dtypes):
+        row = SCALAR_OPS[_LOGICAL_ON_BOOLS[row.name]]
+    if row.sympy is None:
+        reason = _NO_COUNTERPART.get(row.name)
+        raise TypeError(f"to_sympy: the element-wise operation '{row.name}' has no SymPy counterpart"
+                        + (f" ({reason})" if reason else ""))
+    converted = []
+    for position, (argument, dtype) in enumerate(zip(arguments, input_dtypes)):
+        takes_truth = row.name in _TRUTH_OPERATIONS or (row.name == "where" and position == 0)
+        if takes_truth and dtype.kind != "b":
+            argument = sympy.Ne(argument, 0)  # NumPy's truth value of a number: non-zero
+        elif not takes_truth and dtype.kind == "b":
+            argument = _as_number(argument)
+        converted.append(argument)
+    result = row.sympy(*converted)
+    if output_dtype.kind == "b" and not _is_truth_value(result):
+        # arithmetic on bools (`a + b`, `maximum`, `where` of bools) is True where its value is non-zero
+        return sympy.Ne(result, 0)
+    return result
 
 
 _TRUTH_OPERATIONS = frozenset({"logical_and", "logical_or", "logical_xor", "logical_not"})
-"""Operations that take bool operands as truth values; every other one takes them as the numbers 0 and 1."""
+"""Operations that take their operands as truth values; every other one (but `where`'s condition) takes
+numbers, bools as 0 and 1."""
+
+_LOGICAL_ON_BOOLS = {"bitwise_and": "logical_and", "bitwise_or": "logical_or", "bitwise_xor": "logical_xor",
+                     "invert": "logical_not"}
+"""Bitwise operations, which on bool operands are the logical ones (`(x > 0) & (y > 0)`)."""
+
+_NOT_REAL = "SymPy's real numbers are never NaN or infinite"
+_NOT_BITWISE = "SymPy has no bitwise operations on integers; on bools it is the logical operation"
+_NO_COUNTERPART = {"isnan": _NOT_REAL, "isinf": _NOT_REAL, "isfinite": _NOT_REAL, "bitwise_and": _NOT_BITWISE,
+                   "bitwise_or": _NOT_BITWISE, "bitwise_xor": _NOT_BITWISE, "invert": _NOT_BITWISE}
+"""Why a table row has no SymPy form, for the error."""
+
+
+def _is_truth_value(expr):
+    """Is `expr` a SymPy truth value? Relations and logical functions are; numbers are not; a symbol here
+    is the symbol of a bool input, as a number operand would have been a number expression."""
+    return not isinstance(expr, sympy.Expr) or expr.is_Symbol
 
 
 def _as_number(truth):

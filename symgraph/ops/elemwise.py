@@ -306,6 +306,14 @@ def _round(x):
     return np.round(x)
 
 
+def _sympy_round(a):
+    """Rounding to the nearest integer, halves to even (as `np.round`): SymPy's `round` takes only numbers."""
+    below = sympy.floor(a)
+    fraction = a - below
+    half = sympy.Rational(1, 2)
+    return sympy.Piecewise((below, fraction < half), (below + 1, fraction > half), (below + sympy.Mod(below, 2), True))
+
+
 def _sympy_sigmoid(x):
     return 1 / (1 + sympy.exp(-x))
 
@@ -373,7 +381,8 @@ _row("logaddexp2", 2, np.logaddexp2, lambda a, b: sympy.log(2**a + 2**b, 2),
 # fmod(x, y) = x - trunc(x / y) * y, so d/dy = -trunc(x / y) = (fmod(x, y) - x) / y.
 _row("fmod", 2, np.fmod, lambda a, b: a - b * sympy.Piecewise((sympy.floor(a / b), a / b >= 0), (sympy.ceiling(a / b), True)),
      _one, lambda x, y, z: (z - x) / y)
-_row("copysign", 2, np.copysign, lambda a, b: sympy.Abs(a) * sympy.sign(b),
+# SymPy has no -0.0: the sign of b is its sign bit, so b = 0 gives +|a| (sign(b) would give 0).
+_row("copysign", 2, np.copysign, lambda a, b: sympy.Piecewise((-sympy.Abs(a), b < 0), (sympy.Abs(a), True)),
      lambda x, y, z: sign(x) * sign(z), _zero)
 _row("heaviside", 2, np.heaviside, lambda a, b: sympy.Piecewise((0, a < 0), (b, sympy.Eq(a, 0)), (1, True)),
      _zero, lambda x1, x2, z: _indicator(eq(x1, 0), z))
@@ -417,7 +426,7 @@ _row("arccosh", 1, np.arccosh, sympy.acosh, lambda x, z: reciprocal(sqrt(x * x -
 _row("arctanh", 1, np.arctanh, sympy.atanh, lambda x, z: reciprocal(1 - x * x))
 _row("floor", 1, np.floor, sympy.floor)
 _row("ceil", 1, np.ceil, sympy.ceiling)
-_row("round", 1, _round, None)
+_row("round", 1, _round, _sympy_round)
 _row("erf", 1, _erf if _scipy_special is not None else _erf_numpy, sympy.erf,
      lambda x, z: _TWO_OVER_SQRT_PI * exp(negative(x * x)))
 _row("erfc", 1, _erfc if _scipy_special is not None else _erfc_numpy, sympy.erfc,
@@ -429,7 +438,7 @@ _row("digamma", 1, _in_float_dtype(_scipy_special.digamma) if _scipy_special is 
 _row("isnan", 1, np.isnan, None)
 _row("isinf", 1, np.isinf, None)
 _row("isfinite", 1, np.isfinite, None)
-_row("signbit", 1, np.signbit, None)
+_row("signbit", 1, np.signbit, lambda a: a < 0)  # SymPy has no -0.0
 _row("logical_not", 1, np.logical_not, sympy.Not)
 _row("invert", 1, np.invert, None)
 _row("sigmoid", 1, _sigmoid, _sympy_sigmoid, lambda x, z: z * (1 - z))
@@ -481,9 +490,7 @@ def _sympy_cast(dtype):
     """The SymPy form of a conversion to `dtype`: to bool, whether the value is nonzero; to an integer type,
     truncation toward zero (as `astype`); to a float type, the value itself."""
     if dtype.kind == "b":
-        # Symbols of real and integer inputs are SymPy Booleans too; only those of bool inputs are truth values.
-        return lambda a: (a if isinstance(a, sympy.logic.boolalg.Boolean) and not (a.is_real or a.is_integer)
-                          else sympy.Ne(a, 0))
+        return lambda a: sympy.Ne(a, 0)
     if dtype.kind in "iu":
         return lambda a: a if a.is_integer else sympy.Piecewise((sympy.floor(a), a >= 0), (sympy.ceiling(a), True))
     return lambda a: a
@@ -522,7 +529,10 @@ def round_row(decimals) -> ScalarOp:
         def impl(x, _decimals=decimals):
             return np.round(x, _decimals)
 
-        row = ScalarOp("round", 1, impl, None, (_zero,), params=(decimals,))
+        def sympy_form(a, _scale=sympy.Integer(10) ** decimals):
+            return _sympy_round(a * _scale) / _scale
+
+        row = ScalarOp("round", 1, impl, sympy_form, (_zero,), params=(decimals,))
         _round_rows[decimals] = row
     return row
 
