@@ -266,3 +266,30 @@ def test_signbit_and_copysign_follow_the_sign_of_zero_as_plus():
     values = [np.array([1.5, -2.0, 3.0, -1.0]), np.array([-1.0, 0.0, 2.0, -0.5])]
     _agrees_with_numpy(sg.copysign(x, y), [x, y], values)
     _agrees_with_numpy(sg.signbit(y), [y], values[1:])
+
+
+@pytest.mark.parametrize("number, expected", [(sympy.oo, np.inf), (-sympy.oo, -np.inf), (sympy.nan, np.nan)])
+def test_from_sympy_infinities_and_nan_are_floats(number, expected):
+    value = sg.from_sympy(number, {})
+    assert value.dtype == np.float64
+    np.testing.assert_equal(value.eval(), expected)
+    x = sg.vector("x")
+    t = sympy.Symbol("t")
+    assert sg.from_sympy(sympy.Piecewise((number, t > 0), (t, True)), {t: x}).dtype == np.float64
+
+
+def test_from_sympy_round_trips_an_infinite_constant():
+    x = sg.vector("x")
+    original = sg.where(x > 0, x, np.inf)
+    expression, symbols = sg.to_sympy(original, return_symbols=True)
+    rebuilt = sg.from_sympy(expression, symbols)
+    assert rebuilt.dtype == np.float64
+    values = np.array([-1.0, 2.0])
+    np.testing.assert_equal(rebuilt.eval({x: values}), original.eval({x: values}))
+
+
+def test_from_sympy_complex_infinity_is_numpys_one_over_zero_j():
+    with np.errstate(all="ignore"):
+        expected = np.complex128(1) / np.complex128(0)
+    value = sg.from_sympy(sympy.zoo, {}).eval()
+    assert (value.real, np.isnan(value.imag)) == (expected.real, True)

@@ -189,7 +189,7 @@ def from_sympy(expr, symbols):
     Sums, products, quotients and powers become `add`/`subtract`/`multiply`/`true_divide`/`power` (`sqrt`
     for a power of 1/2), SymPy functions the element-wise table knows (exp, log, sin, Abs, Max, Eq, And,
     Piecewise, ...) their symgraph counterparts, and numbers Python scalars, which adopt the dtype of the
-    tensors they meet. An unknown head or a symbol missing from `symbols` raises an error naming it.
+    tensors they meet (`oo` and `nan` are floats). An unknown head or a symbol missing from `symbols` raises an error naming it.
 
     Example:
         >>> import sympy, symgraph as sg
@@ -287,12 +287,18 @@ def _build(expr, operands, lookup):
 
 
 def _python_number(expr):
-    """A Python int, float or complex for a SymPy number or constant expression (`log(2)`, `pi/2`, `I`)."""
+    """A Python int, float or complex for a SymPy number or constant expression (`log(2)`, `pi/2`, `I`).
+
+    `oo` and `-oo` are float infinities and `nan` a float NaN, as in NumPy; `zoo` (SymPy's unsigned
+    infinity, as in `1/0`) is NumPy's complex `1/0j`, `inf + nan j`.
+    """
     if expr.is_Integer:
         return int(expr)
     if expr is sympy.nan:
         return float("nan")
-    if expr.is_real:
+    if expr is sympy.zoo:
+        return complex(float("inf"), float("nan"))
+    if expr.is_extended_real:  # `is_real` is False for the infinities
         return float(expr)
     return complex(expr)
 
