@@ -532,3 +532,16 @@ def test_sigmoid_of_complex_values_is_the_complex_logistic_function():
         np.testing.assert_allclose(plain, 1 / (1 + np.exp(-values)), rtol=1e-14)
         np.testing.assert_allclose(fused, 2 / (1 + np.exp(-values)) + 1, rtol=1e-14)
         assert plain.dtype == np.complex128
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda x: sg.cast(x, "nope"), "cast: 'nope' is not a NumPy dtype"),
+    (lambda x: x.astype("nope"), "cast: 'nope' is not a NumPy dtype"),
+    (lambda x: sg.round(x, 1.5), r"round: decimals must be an integer, got 1\.5"),
+    (lambda x: x + "a", "add: cannot use 'a' as a symbolic operand"),
+    (lambda x: sg.exp("a"), "exp: cannot use 'a' as a symbolic operand"),
+    (lambda x: sg.where(x > 0, "a", x), "where: cannot use 'a' as a symbolic operand"),
+])
+def test_bad_arguments_name_the_operation(build, message):
+    with pytest.raises(TypeError, match=message):
+        build(sg.vector("x"))

@@ -225,3 +225,14 @@ def test_arange_takes_its_bounds_by_keyword_as_numpy_does():
     np.testing.assert_array_equal(sg.arange(start=2, stop=5).eval(), np.arange(start=2, stop=5))
     with pytest.raises(TypeError, match="arange: stop must be given"):
         sg.arange()
+
+
+@pytest.mark.parametrize("build, name", [
+    (lambda: sg.zeros(2, dtype="nope"), "zeros"), (lambda: sg.ones(2, dtype="nope"), "ones"),
+    (lambda: sg.full(2, 1, dtype="nope"), "full"), (lambda: sg.zeros_like(sg.vector("x"), dtype="nope"), "zeros_like"),
+    (lambda: sg.arange(3, dtype="nope"), "arange"), (lambda: sg.eye(2, dtype="nope"), "eye"),
+    (lambda: sg.linspace(0, 1, 3, dtype="nope"), "linspace"),
+])
+def test_an_unknown_dtype_names_the_operation(build, name):
+    with pytest.raises(TypeError, match=f"{name}: 'nope' is not a NumPy dtype"):
+        build()

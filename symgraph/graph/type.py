@@ -12,19 +12,25 @@ from ..errors import ShapeError
 _ALLOWED_KINDS = "biufc"
 
 
-def as_dtype(dtype) -> np.dtype:
-    """Turn any NumPy dtype spelling into an `np.dtype`, rejecting non-numeric kinds.
+def as_dtype(dtype, op_name=None) -> np.dtype:
+    """Turn any NumPy dtype spelling into an `np.dtype`, rejecting non-numeric kinds; an error names
+    `op_name`, the operation the dtype was given to, when there is one.
 
     Example:
         >>> as_dtype("int32")
         dtype('int32')
+        >>> as_dtype("nope", "cast")
+        Traceback (most recent call last):
+        TypeError: cast: 'nope' is not a NumPy dtype
     """
+    prefix = "" if op_name is None else f"{op_name}: "
     try:
         result = np.dtype(dtype)
     except TypeError as exc:
-        raise TypeError(f"{dtype!r} is not a NumPy dtype") from exc
+        raise TypeError(f"{prefix}{dtype!r} is not a NumPy dtype") from exc
     if result.kind not in _ALLOWED_KINDS:
-        raise TypeError(f"dtype {result} is not supported: symgraph handles bool, integer, float and complex tensors")
+        raise TypeError(f"{prefix}dtype {result} is not supported: symgraph handles bool, integer, float and "
+                        "complex tensors")
     return result
 
 

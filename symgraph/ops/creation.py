@@ -87,7 +87,7 @@ def _full(shape, value, dtype, op_name):
     entries, shape_input = _shape_argument(shape, op_name)
     if any(size is not None and size < 0 for size in entries):
         raise ValueError(f"{op_name}: negative dimensions are not allowed, got shape {_shape_text(entries)}")
-    return Full(entries, as_dtype(dtype).name)(value, *([] if shape_input is None else [shape_input]))
+    return Full(entries, as_dtype(dtype, op_name).name)(value, *([] if shape_input is None else [shape_input]))
 
 
 def zeros(shape, dtype=None):
@@ -98,7 +98,7 @@ def zeros(shape, dtype=None):
         >>> sg.zeros((2, 3), dtype="int32").type
         TensorType(int32, (2, 3))
     """
-    dtype = as_dtype(dtype or config.floatX)
+    dtype = as_dtype(dtype or config.floatX, "zeros")
     return _full(shape, constant(0, dtype=dtype), dtype, "zeros")
 
 
@@ -111,7 +111,7 @@ def ones(shape, dtype=None):
         >>> sg.ones(n).type
         TensorType(float64, (None,))
     """
-    dtype = as_dtype(dtype or config.floatX)
+    dtype = as_dtype(dtype or config.floatX, "ones")
     return _full(shape, constant(1, dtype=dtype), dtype, "ones")
 
 
@@ -132,7 +132,7 @@ def full(shape, fill_value, dtype=None):
 def _check_python_int_fits(fill_value, dtype, op_name):
     """OverflowError, as NumPy 2 raises, for a Python int fill value outside an integer `dtype`'s range
     (NumPy casts arrays and NumPy scalars as they are, so only Python ints are checked)."""
-    dtype = as_dtype(dtype)
+    dtype = as_dtype(dtype, op_name)
     if type(fill_value) is int and dtype.kind in "iu":
         info = np.iinfo(dtype)
         if not info.min <= fill_value <= info.max:
@@ -148,7 +148,7 @@ def zeros_like(x, dtype=None):
         TensorType(int32, (None, None))
     """
     x = as_variable(x)
-    dtype = as_dtype(dtype or x.dtype)
+    dtype = as_dtype(dtype or x.dtype, "zeros_like")
     return _full(shape_of(x), constant(0, dtype=dtype), dtype, "zeros_like")
 
 
@@ -161,7 +161,7 @@ def ones_like(x, dtype=None):
         TensorType(float64, (2, None))
     """
     x = as_variable(x)
-    dtype = as_dtype(dtype or x.dtype)
+    dtype = as_dtype(dtype or x.dtype, "ones_like")
     return _full(shape_of(x), constant(1, dtype=dtype), dtype, "ones_like")
 
 
@@ -268,7 +268,7 @@ def arange(start=None, stop=None, step=None, dtype=None):
     if static[2] == 0:
         raise ValueError("arange: step must not be zero")
     length = None if None in static else arange_length(*static)
-    return Arange(as_dtype(dtype).name, length)(*operands)
+    return Arange(as_dtype(dtype, "arange").name, length)(*operands)
 
 
 class Eye(Op):
@@ -313,7 +313,7 @@ def eye(N, M=None, k=0, dtype=None):
     shape = tuple(_static_number(v) for v in (rows, columns))
     if any(size is not None and size < 0 for size in shape):
         raise ValueError(f"eye: negative dimensions are not allowed, got N={N!r}, M={M!r}")
-    return Eye(as_dtype(dtype or config.floatX).name, shape)(rows, columns, diagonal)
+    return Eye(as_dtype(dtype or config.floatX, "eye").name, shape)(rows, columns, diagonal)
 
 
 def _sample_count(num, op_name):
@@ -358,7 +358,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         last = logical_and(eq(arange(count), count - 1), gt(count, 1))
         samples = where(reshape(last, (count,) + (1,) * delta.ndim), stop, samples)
     if dtype is not None:
-        target = as_dtype(dtype)
+        target = as_dtype(dtype, "linspace")
         samples = cast(floor(samples) if target.kind in "iu" else samples, target)
     samples = moveaxis(samples, 0, normalize_axis(axis, samples.ndim, "linspace", samples.type))
     return (samples, step) if retstep else samples

@@ -472,7 +472,7 @@ _cast_rows = {}
 
 def cast_row(dtype) -> ScalarOp:
     """The element-wise row converting to `dtype` (one row per dtype)."""
-    dtype = as_dtype(dtype)
+    dtype = as_dtype(dtype, "cast")
     row = _cast_rows.get(dtype.name)
     if row is None:
         def impl(x, _dtype=dtype):
@@ -616,7 +616,8 @@ def lift_operands(operands, row=None):
 
     NumPy 2 lets a Python scalar adopt the dtype of the arrays it meets (`float32_array + 1.5` stays
     float32), so a Python scalar here becomes a constant of `np.result_type(*tensor_dtypes, scalar)`.
-    A Python int outside that dtype's range is an OverflowError, as in NumPy, except where the scalar
+    An operand that cannot be a tensor is a TypeError naming `row`. A Python int outside that dtype's range
+    is an OverflowError, as in NumPy, except where the scalar
     row `row` does not compute in that dtype: comparisons, which NumPy 2 evaluates exactly
     (`int32_array < 2**40` is all True), logical functions, which only ask whether it is 0, and
     functions that compute integers in a float type, where the int joins that float type
@@ -637,7 +638,8 @@ def lift_operands(operands, row=None):
             try:
                 result.append(constant(value))
             except (TypeError, ValueError) as exc:
-                raise TypeError(f"cannot use {value!r} as a symbolic operand: {exc}") from None
+                prefix = "" if row is None else f"{row.name}: "
+                raise TypeError(f"{prefix}cannot use {value!r} as a symbolic operand: {exc}") from None
     return result
 
 
@@ -682,13 +684,13 @@ def _make_public(name, meaning, example, result):
     op = elemwise_op(row)
     if row.nin == 1:
         def function(x):
-            return op(*lift_operands((x,)))
+            return op(*lift_operands((x,), row))
     elif row.nin == 2:
         def function(x, y):
             return op(*lift_operands((x, y), row))
     else:  # where: as in NumPy, the condition's dtype takes no part in the values' promotion
         def function(a, b, c):
-            return op(*lift_operands((a,)), *lift_operands((b, c)))
+            return op(*lift_operands((a,), row), *lift_operands((b, c), row))
     function.__name__ = function.__qualname__ = name
     function.__doc__ = (
         f"{meaning}\n\nElement-wise, with NumPy broadcasting and dtype promotion.\n\n"
@@ -805,7 +807,10 @@ def round(x, decimals=0):
         >>> sg.round([15, 25, 37], -1).eval()
         array([20, 20, 40])
     """
-    decimals = operator.index(decimals)
+    try:
+        decimals = operator.index(decimals)
+    except TypeError:
+        raise TypeError(f"round: decimals must be an integer, got {decimals!r}") from None
     if decimals == 0:
         return _round_to_integer(x)
     (x,) = lift_operands((x,))
@@ -924,7 +929,7 @@ def cast(x, dtype):
         dtype('int32')
     """
     (x,) = lift_operands((x,))
-    if x.dtype == as_dtype(dtype):
+    if x.dtype == as_dtype(dtype, "cast"):
         return x
     return elemwise_op(cast_row(dtype))(x)
 

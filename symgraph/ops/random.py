@@ -489,7 +489,7 @@ def draw_with_size(op, state, params, size):
 
 
 def _float_dtype(dtype, op_name):
-    dtype = as_dtype(dtype)
+    dtype = as_dtype(dtype, op_name)
     if dtype not in (np.float64, np.float32):
         raise TypeError(f"{op_name}: dtype must be float64 or float32, got {dtype}")
     return dtype.name
@@ -624,7 +624,7 @@ def integers(key, low, high=None, size=None, dtype="int64", endpoint=False):
     """
     if high is None:
         low, high = 0, low
-    dtype = as_dtype(dtype)
+    dtype = as_dtype(dtype, "integers")
     if dtype.kind not in "iub":
         raise TypeError(f"integers: dtype must be an integer dtype, got {dtype}")
     low, high = as_variable(low, "low of integers"), as_variable(high, "high of integers")

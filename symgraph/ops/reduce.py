@@ -329,7 +329,7 @@ def _reduce(kind, x, axis, keepdims, dtype=None, ddof=0):
     x = as_variable(x)
     axes = reduction_axes(_scalar_axis(kind, x, axis), x.ndim, kind, x.type)
     if dtype is not None:
-        dtype = as_dtype(dtype).name
+        dtype = as_dtype(dtype, kind).name
     if isinstance(ddof, (bool, np.bool_)) or not isinstance(ddof, (int, float, np.integer, np.floating)):
         raise TypeError(f"{kind}: ddof must be a number, got {ddof!r}")
     return Reduce(kind, axes, keepdims, dtype, ddof)(x)
