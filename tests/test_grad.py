@@ -471,3 +471,10 @@ def test_gradient_of_a_power_with_constant_exponent_zero_is_zero_at_zero(exponen
     x = sg.vector("x")
     np.testing.assert_array_equal(sg.grad((x ** exponent).sum(), x).eval({x: np.array([0.0, 2.0])}), [0.0, 0.0])
     np.testing.assert_array_equal(sg.jvp(x ** exponent, x, x).eval({x: np.array([0.0, 2.0])}), [0.0, 0.0])
+
+
+def test_a_disconnected_input_warning_points_at_the_call_of_grad():
+    x, y = sg.scalar("x"), sg.vector("lonely")
+    with pytest.warns(UserWarning, match="sg.grad: input lonely") as caught:
+        sg.grad(x * 2, [x, y], disconnected_inputs="warn")
+    assert caught[0].filename == __file__

@@ -504,3 +504,25 @@ def test_forward_jacobian_blocks_match_finite_differences_through_nonlinear_step
     assert blocks[0].shape == (5, 4, 3, 5, 4)  # a has 20 entries < 60: forward too
     np.testing.assert_allclose(np.einsum("ijkij->ijk", blocks[0]), 2 * np.tanh(a_value[:, :, None] * b_value) *
                                (1 - np.tanh(a_value[:, :, None] * b_value) ** 2) * b_value, rtol=1e-10)
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda x, v, u: sg.jacobian(x * 2, u), "sg.jacobian: input u is not connected to expr"),
+    (lambda x, v, u: sg.jacobian(v * 2, u), "sg.jacobian: input u is not connected to expr"),
+    (lambda x, v, u: sg.hessian(x * 2, u), "sg.hessian: input u is not connected to the cost"),
+])
+def test_disconnected_inputs_are_reported_by_the_function_called(build, message):
+    with pytest.raises(sg.DisconnectedInputError, match=message):
+        build(sg.scalar("x"), sg.vector("v"), sg.vector("u"))
+
+
+def test_a_disconnected_input_warning_points_at_the_users_call():
+    v, u = sg.vector("v"), sg.vector("u")
+    with pytest.warns(UserWarning, match="sg.jacobian: input u") as caught:
+        sg.jacobian(v * 2, u, disconnected_inputs="warn")
+    assert caught[0].filename == __file__
+
+
+def test_a_non_scalar_hessian_cost_is_reported_by_hessian():
+    with pytest.raises(TypeError, match="sg.hessian: cost must be a 0-d"):
+        sg.hessian(sg.vector("v"), sg.vector("v"))

@@ -67,12 +67,12 @@ def zeros_gradient(x):
     return zeros_like(x, dtype=x.dtype if is_differentiable_dtype(x.dtype) else config.floatX)
 
 
-def _check_cost(cost):
+def _check_cost(cost, caller):
     if not isinstance(cost, Variable):
-        raise TypeError(f"sg.grad: cost must be a symbolic variable, got {cost!r}")
+        raise TypeError(f"{caller}: cost must be a symbolic variable, got {cost!r}")
     if cost.ndim != 0:
         raise TypeError(
-            f"sg.grad: cost must be a 0-d (scalar) variable, got {cost!r} of type {cost.type}; "
+            f"{caller}: cost must be a 0-d (scalar) variable, got {cost!r} of type {cost.type}; "
             "reduce it first (e.g. cost.sum()) or use sg.jacobian / sg.vjp"
         )
 
@@ -184,13 +184,13 @@ def _backpropagate(roots_terms, wrt, consider_constant):
     return totals, reached
 
 
-def _disconnected(var, policy):
-    message = (f"sg.grad: input {var.name or repr(var)} is not connected to the cost "
+def _disconnected(var, policy, caller, target):
+    message = (f"{caller}: input {var.name or repr(var)} is not connected to {target} "
                "(pass disconnected_inputs='warn' or 'ignore' to get zeros instead)")
     if policy == "raise":
         raise DisconnectedInputError(message)
     if policy == "warn":
-        warnings.warn(message, UserWarning, stacklevel=3)
+        warnings.warn(message, UserWarning, stacklevel=4)  # the user's call of sg.grad, jacobian or hessian
     return zeros_gradient(var)
 
 
@@ -211,15 +211,29 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
         >>> float(gx.eval({x: 3.0, w: 2.0})), float(gw.eval({x: 3.0, w: 2.0}))
         (12.0, 9.0)
     """
+    return gradients_for("sg.grad", "the cost", cost, wrt, consider_constant, disconnected_inputs, known_grads)
+
+
+def gradients_for(caller, target, cost, wrt, consider_constant=None, disconnected_inputs="raise", known_grads=None):
+    """`grad`, for the public function `caller` (`sg.jacobian` and `sg.hessian` are built on it): its errors
+    name `caller`, and a disconnected input is "not connected to `target`".
+
+    Example:
+        >>> import symgraph as sg
+        >>> x, u = sg.scalar("x"), sg.scalar("u")
+        >>> gradients_for("sg.hessian", "the cost", x * 2, u)
+        Traceback (most recent call last):
+        symgraph.errors.DisconnectedInputError: sg.hessian: input u is not connected to the cost (pass disconnected_inputs='warn' or 'ignore' to get zeros instead)
+    """
     if disconnected_inputs not in _DISCONNECTED_POLICIES:
-        raise ValueError(f"sg.grad: disconnected_inputs must be one of {_DISCONNECTED_POLICIES}, got {disconnected_inputs!r}")
+        raise ValueError(f"{caller}: disconnected_inputs must be one of {_DISCONNECTED_POLICIES}, got {disconnected_inputs!r}")
     if cost is None:
         if not known_grads:
-            raise TypeError("sg.grad: cost may be None only when known_grads is given")
+            raise TypeError(f"{caller}: cost may be None only when known_grads is given")
     else:
-        _check_cost(cost)
-    wrt_list, single = as_variable_list(wrt, "variable in wrt", "sg.grad")
-    stop_at = as_variable_list(consider_constant, "entry of consider_constant", "sg.grad")[0] if consider_constant else []
+        _check_cost(cost, caller)
+    wrt_list, single = as_variable_list(wrt, "variable in wrt", caller)
+    stop_at = as_variable_list(consider_constant, "entry of consider_constant", caller)[0] if consider_constant else []
     if cost is not None and not is_differentiable_dtype(cost.dtype):
         # an integer or bool cost is piecewise constant: zeros wherever a path connects
         totals, reached = {}, _nodes_between([cost], wrt_list, stop_at)[1]
@@ -228,7 +242,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
     results = []
     for var in wrt_list:
         if id(var) not in reached:
-            results.append(_disconnected(var, disconnected_inputs))
+            results.append(_disconnected(var, disconnected_inputs, caller, target))
         elif id(var) in totals and is_differentiable_dtype(var.dtype):
             results.append(totals[id(var)])
         else:

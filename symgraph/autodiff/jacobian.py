@@ -29,7 +29,7 @@ from ..ops.shape_of import shape_of
 from ..errors import NotDifferentiableError
 from ..ops.shape import transpose
 from .forward import jvp
-from .grad import as_variable_list, grad, restore_structure
+from .grad import as_variable_list, gradients_for, restore_structure
 from .vectorize import symbolic_sizes, vectorize
 
 
@@ -59,9 +59,10 @@ def jacobian(expr, wrt, disconnected_inputs="raise"):
         raise TypeError(f"sg.jacobian: expr must have a float dtype, got {expr!r} of type {expr.type}")
     wrt_list, single = as_variable_list(wrt, "variable in wrt", "sg.jacobian")
     if expr.ndim == 0:
-        return grad(expr, wrt, disconnected_inputs=disconnected_inputs)
+        return gradients_for("sg.jacobian", "expr", expr, wrt, disconnected_inputs=disconnected_inputs)
     cotangent = tensor("cotangent", dtype=expr.dtype, shape=expr.type.shape)
-    rows = grad(None, wrt_list, disconnected_inputs=disconnected_inputs, known_grads={expr: cotangent})
+    rows = gradients_for("sg.jacobian", "expr", None, wrt_list, disconnected_inputs=disconnected_inputs,
+                         known_grads={expr: cotangent})
     count = _size(expr)
     if expr.ndim == 1:
         # a structured identity: the rewrites keep diag(ones) * s and diag(s) @ W as row scalings
@@ -118,6 +119,6 @@ def hessian(cost, wrt, disconnected_inputs="raise"):
                [ 0., 12.]])
     """
     wrt_list, single = as_variable_list(wrt, "variable in wrt", "sg.hessian")
-    gradients = grad(cost, wrt_list, disconnected_inputs=disconnected_inputs)
+    gradients = gradients_for("sg.hessian", "the cost", cost, wrt_list, disconnected_inputs=disconnected_inputs)
     results = [jacobian(g, v, disconnected_inputs="ignore") for g, v in zip(gradients, wrt_list)]
     return restore_structure(results, single, wrt)
