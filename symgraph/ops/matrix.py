@@ -16,11 +16,12 @@ import builtins
 
 import numpy as np
 
+from ..errors import ShapeError
 from ..graph.basic import as_variable, constant
 from .creation import arange, zeros
 from .elemwise import ge, le, maximum, minimum, multiply, where
 from .indexing import set_subtensor
-from .linalg import dot, tensordot
+from .linalg import _sizes_conflict, dot, tensordot
 from .reduce import sum
 from .shape import flatten, moveaxis, normalize_axis, reshape
 from .shape_of import symbolic_sizes
@@ -60,14 +61,19 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
         >>> sg.diagonal([[1, 2, 3], [4, 5, 6]], offset=1).eval()
         array([2, 6])
     """
+    return _diagonal(a, offset, axis1, axis2, "diagonal")
+
+
+def _diagonal(a, offset, axis1, axis2, op_name):
+    """`diagonal`, for the public function `op_name` (`diagonal` or `trace`), which its errors name."""
     a = as_variable(a)
-    offset = _static_offset(offset, "diagonal")
+    offset = _static_offset(offset, op_name)
     if a.ndim < 2:
-        raise ValueError(f"diagonal: operand {a.type} must have at least 2 dimensions")
-    first = normalize_axis(axis1, a.ndim, "diagonal", a.type)
-    second = normalize_axis(axis2, a.ndim, "diagonal", a.type)
+        raise ValueError(f"{op_name}: operand {a.type} must have at least 2 dimensions")
+    first = normalize_axis(axis1, a.ndim, op_name, a.type)
+    second = normalize_axis(axis2, a.ndim, op_name, a.type)
     if first == second:
-        raise ValueError(f"diagonal: axis1 and axis2 cannot be the same (both {first}) for operand {a.type}")
+        raise ValueError(f"{op_name}: axis1 and axis2 cannot be the same (both {first}) for operand {a.type}")
     sizes = symbolic_sizes(a)
     rows, columns = _diagonal_indices(sizes[first], sizes[second], offset)
     return moveaxis(a, (first, second), (-2, -1))[..., rows, columns]
@@ -82,7 +88,7 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
         >>> sg.trace([[1, 2], [3, 4]]).eval()
         array(5)
     """
-    return sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+    return sum(_diagonal(a, offset, axis1, axis2, "trace"), axis=-1, dtype=dtype)
 
 
 def diag(v, k=0):
@@ -196,4 +202,6 @@ def inner(a, b):
     a, b = as_variable(a), as_variable(b)
     if a.ndim == 0 or b.ndim == 0:
         return multiply(a, b)
+    if _sizes_conflict(a.type.shape[-1], b.type.shape[-1]):
+        raise ShapeError(f"inner: operands of types {a.type} and {b.type} have different sizes on their last axes")
     return tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 1]))
