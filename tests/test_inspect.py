@@ -173,7 +173,7 @@ output %4"""
 
 
 def test_debugprint_multi_output_and_fused_nodes():
-    x, y = sg.vector("x"), sg.vector("y")
+    x = sg.vector("x")
     first, second = Halves()(x)
     out = FakeFused(["exp", "multiply", "add"])(first, second)
     assert sg.debugprint([out, second]) == """\
@@ -589,3 +589,12 @@ def test_profile_error_names_the_node_and_the_user_line_as_a_call_does():
     f = sg.function([m], (m @ m).sum())
     with pytest.raises(ValueError, match=r"while computing node matmul.*created at .*test_inspect.py"):
         f.profile(np.ones((2, 3)))
+
+
+def test_to_networkx_lists_the_fused_operations_inside_a_compiled_loop():
+    x = sg.vector("x")
+    steps, _ = sg.scan(lambda a, acc: sg.tanh(acc * 2 + a), sequences=[x], outputs_info=[sg.constant(0.0)])
+    graph = sg.to_networkx(sg.function([x], steps))
+    [loop] = [d for _, d in graph.nodes(data=True) if d["kind"] == "apply" and d["op"] == "scan"]
+    assert "fused" not in loop["inner"]
+    assert {"multiply", "add", "tanh"} <= set(loop["inner"])

@@ -32,7 +32,7 @@ def to_networkx(obj):
     Nodes are the operations and the variables, keyed by stable strings in topological order (`"v0"`, `"a0"`,
     ...); edges follow the data flow (variable -> operation -> variable). An operation node has `kind="apply"`,
     `op` (the public function name, e.g. "exp", "matmul", "sum"; "fused" for a fused kernel, whose inner op
-    names are in `inner`), `label` (the op with its parameters) and `site` (where user code created it, or
+    names are in `inner`, as are those of a loop's or branch's inner graphs, fused kernels expanded), `label` (the op with its parameters) and `site` (where user code created it, or
     None). A variable node has `kind="variable"`, `name` (str or None), `dtype` (str, e.g. "float64"),
     `shape` (tuple of int or None), `role` ("input", "shared", "constant" or "result"), `output` (bool) and,
     for constants, `value` (short text). An edge into an operation has `positions`, the input slots it feeds;
@@ -98,8 +98,15 @@ def _apply_attributes(node):
         attributes["inner"] = inner
     graphs = inner_graphs(node.op)
     if graphs:  # a loop or branch: the operations of its inner graphs, in order
-        attributes["inner"] = [one_line(n.op.name) for _, outputs in graphs for n in toposort(list(outputs))]
+        attributes["inner"] = [name for _, outputs in graphs for n in toposort(list(outputs))
+                               for name in _operation_names(n.op)]
     return attributes
+
+
+def _operation_names(op):
+    """The names `op` stands for in an `inner` list: a fused kernel's inner operations, else its own name."""
+    inner = inner_names(op)
+    return [one_line(op.name)] if inner is None else inner
 
 
 def dot_quote(text) -> str:
