@@ -763,3 +763,17 @@ def test_scans_with_random_draws_in_their_steps_are_not_merged():
     noisy_value, plain_value = f(values)
     np.testing.assert_array_equal(noisy_value, values + _stream_draws(5).standard_normal(4))
     np.testing.assert_allclose(plain_value, np.cumsum(values))
+
+
+@pytest.mark.parametrize("mode", ["fast_run", "fast_compile"])
+def test_the_last_step_of_a_scan_that_ran_no_steps_is_an_index_error_in_every_mode(mode):
+    # scan_save_memory keeps only the final state, which is the initial value after zero steps
+    h0, n, x = sg.vector("h0"), sg.scalar("n", dtype="int64"), sg.vector("x")
+    hs, _ = sg.scan(lambda h: h * 2, outputs_info=h0, n_steps=n)
+    last = sg.function([n, h0], hs[-1], mode=mode)
+    folded = sg.function([x], sg.foldl(lambda v, acc: acc + v, x, sg.constant(5.0)), mode=mode)
+    np.testing.assert_array_equal(last(3, np.ones(2)), [8.0, 8.0])
+    assert folded([1.0, 2.0]) == 8.0
+    for call in (lambda: last(0, np.ones(2)), lambda: folded(np.zeros(0))):
+        with pytest.raises(IndexError, match="index -1 is out of bounds for axis 0 with size 0"):
+            call()

@@ -640,8 +640,8 @@ def _fold(fn, sequences, outputs_info, non_sequences, go_backwards, name):
 
 def reduce(fn, sequences, outputs_info, non_sequences=None, go_backwards=False, name=None):
     """A fold (Theano's `reduce`): `fn(entry..., accumulator..., non_sequences...)` over the sequences, keeping
-    only the final accumulator(s). With no steps the result is the initial value's... last step, so give at
-    least one step.
+    only the final accumulator(s), the last of the values the steps made: with no steps there is none, and
+    it raises IndexError as NumPy's `[-1]` of an empty array does.
 
     Example:
         >>> import symgraph as sg

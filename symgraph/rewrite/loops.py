@@ -86,6 +86,12 @@ def _last_readers(buffer, depth, clients, kept):
     return readers
 
 
+def _last_step(scan_node, state):
+    """The final value of a last-only state as `states[depth:][-1]` reads it: after zero steps that tail is
+    empty, so this raises NumPy's IndexError instead of giving the initial value."""
+    return scan_node.outputs[state][: scan_node.inputs[0]][-1]
+
+
 def _reads(outputs, placeholders):
     """Ids of the placeholders that the graph of `outputs` reads."""
     wanted = {id(p) for p in placeholders}
@@ -260,7 +266,8 @@ def optimize_loops(outputs, mode, counts):
         for state, readers in readers_by_state.items():
             final = new_node.outputs[state][0]
             for reader in readers:
-                last_value[id(reader)] = final
+                reads_tail = reader.inputs[0].owner is not node  # `states[depth:][-1]`, not the buffer's `[-1]`
+                last_value[id(reader)] = _last_step(new_node, state) if reads_tail else final
         memo.update((id(node.outputs[old]), new) for old, new in zip(positions, new_node.outputs))
     outputs = [memo.get(id(v), v) for v in outputs]
     return make_branches_lazy(outputs, mode, counts)
