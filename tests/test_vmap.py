@@ -134,6 +134,8 @@ def test_vmap_errors():
         sg.vmap(3)
     with pytest.raises(np.exceptions.AxisError, match="vmap"):
         sg.vmap(lambda x: x, in_axes=2)(xs)
+    with pytest.raises(TypeError, match=r"vmap: in_axes must be an int, None, or a list or tuple of them, got 0.0"):
+        sg.vmap(lambda x: x, in_axes=0.0)(xs)
 
 
 def test_op_from_graph_is_batched_through_its_inner_graph(rng):

@@ -28,6 +28,8 @@ def _per_position(axes, count, role):
     """`axes` (an int, None, or one entry per position) as a list of `count` entries."""
     if axes is None or isinstance(axes, int):
         return [axes] * count
+    if not isinstance(axes, (list, tuple)):
+        raise TypeError(f"vmap: {role} must be an int, None, or a list or tuple of them, got {axes!r}")
     axes = list(axes)
     if len(axes) != count:
         raise ValueError(f"vmap: {role} has {len(axes)} entries for {count} {'arguments' if role == 'in_axes' else 'outputs'}")
