@@ -777,3 +777,11 @@ def test_the_last_step_of_a_scan_that_ran_no_steps_is_an_index_error_in_every_mo
     for call in (lambda: last(0, np.ones(2)), lambda: folded(np.zeros(0))):
         with pytest.raises(IndexError, match="index -1 is out of bounds for axis 0 with size 0"):
             call()
+
+
+def test_ifelse_treats_a_python_scalar_branch_as_weak_like_where():
+    c, half, small = sg.scalar("c"), sg.scalar("half", dtype="float32"), sg.scalar("small", dtype="int8")
+    assert sg.ifelse(c > 0, half, 0.0).dtype == np.float32 == sg.where(c > 0, half, 0.0).dtype
+    assert [v.dtype for v in sg.ifelse(c > 0, [small, 2], [1, half])] == [np.int8, np.float32]
+    assert sg.ifelse(c > 0, 1, 2.5).dtype == np.result_type(1, 2.5)
+    assert sg.function([c, half], sg.ifelse(c > 0, half, 0.0))(-1.0, 2.0) == 0.0

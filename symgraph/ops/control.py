@@ -18,7 +18,7 @@ from ..graph.basic import as_variable
 from ..graph.op import Op
 from ..graph.type import TensorType
 from .creation import zeros_like
-from .elemwise import cast, where
+from .elemwise import cast, lift_operands, where
 
 __all__ = ["ifelse", "switch"]
 
@@ -140,7 +140,7 @@ def ifelse(condition, then_branch, else_branch, name=None):
     """`then_branch` if the 0-d `condition` is true, else `else_branch`, computing only the branch taken.
 
     Each branch is a variable or a list of variables (the result has the same structure); both must agree
-    in rank, and dtypes are promoted as NumPy does. Gradients flow into the branch taken (zeros into the
+    in rank, and dtypes are promoted as NumPy does (a Python scalar takes the other branch's dtype). Gradients flow into the branch taken (zeros into the
     other); the condition gets none. `sg.where` is the element-wise, eager counterpart.
 
     Example:
@@ -152,8 +152,8 @@ def ifelse(condition, then_branch, else_branch, name=None):
         [30, 3]
     """
     single = not isinstance(then_branch, (list, tuple))
-    then_values = [as_variable(v) for v in ([then_branch] if single else then_branch)]
-    else_values = [as_variable(v) for v in ([else_branch] if single else else_branch)]
+    then_values = list([then_branch] if single else then_branch)
+    else_values = list([else_branch] if single else else_branch)
     if len(then_values) != len(else_values):
         raise ValueError(f"ifelse: the branches hold {len(then_values)} and {len(else_values)} values")
     condition = as_variable(condition)
@@ -161,7 +161,8 @@ def ifelse(condition, then_branch, else_branch, name=None):
         raise ShapeError(f"ifelse: the condition must be 0-d, got type {condition.type}")
     if condition.dtype.kind != "b":
         condition = cast(condition, "bool")
-    for k, (a, b) in enumerate(zip(then_values, else_values)):
+    for k, pair in enumerate(zip(then_values, else_values)):
+        a, b = lift_operands(pair)  # a Python scalar is weak, as in `sg.where`
         if a.ndim != b.ndim:
             raise ShapeError(f"ifelse: branch value {k} has types {a.type} and {b.type}; they need the same rank")
         dtype = np.result_type(a.dtype, b.dtype)
