@@ -87,7 +87,7 @@ def test_every_safe_rewrite_fires_on_some_fuzzer_pattern():
                  # the passes over loops and branches in tests/test_loops.py, and the inlining of
                  # user-defined ops in tests/test_custom_ops.py.
                  "scan_optimize_inner", "scan_save_memory", "scan_prune", "scan_merge", "lazy_ifelse",
-                 "inline_op_from_graph"}
+                 "inline_op_from_graph", "useless_ensure_shape"}
     # the linalg rewrites need matrices that can be factored, which NaN and inf entries are not: their
     # firing and their agreement are tested in test_ops_linalg_decomp.py.
     elsewhere |= {"inv_matmul_to_solve", "log_det_to_slogdet", "log_abs_det_to_slogdet", "det_of_cholesky",
