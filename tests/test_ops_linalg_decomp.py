@@ -210,6 +210,19 @@ def test_norm_of_integers_is_float64():
     assert_agrees_with(lambda v: la.norm(v, 0), lambda v: np.linalg.norm(v, 0), [np.array([3, 0, 1])], rtol=0)
 
 
+@pytest.mark.parametrize("shape, ord, axis", [
+    ((2, 3), "fro", None), ((2, 3), None, (0, 1)), ((2, 3), None, None), ((2, 3), 1, None), ((2, 3), np.inf, None), ((4,), 0, None), ((4,), 3, None),
+    ((4,), -1, None), ((4,), 0.5, None), ((4,), 2, None), ((4,), np.inf, None), ((2, 4), 1, 1),
+])
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_norm_of_complex_input_is_real_like_numpy(shape, ord, axis, dtype):
+    x = (np.arange(1.0, 1 + np.prod(shape)) * (1 - 2j) + 1j).reshape(shape).astype(dtype)
+    x.flat[::3] = 0
+    with np.errstate(divide="ignore"):
+        assert_agrees_with(lambda v: la.norm(v, ord, axis), lambda v: np.linalg.norm(v, ord, axis), [x],
+                           rtol=1e-5 if dtype == "complex64" else 1e-12)
+
+
 # ---------------------------------------------------------------- derivatives
 
 def _symmetric(x):

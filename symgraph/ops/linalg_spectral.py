@@ -386,16 +386,17 @@ _MATRIX_SUM_ORDS = {1: (reduce_max, "columns"), -1: (reduce_min, "columns"),
 
 
 def _vector_norm(x, ord, axis, keepdims):
+    # Every norm is real: complex entries count by their magnitude, in the matching real dtype.
     magnitude = elementwise_abs(x)
     if ord is None or ord == 2:
         return sqrt(reduce_sum(magnitude * magnitude, axis=axis, keepdims=keepdims))
     if ord in _VECTOR_ORDS_REDUCED:
         return _VECTOR_ORDS_REDUCED[ord](magnitude, axis=axis, keepdims=keepdims)
     if ord == 0:
-        return reduce_sum(cast(neq(x, 0), x.dtype), axis=axis, keepdims=keepdims)
+        return reduce_sum(cast(neq(x, 0), magnitude.dtype), axis=axis, keepdims=keepdims)
     if ord == 1:
         return reduce_sum(magnitude, axis=axis, keepdims=keepdims)
-    exponent = np.asarray(ord, dtype=x.dtype)
+    exponent = np.asarray(ord, dtype=magnitude.dtype)
     return power(reduce_sum(power(magnitude, exponent), axis=axis, keepdims=keepdims), 1 / exponent)
 
 
@@ -407,7 +408,7 @@ def _singular_values_over(x, row_axis, column_axis):
 
 def _matrix_norm(x, ord, row_axis, column_axis, keepdims):
     if ord in (None, "fro"):
-        result = sqrt(reduce_sum(x * x, axis=(row_axis, column_axis)))
+        result = _vector_norm(x, None, (row_axis, column_axis), False)
     elif ord in ("nuc", 2, -2):
         values = _singular_values_over(x, row_axis, column_axis)
         result = {"nuc": reduce_sum, 2: reduce_max, -2: reduce_min}[ord](values, axis=-1)
@@ -432,7 +433,8 @@ def norm(x, ord=None, axis=None, keepdims=False):
     `axis` None: the 2-norm of the flattened `x` when `ord` is None, else a vector norm (1-d `x`) or a
     matrix norm (2-d `x`); an int: vector norms along it; a pair: matrix norms over those axes.
     Vector ords: None/2, inf, -inf, 0 (count of nonzeros), 1, any other number p (sum |x|^p)^(1/p).
-    Matrix ords: None/"fro", "nuc", inf, -inf, 1, -1, 2, -2. Integer inputs give float64.
+    Matrix ords: None/"fro", "nuc", inf, -inf, 1, -1, 2, -2. Integer inputs give float64; complex inputs
+    give the real norm of their magnitudes (float32 for complex64), as in NumPy.
 
     Example:
         >>> import symgraph as sg
