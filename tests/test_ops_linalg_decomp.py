@@ -223,6 +223,44 @@ def test_norm_of_complex_input_is_real_like_numpy(shape, ord, axis, dtype):
                            rtol=1e-5 if dtype == "complex64" else 1e-12)
 
 
+def _hermitian_positive_definite(dtype):
+    x = np.array([[4.0, 1.0 + 2.0j, 0.5j], [0.0, 3.0, -1.0], [2.0j, 1.0, 5.0]])
+    return (x @ x.conj().T + 3 * np.eye(3)).astype(dtype)
+
+
+@pytest.mark.parametrize("build, reference, data_dependent", [
+    (la.eigh, np.linalg.eigh, ()),
+    (la.eigvalsh, np.linalg.eigvalsh, ()),
+    (la.svd, np.linalg.svd, ()),
+    (lambda a: la.svd(a, full_matrices=False), lambda a: np.linalg.svd(a, full_matrices=False), ()),
+    (lambda a: la.svd(a, compute_uv=False), lambda a: np.linalg.svd(a, compute_uv=False), ()),
+    (la.slogdet, np.linalg.slogdet, ()),
+    (la.qr, np.linalg.qr, ()),
+    (la.inv, np.linalg.inv, ()),
+    (la.det, np.linalg.det, ()),
+    (la.cholesky, np.linalg.cholesky, ()),
+    (la.pinv, np.linalg.pinv, ()),
+    (lambda a: la.lstsq(a[:, :2], a[:, 0]), lambda a: np.linalg.lstsq(a[:, :2], a[:, 0]), (1,)),
+    (lambda a: la.norm(a, "nuc"), lambda a: np.linalg.norm(a, "nuc"), ()),
+    (lambda a: la.norm(a, 2), lambda a: np.linalg.norm(a, 2), ()),
+    (lambda a: la.norm(a, -2), lambda a: np.linalg.norm(a, -2), ()),
+], ids=["eigh", "eigvalsh", "svd", "svd-reduced", "svd-values", "slogdet", "qr", "inv", "det", "cholesky", "pinv",
+        "lstsq", "norm-nuc", "norm-2", "norm--2"])
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_complex_decompositions_have_numpys_dtype_per_output(build, reference, data_dependent, dtype):
+    assert_agrees_with(build, reference, [_hermitian_positive_definite(dtype)],
+                       rtol=1e-4 if dtype == "complex64" else 1e-10, data_dependent=data_dependent)
+
+
+def test_a_cast_of_complex_eigenvectors_is_kept():
+    a = sg.matrix("a", dtype="complex64")
+    vectors = la.eigh(a)[1]
+    assert vectors.dtype == np.complex64
+    with pytest.warns(np.exceptions.ComplexWarning):  # NumPy's, for the imaginary parts the cast drops
+        real = sg.function([a], vectors.astype("float32"))(_hermitian_positive_definite("complex64"))
+    assert real.dtype == np.float32
+
+
 # ---------------------------------------------------------------- derivatives
 
 def _symmetric(x):

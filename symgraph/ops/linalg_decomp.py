@@ -86,19 +86,34 @@ def from_columns(x, vector):
 
 
 @functools.lru_cache(maxsize=None)
-def reference_dtype(function, *dtypes) -> np.dtype:
-    """The dtype `function` gives on 1x1 matrices (or a length-1 vector as second operand) of `dtypes`."""
+def reference_dtypes(function, *dtypes) -> tuple:
+    """The dtype of each output `function` gives on 1x1 matrices (or a length-1 vector as second operand)
+    of `dtypes`: one per element of a tuple result, as outputs differ (eigh of a complex matrix has real
+    eigenvalues and complex eigenvectors)."""
     samples = [np.eye(1, dtype=dtypes[0])] + [np.ones((1,), dtype=d) for d in dtypes[1:]]
     result = function(*samples)
-    return np.asarray(result[0] if isinstance(result, tuple) else result).dtype
+    return tuple(np.asarray(r).dtype for r in (result if isinstance(result, tuple) else (result,)))
 
 
-def checked_dtype(op_name, function, *types):
+def reference_dtype(function, *dtypes) -> np.dtype:
+    """The dtype of the one output of `function` (see `reference_dtypes`)."""
+    (dtype,) = reference_dtypes(function, *dtypes)
+    return dtype
+
+
+def checked_dtypes(op_name, function, *types) -> tuple:
+    """`reference_dtypes` for operands of `types`; a TypeError naming `op_name` where NumPy refuses them."""
     try:
-        return reference_dtype(function, *(t.dtype for t in types))
+        return reference_dtypes(function, *(t.dtype for t in types))
     except TypeError as exc:
         described = " and ".join(str(t) for t in types)
         raise TypeError(f"{op_name}: not defined for operand(s) of type {described} ({exc})") from None
+
+
+def checked_dtype(op_name, function, *types) -> np.dtype:
+    """`checked_dtypes` of a function with one output."""
+    (dtype,) = checked_dtypes(op_name, function, *types)
+    return dtype
 
 
 def check_matrix_stack(op_name, t, square=True):
@@ -289,8 +304,7 @@ class SlogDet(Op):
 
     def output_types(self, a):
         check_matrix_stack("slogdet", a)
-        result = TensorType(checked_dtype("slogdet", np.linalg.slogdet, a), a.shape[:-2])
-        return [result, result]
+        return [TensorType(dtype, a.shape[:-2]) for dtype in checked_dtypes("slogdet", np.linalg.slogdet, a)]
 
     def perform(self, a):
         sign, logabsdet = np.linalg.slogdet(a)
@@ -603,9 +617,9 @@ def matrix_power(a, n):
 
 @functools.lru_cache(maxsize=None)
 def _lstsq_dtypes(a_dtype, b_dtype, b_ndim):
-    """(solution dtype, singular value dtype) of `np.linalg.lstsq` for these operand dtypes."""
-    x, _, _, s = np.linalg.lstsq(np.eye(1, dtype=a_dtype), np.ones((1,) * b_ndim, dtype=b_dtype))
-    return x.dtype, s.dtype
+    """(solution, residual, singular value) dtypes of `np.linalg.lstsq` for these operand dtypes."""
+    x, residuals, _, s = np.linalg.lstsq(np.eye(1, dtype=a_dtype), np.ones((1,) * b_ndim, dtype=b_dtype))
+    return x.dtype, residuals.dtype, s.dtype
 
 
 class Lstsq(Op):
@@ -633,12 +647,12 @@ class Lstsq(Op):
         if a.shape[0] is not None and b.shape[0] is not None and a.shape[0] != b.shape[0]:
             raise ShapeError(f"lstsq: operands of types {a} and {b} have mismatched sizes {a.shape[0]} and {b.shape[0]}")
         try:
-            x_dtype, s_dtype = _lstsq_dtypes(a.dtype, b.dtype, b.ndim)
+            x_dtype, residual_dtype, s_dtype = _lstsq_dtypes(a.dtype, b.dtype, b.ndim)
         except TypeError as exc:
             raise TypeError(f"lstsq: not defined for operands of types {a} and {b} ({exc})") from None
         m, n = a.shape
         k = None if m is None or n is None else min(m, n)
-        return [TensorType(x_dtype, (n,) + b.shape[1:]), TensorType(x_dtype, (None,)), TensorType("int32", ()),
+        return [TensorType(x_dtype, (n,) + b.shape[1:]), TensorType(residual_dtype, (None,)), TensorType("int32", ()),
                 TensorType(s_dtype, (k,))]
 
     def perform(self, a, b):

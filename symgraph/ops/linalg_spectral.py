@@ -23,7 +23,7 @@ from .creation import is_zeros, zeros_like
 from .elemwise import abs as elementwise_abs
 from .elemwise import cast, is_differentiable_dtype, neq, power, sqrt
 from .linalg import sum_if_any, matmul
-from .linalg_decomp import (SolveTriangular, check_matrix_stack, checked_dtype, diagonal_matrix, diagonal_of,
+from .linalg_decomp import (SolveTriangular, check_matrix_stack, checked_dtypes, diagonal_matrix, diagonal_of,
                             identity_like, matrix_transpose, symmetric_part, triangle_mask)
 from .reduce import max as reduce_max
 from .reduce import min as reduce_min
@@ -81,11 +81,11 @@ class QR(Op):
 
     def output_types(self, a):
         check_matrix_stack("qr", a, square=False)
-        dtype = checked_dtype("qr", np.linalg.qr, a)
+        q_dtype, r_dtype = checked_dtypes("qr", np.linalg.qr, a)
         batch, (m, n) = a.shape[:-2], a.shape[-2:]
         k = m if self.mode == "complete" else _known_min(m, n)
-        r = TensorType(dtype, batch + (k, n))
-        return [r] if self.mode == "r" else [TensorType(dtype, batch + (m, k)), r]
+        r = TensorType(r_dtype, batch + (k, n))
+        return [r] if self.mode == "r" else [TensorType(q_dtype, batch + (m, k)), r]
 
     def perform(self, a):
         result = np.linalg.qr(a, mode=self.mode)
@@ -191,9 +191,9 @@ class Eigh(Op):
 
     def output_types(self, a):
         check_matrix_stack("eigh", a)
-        dtype = checked_dtype("eigh", np.linalg.eigh, a)
+        values_dtype, vectors_dtype = checked_dtypes("eigh", np.linalg.eigh, a)
         n = a.shape[-1] if a.shape[-1] is not None else a.shape[-2]
-        return [TensorType(dtype, a.shape[:-2] + (n,)), TensorType(dtype, a.shape[:-2] + (n, n))]
+        return [TensorType(values_dtype, a.shape[:-2] + (n,)), TensorType(vectors_dtype, a.shape[:-2] + (n, n))]
 
     def perform(self, a):
         return tuple(np.linalg.eigh(a, UPLO=self.UPLO))
@@ -293,14 +293,14 @@ class SVD(Op):
 
     def output_types(self, a):
         check_matrix_stack("svd", a, square=False)
-        dtype = checked_dtype("svd", np.linalg.svd, a)
+        u_dtype, s_dtype, vh_dtype = checked_dtypes("svd", np.linalg.svd, a)
         batch, (m, n) = a.shape[:-2], a.shape[-2:]
         k = _known_min(m, n)
-        s = TensorType(dtype, batch + (k,))
+        s = TensorType(s_dtype, batch + (k,))
         if not self.compute_uv:
             return [s]
         u_columns, vh_rows = (m, n) if self.full_matrices else (k, k)
-        return [TensorType(dtype, batch + (m, u_columns)), s, TensorType(dtype, batch + (vh_rows, n))]
+        return [TensorType(u_dtype, batch + (m, u_columns)), s, TensorType(vh_dtype, batch + (vh_rows, n))]
 
     def perform(self, a):
         if not self.compute_uv:
