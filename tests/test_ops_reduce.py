@@ -78,6 +78,16 @@ def test_accumulator_dtype(rng, kind, dtype, value_dtype):
                          lambda v: getattr(np, kind)(v, axis=1, dtype=dtype), [value], rtol=1e-5)
 
 
+@pytest.mark.parametrize("kind", ["cumsum", "cumprod", "sum", "prod"])
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int32", "bool", "float32"])
+@pytest.mark.parametrize("value", [np.array([[100, 100, -3], [2, 0, 7]], "int8"), np.array([[1.5, 2.5, 100.7], [0.0, -1.0, 3.0]]),
+                                   np.array([[True, False, True], [True, True, True]])], ids=["int8", "float64", "bool"])
+def test_running_and_total_accumulators_wrap_in_a_small_dtype_like_numpy(kind, dtype, value):
+    with np.errstate(over="ignore"):
+        assert_matches_numpy(lambda x: getattr(sg, kind)(x, axis=-1, dtype=dtype),
+                             lambda v: getattr(np, kind)(v, axis=-1, dtype=dtype), [value], rtol=1e-5)
+
+
 @pytest.mark.parametrize("kind", ["var", "std"])
 @pytest.mark.parametrize("ddof", [1, 2, 0.5])
 def test_ddof(rng, kind, ddof):

@@ -453,8 +453,9 @@ class TensorOperators:
         """
         return _ops().swapaxes(self, axis1, axis2)
 
-    def cumsum(self, axis=None):
-        """Cumulative sum along `axis` (over the flattened tensor when None); see `sg.cumsum`.
+    def cumsum(self, axis=None, dtype=None):
+        """Cumulative sum along `axis` (over the flattened tensor when None), in `dtype` when given; see
+        `sg.cumsum`.
 
         Example:
             >>> import symgraph as sg
@@ -463,4 +464,4 @@ class TensorOperators:
             array([[ 1.,  3.,  6.],
                    [ 4.,  9., 15.]])
         """
-        return _ops().cumsum(self, axis=axis)
+        return _ops().cumsum(self, axis=axis, dtype=dtype)

@@ -182,21 +182,34 @@ class CumSum(Op):
         return [None if tangent is None else self(tangent)]
 
 
-def cumsum(x, axis=None):
+def _running(op_class, name, a, axis, dtype):
+    """`op_class` (CumSum or CumProd, called `name` in errors) of `a` along `axis`, in `dtype` when given, with NumPy's rules: over
+    the flattened tensor when `axis` is None, and a 0-d input counts as 1-d whatever the axis."""
+    a = as_variable(a)
+    if dtype is not None:
+        a = cast(a, dtype)
+    if (axis is None and a.ndim != 1) or a.ndim == 0:
+        a = flatten(a)
+    if axis is None:
+        axis = 0
+    result = op_class(normalize_axis(axis, a.ndim, name, a.type))(a)
+    # The ops accumulate integers and bools in 64 bits; sums and products wrap modulo the width, so the
+    # 64-bit running values cast to `dtype` are exactly those NumPy accumulates in `dtype` itself.
+    return result if dtype is None else cast(result, dtype)
+
+
+def cumsum(x, axis=None, dtype=None):
     """Cumulative sum along `axis`, like `np.cumsum`: with `axis=None` over the flattened tensor.
-    Integer and bool inputs accumulate in int64 as in NumPy.
+    Integer and bool inputs accumulate in int64 as in NumPy, or in `dtype` when given.
 
     Example:
         >>> import symgraph as sg
         >>> sg.cumsum(sg.constant([[1, 2], [3, 4]])).eval()
         array([ 1,  3,  6, 10])
+        >>> sg.cumsum(sg.constant([100, 100], dtype="int8"), dtype="int8").eval()
+        array([100, -56], dtype=int8)
     """
-    x = as_variable(x)
-    if axis is None or x.ndim == 0:
-        # NumPy treats a 0-d input as 1-d here, whatever the axis.
-        x = flatten(x)
-        axis = 0 if axis is None else axis
-    return CumSum(normalize_axis(axis, x.ndim, "cumsum", x.type))(x)
+    return _running(CumSum, "cumsum", x, axis, dtype)
 
 
 class CumProd(Op):
@@ -295,15 +308,10 @@ def cumprod(a, axis=None, dtype=None):
         >>> sg.cumprod(sg.constant([[1, 2], [3, 4]]), axis=1).eval()
         array([[ 1,  2],
                [ 3, 12]])
+        >>> sg.cumprod(sg.constant([100, 100], dtype="int8"), dtype="int8").eval()
+        array([100,  16], dtype=int8)
     """
-    a = as_variable(a)
-    if dtype is not None:
-        a = cast(a, dtype)
-    if (axis is None and a.ndim != 1) or a.ndim == 0:
-        a = flatten(a)
-    if axis is None:
-        axis = 0
-    return CumProd(normalize_axis(axis, a.ndim, "cumprod", a.type))(a)
+    return _running(CumProd, "cumprod", a, axis, dtype)
 
 
 def one_hot(labels, num_classes, dtype=None):
