@@ -52,7 +52,7 @@ def test_triangles_match_numpy_batched_over_leading_axes(name, k, shape, rng):
 
 
 @pytest.mark.parametrize("shapes", [((2,), (3,)), ((2, 3), (4, 5)), ((2,), (3, 4)), ((3, 4), (2,)), ((), (3,)),
-                                    ((2, 3, 1), (2,)), ((0, 2), (3, 1)), ((1, 1), (1,))])
+                                    ((2, 3, 1), (2,)), ((0, 2), (3, 1)), ((1, 1), (1,)), ((), ()), ((2, 3), ())])
 @pytest.mark.parametrize("dtypes", [("float64", "float64"), ("float32", "int32"), ("bool", "bool")])
 def test_kron_matches_numpy(shapes, dtypes, rng):
     values = [random_array(rng, s, d) for s, d in zip(shapes, dtypes)]
@@ -87,6 +87,7 @@ GRADIENT_CASES = [
     (lambda v: sg.triu(v), [(3,)]),
     (sg.kron, [(2, 3), (3, 2)]),
     (sg.kron, [(2,), (2, 3)]),
+    (sg.kron, [(), ()]),
     (sg.vdot, [(2, 3), (6,)]),
     (sg.inner, [(2, 3), (4, 3)]),
     (sg.inner, [(), (3,)]),

@@ -161,7 +161,7 @@ def kron(a, b):
         array([ 1,  2,  3, 10, 20, 30])
     """
     a, b = as_variable(a), as_variable(b)
-    ndim = builtins.max(a.ndim, b.ndim, 1)
+    ndim = builtins.max(a.ndim, b.ndim)
     a = reshape(a, (1,) * (ndim - a.ndim) + symbolic_sizes(a))
     b = reshape(b, (1,) * (ndim - b.ndim) + symbolic_sizes(b))
     # Interleave the axes, a's at even and b's at odd positions, so that merging each pair gives the blocks.
