@@ -609,7 +609,13 @@ def test_singular_matrices_raise_linalg_error_naming_the_node_and_line(build, va
 def test_linalg_namespace_names_numpys_functions_with_docstrings_and_reference_entries():
     reference = (__import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "reference.md").read_text()
     assert set(la.__all__) == {"solve", "inv", "det", "slogdet", "cholesky", "solve_triangular", "pinv",
-                               "matrix_power", "lstsq", "qr", "svd", "eigh", "eigvalsh", "norm"}
+                               "matrix_power", "lstsq", "qr", "svd", "svdvals", "eigh", "eigvalsh", "norm",
+                               "vector_norm", "matrix_norm", "multi_dot", "matrix_rank", "cond", "tensorinv",
+                               "tensorsolve", "cross", "vecdot", "matmul", "tensordot", "outer", "diagonal", "trace",
+                               "matrix_transpose"}
+    # Every numpy.linalg name but eig and eigvals (their dtype depends on the values: see the reference).
+    assert set(np.linalg.__all__) - set(dir(la)) == {"eig", "eigvals"}
+    assert la.LinAlgError is np.linalg.LinAlgError
     for name in la.__all__:
         function = getattr(la, name)
         assert "Example:" in function.__doc__ and ">>>" in function.__doc__
@@ -627,3 +633,193 @@ def test_singular_values_of_full_svd_of_non_square_matrices_are_differentiable(s
     weights = np.arange(1.0, len(s) + 1)
     gradient = sg.grad((sg.linalg.svd(m)[1] * weights).sum(), m).eval({m: a})
     np.testing.assert_allclose(gradient, (u * weights) @ vh, rtol=1e-10, atol=1e-12)
+
+
+# ---------------------------------------------------------------- the rest of numpy.linalg (compositions)
+
+def _rank_deficient(rng, shape, dtype="float64"):
+    """Matrices of rank 1 (when the stack is not empty)."""
+    left, right = rng.standard_normal(shape[:-1] + (1,)), rng.standard_normal(shape[:-2] + (1, shape[-1]))
+    return (left @ right).astype(dtype)
+
+
+def _zeros(rng, shape, dtype="float64"):
+    return np.zeros(shape, dtype)
+
+
+def _three_by_two(rng, shape, dtype="float64"):
+    return rng.standard_normal(shape).astype(dtype)
+
+
+COMPOSITE_VALUE_CASES = [
+    ("multi_dot-3", lambda a, b, c: la.multi_dot([a, b, c]), lambda a, b, c: np.linalg.multi_dot([a, b, c]),
+     [(general, (2, 4)), (general, (4, 3)), (general, (3, 5))]),
+    ("multi_dot-4-vectors", lambda a, b, c, d: la.multi_dot([a, b, c, d]),
+     lambda a, b, c, d: np.linalg.multi_dot([a, b, c, d]),
+     [(general, (4,)), (general, (4, 3)), (general, (3, 6)), (general, (6,))]),
+    ("multi_dot-row-vector", lambda a, b, c: la.multi_dot([a, b, c]), lambda a, b, c: np.linalg.multi_dot([a, b, c]),
+     [(general, (4,)), (general, (4, 1)), (general, (1, 2))]),
+    ("multi_dot-column-vector", lambda a, b, c: la.multi_dot([a, b, c]),
+     lambda a, b, c: np.linalg.multi_dot([a, b, c]), [(general, (0, 4)), (general, (4, 3)), (general, (3,))]),
+    ("multi_dot-2", lambda a, b: la.multi_dot([a, b]), lambda a, b: np.linalg.multi_dot([a, b]),
+     [(general, (2, 3, 4)), (general, (4, 2))]),
+    ("matrix_rank", la.matrix_rank, np.linalg.matrix_rank, [(_rank_deficient, (3, 4, 3))]),
+    ("matrix_rank-full", la.matrix_rank, np.linalg.matrix_rank, [(general, (3, 5))]),
+    ("matrix_rank-tol", lambda a: la.matrix_rank(a, tol=0.5), lambda a: np.linalg.matrix_rank(a, tol=0.5),
+     [(general, (2, 3, 3))]),
+    ("matrix_rank-rtol", lambda a: la.matrix_rank(a, rtol=0.5), lambda a: np.linalg.matrix_rank(a, rtol=0.5),
+     [(general, (2, 3, 3))]),
+    ("matrix_rank-hermitian", lambda a: la.matrix_rank(a, hermitian=True),
+     lambda a: np.linalg.matrix_rank(a, hermitian=True), [(spd, (3, 3))]),
+    ("matrix_rank-empty", la.matrix_rank, np.linalg.matrix_rank, [(general, (0, 3))]),
+    ("matrix_rank-empty-batch", la.matrix_rank, np.linalg.matrix_rank, [(general, (0, 2, 2))]),
+    ("matrix_rank-zero-vector", la.matrix_rank, lambda v: np.asarray(np.linalg.matrix_rank(v), "int64"),
+     [(_zeros, (3,))]),
+    ("matrix_rank-vector", la.matrix_rank, lambda v: np.asarray(np.linalg.matrix_rank(v), "int64"), [(general, (3,))]),
+    ("cond", la.cond, np.linalg.cond, [(general, (2, 3, 3))]),
+    ("cond-non-square", la.cond, np.linalg.cond, [(general, (4, 2))]),
+    ("cond-minus-2", lambda a: la.cond(a, -2), lambda a: np.linalg.cond(a, -2), [(general, (3, 3))]),
+    ("cond-fro", lambda a: la.cond(a, "fro"), lambda a: np.linalg.cond(a, "fro"), [(well_conditioned, (2, 3, 3))]),
+    ("cond-1", lambda a: la.cond(a, 1), lambda a: np.linalg.cond(a, 1), [(well_conditioned, (3, 3))]),
+    ("cond-inf", lambda a: la.cond(a, -np.inf), lambda a: np.linalg.cond(a, -np.inf), [(well_conditioned, (1, 1))]),
+    ("cond-nuc", lambda a: la.cond(a, "nuc"), lambda a: np.linalg.cond(a, "nuc"), [(well_conditioned, (3, 3))]),
+    ("tensorinv", lambda a: la.tensorinv(a, ind=1), lambda a: np.linalg.tensorinv(a, ind=1),
+     [(lambda rng, shape, dtype: well_conditioned(rng, (4, 4), dtype).reshape(shape), (4, 2, 2))]),
+    ("tensorinv-2", la.tensorinv, np.linalg.tensorinv,
+     [(lambda rng, shape, dtype: well_conditioned(rng, (6, 6), dtype).reshape(shape), (2, 3, 6))]),
+    ("tensorsolve", la.tensorsolve, np.linalg.tensorsolve,
+     [(lambda rng, shape, dtype: well_conditioned(rng, (6, 6), dtype).reshape(shape), (2, 3, 2, 3)),
+      (general, (2, 3))]),
+    ("tensorsolve-axes", lambda a, b: la.tensorsolve(a, b, axes=(0,)), lambda a, b: np.linalg.tensorsolve(a, b, (0,)),
+     [(lambda rng, shape, dtype: well_conditioned(rng, (6, 6), dtype).reshape(shape), (6, 2, 3)), (general, (2, 3))]),
+    ("cross", la.cross, np.linalg.cross, [(general, (3,)), (general, (3,))]),
+    ("cross-broadcast", la.cross, np.linalg.cross, [(general, (2, 1, 3)), (general, (4, 3))]),
+    ("cross-axis", lambda a, b: la.cross(a, b, axis=0), lambda a, b: np.linalg.cross(a, b, axis=0),
+     [(general, (3, 2)), (general, (3, 1))]),
+    ("vecdot", la.vecdot, np.linalg.vecdot, [(general, (2, 3)), (general, (3,))]),
+    ("vecdot-axis", lambda a, b: la.vecdot(a, b, axis=0), lambda a, b: np.linalg.vecdot(a, b, axis=0),
+     [(general, (3, 2)), (general, (3, 1))]),
+    ("vecdot-empty", la.vecdot, np.linalg.vecdot, [(general, (2, 0)), (general, (1, 0))]),
+    ("outer", la.outer, np.linalg.outer, [(general, (3,)), (general, (0,))]),
+    ("diagonal", lambda a: la.diagonal(a, offset=1), lambda a: np.linalg.diagonal(a, offset=1), [(general, (2, 3, 4))]),
+    ("trace", lambda a: la.trace(a, offset=-1), lambda a: np.linalg.trace(a, offset=-1), [(general, (2, 4, 3))]),
+    ("matrix_transpose", la.matrix_transpose, np.linalg.matrix_transpose, [(general, (2, 3, 4))]),
+    ("matmul", la.matmul, np.linalg.matmul, [(general, (2, 3, 4)), (general, (4,))]),
+    ("tensordot", lambda a, b: la.tensordot(a, b, axes=1), lambda a, b: np.linalg.tensordot(a, b, axes=1),
+     [(general, (2, 3)), (general, (3, 4))]),
+    ("svdvals", la.svdvals, np.linalg.svdvals, [(general, (2, 4, 3))]),
+    ("vector_norm", la.vector_norm, np.linalg.vector_norm, [(general, (2, 3, 4))]),
+    ("vector_norm-axes", lambda x: la.vector_norm(x, axis=(0, 2), ord=3, keepdims=True),
+     lambda x: np.linalg.vector_norm(x, axis=(0, 2), ord=3, keepdims=True), [(general, (2, 3, 4))]),
+    ("vector_norm-keepdims", lambda x: la.vector_norm(x, keepdims=True, ord=-np.inf),
+     lambda x: np.linalg.vector_norm(x, keepdims=True, ord=-np.inf), [(general, (2, 3))]),
+    ("vector_norm-0d", la.vector_norm, np.linalg.vector_norm, [(general, ())]),
+    ("vector_norm-empty", lambda x: la.vector_norm(x, axis=0), lambda x: np.linalg.vector_norm(x, axis=0),
+     [(general, (0, 2))]),
+    ("matrix_norm", la.matrix_norm, np.linalg.matrix_norm, [(general, (2, 3, 4))]),
+    ("matrix_norm-nuc", lambda x: la.matrix_norm(x, ord="nuc", keepdims=True),
+     lambda x: np.linalg.matrix_norm(x, ord="nuc", keepdims=True), [(general, (2, 3, 4))]),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("build, reference, samplers",
+                         [pytest.param(*case[1:], id=case[0]) for case in COMPOSITE_VALUE_CASES])
+def test_numpy_linalg_compositions_match_numpy(rng, build, reference, samplers, dtype):
+    values = [sample(rng, shape, dtype) for sample, shape in samplers]
+    assert_agrees_with(build, reference, values, rtol=1e-4 if dtype == "float32" else 1e-9)
+
+
+@pytest.mark.parametrize("build, reference, values", [
+    (la.vecdot, np.linalg.vecdot, [np.array([100, 100], "int8"), np.array([2, 1], "int8")]),
+    (la.vecdot, np.linalg.vecdot, [np.array([True, False]), np.array([True, True])]),
+    (la.cross, np.linalg.cross, [np.array([1, 2, 3], "int8"), np.array([4, 5, 6], "int16")]),
+    (lambda x: la.trace(x, dtype="int8"), lambda x: np.linalg.trace(x, dtype="int8"), [np.full((2, 2), 100, "int8")]),
+    (la.matrix_rank, np.linalg.matrix_rank, [np.array([[1, 2], [2, 4]], "int32")]),
+    (la.cond, np.linalg.cond, [np.array([[2, 0], [0, 1]], "int32")]),
+    (la.vector_norm, np.linalg.vector_norm, [np.array([3, 4], "int8")]),
+], ids=["vecdot-int8", "vecdot-bool", "cross-int", "trace-dtype", "matrix_rank-int", "cond-int", "vector_norm-int"])
+def test_numpy_linalg_compositions_keep_numpys_dtypes(build, reference, values):
+    assert_agrees_with(build, reference, values, rtol=1e-12)
+
+
+def test_cond_of_a_singular_matrix_is_inf_unless_it_holds_nan():
+    a = sg.matrix("a")
+    f = sg.function([a], [la.cond(a), la.cond(a, -2)])
+    with np.errstate(all="ignore"):
+        for value in (np.zeros((2, 2)), np.array([[1.0, 1.0], [1.0, 1.0]])):
+            np.testing.assert_array_equal(f(value), [np.linalg.cond(value), np.linalg.cond(value, -2)])
+        with_nan = np.array([[np.nan, 0.0], [0.0, 1.0]])
+        assert np.isnan(la.cond(a, "fro").eval({a: with_nan})) and np.isnan(np.linalg.cond(with_nan, "fro"))
+
+
+def test_multi_dot_multiplies_in_the_cheapest_order():
+    a, b, c = sg.tensor("a", shape=(10, 100)), sg.tensor("b", shape=(100, 5)), sg.tensor("c", shape=(5, 50))
+    left_first = la.multi_dot([a, b, c])
+    assert left_first.owner.inputs[1] is c and left_first.owner.inputs[0].owner.inputs[0] is a
+    d = sg.tensor("d", shape=(50, 1))
+    right_first = la.multi_dot([b, c, d])  # b @ (c @ d): 750 multiplications against 25,000 + 500
+    assert right_first.owner.inputs[0] is b
+
+
+COMPOSITE_DERIVATIVE_CASES = [
+    ("multi_dot", lambda a, b, c: la.multi_dot([a, b, c]), [(general, (3,)), (general, (3, 2)), (general, (2, 4))]),
+    ("cond", la.cond, [(general, (2, 3, 3))]),
+    ("cond-non-square", la.cond, [(general, (4, 2))]),
+    ("cond-fro", lambda a: la.cond(a, "fro"), [(well_conditioned, (3, 3))]),
+    ("tensorinv", lambda a: la.tensorinv(a, ind=1), [(lambda rng, shape: well_conditioned(rng, (4, 4)).reshape(shape),
+                                                      (4, 2, 2))]),
+    ("tensorsolve", la.tensorsolve, [(lambda rng, shape: well_conditioned(rng, (4, 4)).reshape(shape), (2, 2, 4)),
+                                     (general, (2, 2))]),
+    ("cross", la.cross, [(general, (2, 3)), (general, (3,))]),
+    ("vecdot", lambda a, b: la.vecdot(a, b, axis=0), [(general, (3, 2)), (general, (3, 1))]),
+    ("outer", la.outer, [(general, (3,)), (general, (2,))]),
+    ("trace", la.trace, [(general, (2, 3, 3))]),
+    ("svdvals", la.svdvals, [(general, (3, 2))]),
+    ("vector_norm", lambda x: la.vector_norm(x, axis=(0, 2), ord=3), [(general, (2, 3, 2))]),
+    ("matrix_norm", lambda x: la.matrix_norm(x, ord="nuc"), [(general, (2, 3, 2))]),
+]
+COMPOSITE_DERIVATIVE_PARAMS = [pytest.param(*case[1:], id=case[0]) for case in COMPOSITE_DERIVATIVE_CASES]
+
+
+@pytest.mark.parametrize("build, samplers", COMPOSITE_DERIVATIVE_PARAMS)
+def test_numpy_linalg_composition_gradients_match_finite_differences(rng, build, samplers):
+    sg.verify_grad(build, [sample(rng, shape) for sample, shape in samplers], rng=rng)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda a: la.multi_dot([a]), ValueError, r"multi_dot: expected at least two arrays, got 1"),
+    (lambda a: la.multi_dot([a, a[None], a]), sg.ShapeError, r"multi_dot: array 1 has type float64\[1,3,3\]"),
+    (lambda a: la.multi_dot([a, a], out=a), TypeError, r"multi_dot: out is not supported"),
+    (lambda a: la.matrix_rank(a, tol=1.0, rtol=1.0), ValueError, r"matrix_rank: tol and rtol cannot both be set"),
+    (lambda a: la.cond(a[:, :2], "fro"), sg.ShapeError, r"cond: expected square matrices"),
+    (lambda a: la.cond(a[:0, :0]), sg.ShapeError, r"cond: not defined for empty matrices, got type float64\[0,0\]"),
+    (lambda a: la.cond(a, "bad"), ValueError, r"norm: invalid norm order 'bad' for matrices"),
+    (lambda a: la.tensorinv(a, ind=0), ValueError, r"tensorinv: ind must be a positive int, got 0"),
+    (lambda a: la.tensorinv(a[:2]), sg.ShapeError, r"tensorinv: the first 2 axes of type float64\[2,3\] hold 6 "),
+    (lambda a: la.tensorsolve(a[:2], a[0, :2]), sg.ShapeError, r"tensorsolve: a of type float64\[2,3\] has 2 elements"),
+    (lambda a: la.tensorsolve(a[0], a), sg.ShapeError, r"tensorsolve: the right-hand side of type float64\[3,3\] has more"),
+    (lambda a: la.cross(a[:, :2], a), ValueError, r"cross: operands must be \(stacks of\) 3-element vectors along axis -1, got type float64\[3,2\]"),
+    (lambda a: la.vecdot(sg.cast(a, "complex128"), a), TypeError, r"vecdot: complex operands are not supported"),
+    (lambda a: la.vecdot(a[:, :2], a), sg.ShapeError, r"matmul"),
+    (lambda a: la.outer(a, a[0]), sg.ShapeError, r"outer: expected 1-d operands, got types float64\[3,3\] and float64\[3\]"),
+    (lambda a: la.matrix_transpose(a[0]), sg.ShapeError, r"matrix_transpose: expected a matrix or a stack of matrices"),
+    (lambda a: la.matrix_norm(a[0]), sg.ShapeError, r"matrix_norm: expected a matrix or a stack of matrices"),
+    (lambda a: la.vector_norm(a, ord="fro"), ValueError, r"vector_norm: invalid norm order 'fro' for vectors"),
+    (lambda a: la.diagonal(a[0]), ValueError, r"diagonal: operand float64\[3\] must have at least 2 dimensions"),
+])
+def test_numpy_linalg_compositions_reject_bad_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call(sg.tensor("a", shape=(3, 3)))
+
+
+@pytest.mark.parametrize("build, values", [
+    (la.cross, [np.ones((2, 4)), np.ones(3)]),
+    (la.tensorsolve, [np.ones((2, 3)), np.ones(2)]),
+    (la.tensorinv, [np.ones((2, 3, 1))]),
+], ids=["cross", "tensorsolve", "tensorinv"])
+def test_numpy_linalg_compositions_check_sizes_known_only_at_run_time(build, values):
+    inputs = [sg.tensor(f"x{i}", shape=(None,) * v.ndim) for i, v in enumerate(values)]
+    f = sg.function(inputs, build(*inputs))
+    with pytest.raises(ValueError):
+        f(*values)

@@ -30,7 +30,7 @@ from .reduce import min as reduce_min
 from .reduce import sum as reduce_sum
 from .shape import expand_dims, normalize_axes, transpose
 
-__all__ = ["qr", "svd", "eigh", "eigvalsh", "norm"]
+__all__ = ["qr", "svd", "svdvals", "eigh", "eigvalsh", "norm", "vector_norm", "matrix_norm"]
 
 
 def _known_min(m, n):
@@ -378,6 +378,19 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     return tuple(result) if compute_uv else result
 
 
+def svdvals(x, /):
+    """The singular values (descending) of a matrix or of each of a stack, like `np.linalg.svdvals`: the
+    same as `svd(x, compute_uv=False)`, with its derivatives.
+
+    Example:
+        >>> import symgraph as sg
+        >>> a = sg.matrix("a")
+        >>> sg.linalg.svdvals(a).eval({a: [[0.0, 2.0], [-3.0, 0.0]]})
+        array([3., 2.])
+    """
+    return svd(x, compute_uv=False)
+
+
 # ---------------------------------------------------------------- norm
 
 _VECTOR_ORDS_REDUCED = {np.inf: reduce_max, -np.inf: reduce_min}
@@ -422,6 +435,12 @@ def _matrix_norm(x, ord, row_axis, column_axis, keepdims):
     return expand_dims(result, tuple(sorted((row_axis, column_axis)))) if keepdims else result
 
 
+def _norm_operand(x):
+    """`x` as a variable, integers and bools as float64 (NumPy's norms are floats)."""
+    x = as_variable(x)
+    return x if is_differentiable_dtype(x.dtype) else cast(x, "float64")
+
+
 def _is_valid_vector_ord(ord):
     return ord is None or (isinstance(ord, (int, float, np.integer, np.floating)) and not isinstance(ord, bool))
 
@@ -442,9 +461,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
         >>> float(sg.linalg.norm(x).eval({x: [3.0, 4.0]})), float(sg.linalg.norm(x, 1).eval({x: [3.0, -4.0]}))
         (5.0, 7.0)
     """
-    x = as_variable(x)
-    if not is_differentiable_dtype(x.dtype):
-        x = cast(x, "float64")
+    x = _norm_operand(x)
     if axis is None:
         if ord is None:
             result = _vector_norm(x, None, None, False)
@@ -460,3 +477,35 @@ def norm(x, ord=None, axis=None, keepdims=False):
     if len(axes) == 2:
         return _matrix_norm(x, ord, axes[0], axes[1], keepdims)
     raise ValueError(f"norm: axis must name one or two axes, got {axis!r}")
+
+
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    """Vector norms like `np.linalg.vector_norm`: the elements over `axis` (None: all of them, an int,
+    or a tuple of any number of axes) count as one vector. The ords are those of vectors in `norm`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> x = sg.matrix("x")
+        >>> sg.linalg.vector_norm(x, axis=(0, 1), ord=1).eval({x: [[1.0, -2.0], [3.0, -4.0]]})
+        array(10.)
+    """
+    x = _norm_operand(x)
+    if not _is_valid_vector_ord(ord):
+        raise ValueError(f"vector_norm: invalid norm order {ord!r} for vectors")
+    axes = None if axis is None else normalize_axes(axis, x.ndim, "vector_norm", x.type)
+    return _vector_norm(x, ord, axes, keepdims)
+
+
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    """Matrix norms of the last two axes, like `np.linalg.matrix_norm`: `norm(x, ord, axis=(-2, -1))`.
+
+    Example:
+        >>> import symgraph as sg
+        >>> x = sg.tensor("x", shape=(None, 2, 2))
+        >>> sg.linalg.matrix_norm(x, ord=1).eval({x: [[[1.0, -2.0], [3.0, -4.0]]]})
+        array([6.])
+    """
+    x = _norm_operand(x)
+    if x.ndim < 2:
+        raise ShapeError(f"matrix_norm: expected a matrix or a stack of matrices (at least 2 dimensions), got type {x.type}")
+    return norm(x, ord, axis=(-2, -1), keepdims=keepdims)
