@@ -584,6 +584,26 @@ def test_undefined_derivatives_raise_not_differentiable(build, shape, message):
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("build, shape, message", [
+    (lambda a: la.qr(a)[1].sum(), (3, 4), r"qr\(mode='reduced'\) of a matrix of shape \(3, 4\) has no derivative"),
+    (lambda a: la.qr(a, mode="r").sum(), (2, 3, 4), r"qr\(mode='r'\) of a matrix of shape \(2, 3, 4\)"),
+    (lambda a: la.qr(a, mode="complete")[0].sum(), (4, 3), r"qr\(mode='complete'\) of a matrix of shape \(4, 3\)"),
+    (lambda a: la.svd(a)[0].sum(), (4, 3), r"svd\(full_matrices=True\) of a matrix of shape \(4, 3\) has no derivative"),
+    (lambda a: la.svd(a)[2].sum(), (3, 5), r"svd\(full_matrices=True\) of a matrix of shape \(3, 5\)"),
+])
+def test_undefined_derivatives_with_sizes_known_only_at_run_time_raise_not_differentiable(build, shape, message, mode):
+    a = sg.tensor("a", shape=(None,) * len(shape))
+    value = np.random.default_rng(0).normal(size=shape)
+    for derivative in (sg.grad(build(a), a), sg.jvp(build(a), a, a)):
+        with pytest.raises(sg.NotDifferentiableError, match=message):
+            sg.function([a], derivative, mode=mode)(value)
+    square = value[..., :2, :2]  # inside the domain the check changes nothing
+    static = sg.tensor("s", shape=square.shape)
+    np.testing.assert_allclose(sg.function([a], sg.grad(build(a), a), mode=mode)(square),
+                               sg.function([static], sg.grad(build(static), static), mode=mode)(square), rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("build, value, node_name", [
     (la.inv, np.ones((2, 2)), "inv"),
     (lambda a: la.solve(a, a[0]), np.zeros((3, 3)), "solve"),

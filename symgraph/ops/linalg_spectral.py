@@ -57,6 +57,60 @@ def _copy_lower_to_upper(x):
     return strict + matrix_transpose(strict) + diagonal_matrix(diagonal_of(x))
 
 
+# ---------------------------------------------------------------- where the factorizations have derivatives
+
+_SHAPE_RULES = {"square": lambda rows, columns: rows == columns, "tall": lambda rows, columns: rows >= columns}
+
+
+class DifferentiableShapeCheck(Op):
+    """The identity on its first input, once the matrices of its second one are seen to obey `rule`
+    ("square", or "tall": rows >= columns); otherwise it raises `NotDifferentiableError` with `message`,
+    whose "{matrix}" names their shape. It guards a factorization's derivative when the sizes are unknown
+    while building: the value it passes on is one that derivative needs, so the check runs first."""
+
+    __props__ = ("rule", "message")
+    view_map = {0: 0}
+
+    def __init__(self, rule, message):
+        self.rule = rule
+        self.message = message
+
+    @property
+    def name(self):
+        return "differentiable_shape_check"
+
+    def __str__(self):
+        return f"{self.name}{{{self.rule}}}"  # the message, long, is left to the error
+
+    __repr__ = __str__
+
+    def output_types(self, x, a):
+        return [x]
+
+    def perform(self, x, a):
+        if not _SHAPE_RULES[self.rule](*a.shape[-2:]):
+            raise NotDifferentiableError(self.message.format(matrix=f"shape {a.shape}"))
+        return x
+
+    def pullback(self, inputs, outputs, output_grads):
+        return [output_grads[0], None]
+
+    def pushforward(self, inputs, outputs, tangents):
+        return [tangents[0]]
+
+
+def require_differentiable_shape(values, a, rule, message):
+    """`values` (what a derivative of a factorization of `a` needs), once `a`'s matrices obey `rule` (see
+    `DifferentiableShapeCheck`): decided while building when a's static sizes tell, else at run time."""
+    rows, columns = a.type.shape[-2:]
+    if rows is not None and columns is not None:
+        if not _SHAPE_RULES[rule](rows, columns):
+            raise NotDifferentiableError(message.format(matrix=f"type {a.type}"))
+        return values
+    check = DifferentiableShapeCheck(rule, message)
+    return [check(v, a) for v in values]
+
+
 # ---------------------------------------------------------------- qr
 
 class QR(Op):
@@ -91,21 +145,19 @@ class QR(Op):
         result = np.linalg.qr(a, mode=self.mode)
         return result if self.mode == "r" else tuple(result)
 
-    def _check_differentiable(self, a):
-        m, n = a.type.shape[-2:]
-        smooth = m == n if self.mode == "complete" else (m is None or n is None or m >= n)
-        if not smooth:
-            raise NotDifferentiableError(
-                f"qr(mode={self.mode!r}) of a matrix of type {a.type} has no derivative: the factorization is "
-                "differentiable for mode 'reduced' or 'r' with rows >= columns, and 'complete' for square matrices"
-            )
-
     def _factors(self, a, outputs):
-        return QR("reduced")(a) if self.mode == "r" else outputs
+        """Q and R for the derivatives, which exist only for mode "reduced" (and "r") with rows >= columns
+        and for "complete" with square matrices (NotDifferentiableError otherwise, at run time when the
+        sizes are unknown while building)."""
+        q, r = QR("reduced")(a) if self.mode == "r" else outputs
+        message = (f"qr(mode={self.mode!r}) of a matrix of {{matrix}} has no derivative: the factorization is "
+                   "differentiable for mode 'reduced' or 'r' with rows >= columns, and 'complete' for square matrices")
+        # Every derivative solves with R, so checking R puts the check first.
+        (r,) = require_differentiable_shape([r], a, "square" if self.mode == "complete" else "tall", message)
+        return q, r
 
     def pullback(self, inputs, outputs, output_grads):
         (a,) = inputs
-        self._check_differentiable(a)
         q, r = self._factors(a, outputs)
         grad_q, grad_r = (None, output_grads[0]) if self.mode == "r" else output_grads
         if grad_q is None:  # mode "r": only R's gradient flows back
@@ -115,7 +167,6 @@ class QR(Op):
 
     def pushforward(self, inputs, outputs, tangents):
         (a,), (t,) = inputs, tangents
-        self._check_differentiable(a)
         q, r = self._factors(a, outputs)
         t_r_inv = _times_inverse_upper(t, r)
         c = matmul(matrix_transpose(q), t_r_inv)
@@ -307,13 +358,18 @@ class SVD(Op):
             return np.linalg.svd(a, compute_uv=False)
         return tuple(np.linalg.svd(a, full_matrices=self.full_matrices))
 
-    def _check_differentiable(self, a):
-        m, n = a.type.shape[-2:]
-        if self.compute_uv and self.full_matrices and m != n:
-            raise NotDifferentiableError(
-                f"svd(full_matrices=True) of a matrix of type {a.type} has no derivative unless the matrix is "
-                "square: use full_matrices=False"
-            )
+    def _factors(self, a, outputs):
+        """U, S and Vh for the factors' derivatives: with `full_matrices` they exist only for square
+        matrices (NotDifferentiableError otherwise, at run time when the sizes are unknown while building)."""
+        if not self.compute_uv:
+            return SVD(False, True)(a)
+        u, s, vh = outputs
+        if not self.full_matrices:
+            return u, s, vh
+        message = ("svd(full_matrices=True) of a matrix of {matrix} has no derivative unless the matrix is square: "
+                   "use full_matrices=False")
+        u, vh = require_differentiable_shape([u, vh], a, "square", message)
+        return u, s, vh
 
     def pullback(self, inputs, outputs, output_grads):
         (a,) = inputs
@@ -322,8 +378,7 @@ class SVD(Op):
             # Only the singular values are differentiated: dS = U^T dA V needs just the reduced factors.
             u, _, vh = SVD(False, True)(a)
             return [matmul(_scale_columns(u, grad_s), vh)]
-        self._check_differentiable(a)
-        u, s, vh = outputs
+        u, s, vh = self._factors(a, outputs)
         grad_u, grad_s, grad_vh = output_grads
         v, grad_v = matrix_transpose(vh), matrix_transpose(grad_vh)
         coupling = _inverse_differences(s * s)
@@ -343,8 +398,7 @@ class SVD(Op):
 
     def pushforward(self, inputs, outputs, tangents):
         (a,), (t,) = inputs, tangents
-        self._check_differentiable(a)
-        u, s, vh = outputs if self.compute_uv else SVD(False, True)(a)
+        u, s, vh = self._factors(a, outputs)
         v = matrix_transpose(vh)
         projected = matmul(matmul(matrix_transpose(u), t), v)
         grad_s = diagonal_of(projected)
