@@ -491,16 +491,8 @@ def test_custom_gradient_asks_for_outside_variables_as_arguments():
 
 
 def test_the_shape_check_of_a_rule_gradient_is_removed_where_the_graph_proves_the_shape():
-    @sg.custom_gradient
-    def softplus(x):
-        return sg.log(1 + sg.exp(x))
-
-    @softplus.defvjp
-    def softplus_vjp(inputs, outputs, output_grads):
-        return [output_grads[0] * sg.sigmoid(inputs[0])]
-
     x = sg.vector("x")
-    f = sg.function([x], sg.grad(softplus(x).sum(), x))
+    f = sg.function([x], sg.grad(log1pexp(x).sum(), x))
     assert f.report.rewrites["useless_ensure_shape"] == 1
     assert "ensure_shape" not in f.source
     np.testing.assert_allclose(f([0.0, 1000.0]), [0.5, 1.0])
